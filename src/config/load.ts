@@ -1,0 +1,281 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TetoraError } from '../errors.js';
+import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
+import { configSchema, type RawConfig } from './schema.js';
+import type { LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider } from './types.js';
+import { resolvePath } from '../util/fsx.js';
+
+export interface LoadOptions {
+  /** `--config PATH`; default `$TETORA_HOME/config.json`. */
+  configPath?: string;
+  /** The process environment (not modified). */
+  env?: Record<string, string | undefined>;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:8991';
+
+/** `$TETORA_HOME`, default `~/.tetora`. */
+export function homeDir(env: Record<string, string | undefined> = process.env): string {
+  const h = env.TETORA_HOME;
+  return h && h.length > 0 ? resolvePath(h, process.cwd()) : join(homedir(), '.tetora');
+}
+
+export function defaultConfigPath(env: Record<string, string | undefined> = process.env): string {
+  return join(homeDir(env), 'config.json');
+}
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new TetoraError(
+        'TET_ERR_CONFIG_NOT_FOUND',
+        `${what} not found at ${path}. Run \`tetora init\` to write a starter config, or pass --config PATH.`,
+        { path },
+      );
+    }
+    throw new TetoraError('TET_ERR_CONFIG_PARSE', `cannot read ${what} ${path}: ${(err as Error).message}`, { path });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new TetoraError('TET_ERR_CONFIG_PARSE', `${what} ${path} is not valid JSON: ${(err as Error).message}. Fix the syntax and run \`tetora config validate\`.`, { path });
+  }
+}
+
+/** Secret fields: the whole value may be `$VAR` or `${VAR}`. */
+const SECRET_PATHS: ReadonlyArray<ReadonlyArray<string>> = [
+  ['apiToken'],
+  ['discord', 'botToken'],
+  ['providers', '*', 'apiKey'],
+  ['providers', '*', 'env', '*'],
+];
+
+function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string>, file: string): void {
+  const visit = (node: unknown, pattern: ReadonlyArray<string>, path: string[]): void => {
+    if (!isPlainObject(node)) return;
+    const [head, ...rest] = pattern;
+    const keys = head === '*' ? Object.keys(node) : head !== undefined && head in node ? [head] : [];
+    for (const key of keys) {
+      if (rest.length > 0) {
+        visit(node[key], rest, [...path, key]);
+        continue;
+      }
+      const value = node[key];
+      if (typeof value !== 'string') continue;
+      const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(value);
+      if (!m) continue;
+      const name = (m[1] ?? m[2]) as string;
+      const resolved = env[name];
+      if (resolved === undefined || resolved === '') {
+        const field = [...path, key].join('.');
+        throw new TetoraError(
+          'TET_ERR_CONFIG_SECRET_UNSET',
+          `config ${file}: ${field} refers to environment variable ${name}, which is not set. Set ${name} in the environment or in ${join(dirname(file), '.env')}.`,
+          { path: field, variable: name, file },
+        );
+      }
+      node[key] = resolved;
+    }
+  };
+  for (const pattern of SECRET_PATHS) visit(doc, pattern, []);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (missing)';
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function invalid(file: string, path: string, value: unknown, expected: string): TetoraError {
+  return new TetoraError(
+    'TET_ERR_CONFIG_INVALID',
+    `config ${file}: ${path} is ${describe(value)}, expected ${expected}. Fix it and run \`tetora config validate\`.`,
+    { file, path, value, expected },
+  );
+}
+
+/**
+ * Load and compile a config. A pure function of the files it reads and the `env` it is given: it never
+ * writes, never changes process.env, and can be called again to reload on SIGHUP.
+ */
+export function loadConfig(opts: LoadOptions = {}): LoadResult {
+  const procEnv = opts.env ?? process.env;
+  const file = resolve(opts.configPath ?? defaultConfigPath(procEnv));
+  const dir = dirname(file);
+  const warnings: string[] = [];
+
+  let doc = readJson(file, 'config file');
+  if (!isPlainObject(doc)) throw invalid(file, '(top level)', doc, 'a JSON object');
+  const localPath = join(dir, `${basename(file, '.json')}.local.json`);
+  if (existsSync(localPath)) {
+    const local = readJson(localPath, 'local config file');
+    if (!isPlainObject(local)) throw invalid(localPath, '(top level)', local, 'a JSON object');
+    doc = deepMerge(doc, local) as Record<string, unknown>;
+  }
+  const merged = structuredClone(doc) as Record<string, unknown>;
+
+  // Legacy key `roles` is the original's name for `agents`.
+  if ('roles' in merged) {
+    const roles = merged.roles;
+    delete merged.roles;
+    merged.agents = 'agents' in merged ? deepMerge(roles, merged.agents) : roles;
+  }
+
+  const env: Record<string, string> = {};
+  const envPath = join(dir, '.env');
+  if (existsSync(envPath)) Object.assign(env, parseDotEnv(readFileSync(envPath, 'utf8')));
+  for (const [k, v] of Object.entries(procEnv)) if (v !== undefined) env[k] = v;
+
+  resolveSecrets(merged, env, file);
+
+  for (const key of unknownKeys(configSchema, merged)) {
+    warnings.push(`config ${file}: key "${key}" is not supported by this version of Tetora and is ignored`);
+  }
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    if (!issue) throw invalid(file, '(top level)', merged, 'a valid config');
+    const path = issue.path.map(String).join('.') || '(top level)';
+    let expected = issue.message;
+    if (issue.code === 'invalid_type' && expected.startsWith('Invalid input')) expected = `a ${issue.expected}`;
+    throw invalid(file, path, valueAt(merged, issue.path), expected);
+  }
+  return { config: compile(parsed.data, file, env), warnings };
+}
+
+function compile(raw: RawConfig, file: string, env: Record<string, string>): ResolvedConfig {
+  const home = dirname(file);
+  const rel = (p: string) => resolvePath(p, home, env.HOME);
+  /** A bare command name is looked up on PATH; anything with a slash or ~ is a path. */
+  const exe = (p: string) => (p.includes('/') || p.startsWith('~') ? rel(p) : p);
+
+  const listenAddr = raw.listenAddr ?? DEFAULT_LISTEN;
+  const sep = listenAddr.lastIndexOf(':');
+  const listenHost = listenAddr.slice(0, sep).replace(/^\[|\]$/g, '');
+  const listenPort = Number(listenAddr.slice(sep + 1));
+  if (listenPort > 65535) throw invalid(file, 'listenAddr', listenAddr, 'a port between 0 and 65535');
+
+  const claudePath = exe(raw.claudePath ?? 'claude');
+  const providers: Record<string, ResolvedProvider> = {};
+  const rawProviders = { ...(raw.providers ?? {}) };
+  if (!rawProviders.claude) rawProviders.claude = { type: 'claude-code', path: claudePath };
+  if (!rawProviders.codex) rawProviders.codex = { type: 'codex-cli', path: exe(raw.codexPath ?? 'codex') };
+  for (const [name, p] of Object.entries(rawProviders)) {
+    const type = p.type === 'claude-cli' ? 'claude-code' : p.type;
+    if (type === 'command' && !p.path) throw invalid(file, `providers.${name}.path`, p.path, 'the executable to run for a "command" provider');
+    if (type === 'openai-compatible' && !p.baseUrl) throw invalid(file, `providers.${name}.baseUrl`, p.baseUrl, 'the endpoint URL of an OpenAI-compatible server');
+    const resolvedProvider: ResolvedProvider = {
+      name,
+      type,
+      args: p.args ?? [],
+      env: p.env ?? {},
+      transientPatterns: p.transientPatterns ?? [],
+      rateLimitPatterns: p.rateLimitPatterns ?? [],
+    };
+    const path = p.path ? exe(p.path) : type === 'claude-code' ? claudePath : type === 'codex-cli' ? exe(raw.codexPath ?? 'codex') : undefined;
+    if (path !== undefined) resolvedProvider.path = path;
+    if (p.baseUrl !== undefined) resolvedProvider.baseUrl = p.baseUrl;
+    if (p.apiKey !== undefined) resolvedProvider.apiKey = p.apiKey;
+    if (p.model !== undefined) resolvedProvider.model = p.model;
+    if (p.maxConcurrent !== undefined) resolvedProvider.maxConcurrent = p.maxConcurrent;
+    if (p.maxTokens !== undefined) resolvedProvider.maxTokens = p.maxTokens;
+    if (p.firstTokenTimeout !== undefined) resolvedProvider.firstTokenTimeoutMs = p.firstTokenTimeout;
+    if (p.pricing !== undefined) resolvedProvider.pricing = p.pricing;
+    for (const [i, pat] of [...resolvedProvider.transientPatterns, ...resolvedProvider.rateLimitPatterns].entries()) {
+      try {
+        new RegExp(pat);
+      } catch {
+        throw invalid(file, `providers.${name}.${i < resolvedProvider.transientPatterns.length ? 'transientPatterns' : 'rateLimitPatterns'}`, pat, 'a valid regular expression');
+      }
+    }
+    providers[name] = resolvedProvider;
+  }
+
+  const defaultProvider = raw.defaultProvider ?? 'claude';
+  if (!providers[defaultProvider]) throw invalid(file, 'defaultProvider', defaultProvider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+  const fallbackProviders = raw.fallbackProviders ?? [];
+  fallbackProviders.forEach((name, i) => {
+    if (!providers[name]) throw invalid(file, `fallbackProviders.${i}`, name, `the name of a provider (${Object.keys(providers).join(', ')})`);
+  });
+
+  const agents: Record<string, ResolvedAgent> = {};
+  for (const [name, a] of Object.entries(raw.agents ?? {})) {
+    const provider = a.provider ?? defaultProvider;
+    if (!providers[provider]) throw invalid(file, `agents.${name}.provider`, provider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    (a.fallbackProviders ?? []).forEach((fp, i) => {
+      if (!providers[fp]) throw invalid(file, `agents.${name}.fallbackProviders.${i}`, fp, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    });
+    const agent: ResolvedAgent = {
+      name,
+      provider,
+      description: a.description ?? '',
+      keywords: a.keywords ?? [],
+      permissionMode: a.permissionMode ?? raw.defaultPermissionMode ?? 'acceptEdits',
+      fallbackProviders: a.fallbackProviders ?? [],
+      worktree: a.worktree ?? false,
+      worktreeCleanup: a.worktreeCleanup ?? 'keep',
+      allowedTools: a.allowedTools ?? [],
+      addDirs: (a.addDirs ?? []).map(rel),
+    };
+    const soul = a.soulFile ? rel(a.soulFile) : join(home, 'agents', name, 'SOUL.md');
+    if (a.soulFile || existsSync(soul)) agent.soulFile = soul;
+    if (a.model !== undefined) agent.model = a.model;
+    const cap = a.maxTasksPerAgent ?? raw.maxTasksPerAgent;
+    if (cap !== undefined) agent.maxTasksPerAgent = cap;
+    if (a.workdir !== undefined) agent.workdir = rel(a.workdir);
+    if (a.baseBranch !== undefined) agent.baseBranch = a.baseBranch;
+    if (a.timeout !== undefined) agent.timeoutMs = a.timeout;
+    if (a.budget !== undefined) agent.budget = a.budget;
+    if (a.maxTurns !== undefined) agent.maxTurns = a.maxTurns;
+    if (a.dailyBudget !== undefined) agent.dailyBudget = a.dailyBudget;
+    agents[name] = agent;
+  }
+  if (raw.defaultAgent !== undefined && !agents[raw.defaultAgent]) {
+    throw invalid(file, 'defaultAgent', raw.defaultAgent, `the name of an agent (${Object.keys(agents).join(', ') || 'none defined'})`);
+  }
+
+  const config: ResolvedConfig = {
+    configPath: file,
+    home,
+    dbPath: raw.dbPath ? rel(raw.dbPath) : join(home, 'tetora.db'),
+    listenAddr,
+    listenHost,
+    listenPort,
+    maxConcurrent: raw.maxConcurrent ?? 8,
+    defaultModel: raw.defaultModel ?? 'sonnet',
+    defaultProvider,
+    defaultTimeoutMs: raw.defaultTimeout ?? 3_600_000,
+    defaultBudget: raw.defaultBudget ?? 0,
+    defaultPermissionMode: raw.defaultPermissionMode ?? 'acceptEdits',
+    claudePath,
+    providers,
+    fallbackProviders,
+    agents,
+    retry: {
+      baseMs: raw.retry?.base ?? 2000,
+      capMs: raw.retry?.cap ?? 300_000,
+      maxAttempts: raw.retry?.maxAttempts ?? 3,
+      rateLimitWaitMs: raw.retry?.rateLimitWait ?? 60_000,
+      maxParkMs: raw.retry?.maxParkTime ?? 6 * 3_600_000,
+    },
+    drainTimeoutMs: raw.drainTimeout ?? 30_000,
+    noOutputTimeoutMs: raw.noOutputTimeout ?? 600_000,
+    worktreePruneIntervalMs: raw.worktreePruneInterval ?? 3_600_000,
+    env,
+  };
+  if (raw.apiToken) config.apiToken = raw.apiToken;
+  if (raw.maxTasksPerAgent !== undefined) config.maxTasksPerAgent = raw.maxTasksPerAgent;
+  if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;
+  if (raw.defaultWorkdir !== undefined) config.defaultWorkdir = rel(raw.defaultWorkdir);
+  if (raw.discord !== undefined) config.discord = raw.discord;
+  if (raw.smartDispatch !== undefined) config.smartDispatch = raw.smartDispatch;
+  if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
+  return config;
+}

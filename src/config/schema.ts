@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+/**
+ * The config schema, compatible with the original's `config.json` (see
+ * ../shared/reference/original-tetora-spec.md §1). Keys not declared here load with one warning each
+ * (see unknown-keys.ts); wrong values stop the load with the JSON path, the value and what was expected.
+ */
+
+/** "90s", "15m", "1h30m" or a number of milliseconds → milliseconds. */
+export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'a duration such as "90s", "15m", "1h30m" or a number of milliseconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const nonEmpty = z.string().min(1, { message: 'a non-empty string' });
+const positiveInt = z.number({ message: 'a whole number' }).int({ message: 'a whole number' }).positive({ message: 'a number above 0' });
+const usd = z.number({ message: 'an amount in USD (a number)' }).nonnegative({ message: 'an amount of 0 or more' });
+
+export const providerTypes = ['claude-code', 'claude-cli', 'codex-cli', 'anthropic', 'openai-compatible', 'command'] as const;
+export const permissionModes = ['default', 'acceptEdits', 'bypassPermissions', 'plan', 'auto', 'dontAsk'] as const;
+
+export const providerSchema = z.object({
+  type: z.enum(providerTypes, { message: `one of ${providerTypes.join(', ')}` }),
+  path: nonEmpty.optional(),
+  args: z.array(z.string()).optional(),
+  baseUrl: z.string().url({ message: 'a URL such as http://127.0.0.1:11434/v1' }).optional(),
+  apiKey: z.string().optional(),
+  model: nonEmpty.optional(),
+  maxConcurrent: positiveInt.optional(),
+  maxTokens: positiveInt.optional(),
+  firstTokenTimeout: duration.optional(),
+  /** Extra environment variables for CLI providers. */
+  env: z.record(z.string(), z.string()).optional(),
+  /** `command` provider: regular expressions matched against stderr+stdout of a failed run. */
+  transientPatterns: z.array(z.string()).optional(),
+  rateLimitPatterns: z.array(z.string()).optional(),
+  /** USD per million tokens, for API providers. */
+  pricing: z.object({ input: usd, output: usd }).optional(),
+});
+
+export const worktreeCleanupPolicies = ['keep', 'remove-if-integrated'] as const;
+
+export const agentSchema = z.object({
+  soulFile: nonEmpty.optional(),
+  model: nonEmpty.optional(),
+  provider: nonEmpty.optional(),
+  description: z.string().optional(),
+  keywords: z.array(z.string()).optional(),
+  permissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
+  fallbackProviders: z.array(nonEmpty).optional(),
+  maxTasksPerAgent: positiveInt.optional(),
+  workdir: nonEmpty.optional(),
+  worktree: z.boolean({ message: 'true or false' }).optional(),
+  worktreeCleanup: z.enum(worktreeCleanupPolicies, { message: `one of ${worktreeCleanupPolicies.join(', ')}` }).optional(),
+  baseBranch: nonEmpty.optional(),
+  timeout: duration.optional(),
+  budget: usd.optional(),
+  allowedTools: z.array(z.string()).optional(),
+  addDirs: z.array(nonEmpty).optional(),
+  maxTurns: positiveInt.optional(),
+  dailyBudget: usd.optional(),
+});
+
+export const retrySchema = z.object({
+  base: duration.optional(),
+  cap: duration.optional(),
+  maxAttempts: positiveInt.optional(),
+  /** How long a rate-limited task waits when the provider gives no reset time. */
+  rateLimitWait: duration.optional(),
+  /** Ceiling on the total time one task may spend parked by rate limits and quotas. */
+  maxParkTime: duration.optional(),
+});
+
+/** Chat channel settings; the Discord bot issue gives them behaviour. Sub-keys load as given. */
+const discordSchema = z
+  .object({
+    enabled: z.boolean({ message: 'true or false' }).optional(),
+    botToken: z.string().optional(),
+  })
+  .passthrough();
+
+const smartDispatchSchema = z
+  .object({
+    enabled: z.boolean({ message: 'true or false' }).optional(),
+    coordinator: z.string().optional(),
+    defaultAgent: z.string().optional(),
+  })
+  .passthrough();
+
+export const configSchema = z.object({
+  listenAddr: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, { message: 'host:port, for example 127.0.0.1:8991' })
+    .optional(),
+  apiToken: z.string().optional(),
+  maxConcurrent: positiveInt.optional(),
+  maxTasksPerAgent: positiveInt.optional(),
+  defaultAgent: nonEmpty.optional(),
+  defaultModel: nonEmpty.optional(),
+  defaultProvider: nonEmpty.optional(),
+  defaultTimeout: duration.optional(),
+  defaultBudget: usd.optional(),
+  defaultPermissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
+  defaultWorkdir: nonEmpty.optional(),
+  claudePath: nonEmpty.optional(),
+  codexPath: nonEmpty.optional(),
+  providers: z.record(z.string(), providerSchema).optional(),
+  fallbackProviders: z.array(nonEmpty).optional(),
+  agents: z.record(z.string(), agentSchema).optional(),
+  discord: discordSchema.optional(),
+  smartDispatch: smartDispatchSchema.optional(),
+  retry: retrySchema.optional(),
+  drainTimeout: duration.optional(),
+  noOutputTimeout: duration.optional(),
+  dailyBudget: usd.optional(),
+  worktreePruneInterval: duration.optional(),
+  /** Where the task database lives; default `tetora.db` in the home directory. */
+  dbPath: nonEmpty.optional(),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ProviderType = (typeof providerTypes)[number];

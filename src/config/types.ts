@@ -1,0 +1,109 @@
+import type { ProviderType } from './schema.js';
+
+/** The compiled config: defaults applied, paths resolved, secrets substituted. Only this form is read at run time. */
+export interface ResolvedProvider {
+  name: string;
+  /** `claude-cli` is normalised to `claude-code`. */
+  type: Exclude<ProviderType, 'claude-cli'>;
+  path?: string;
+  args: string[];
+  baseUrl?: string;
+  apiKey?: string;
+  model?: string;
+  /** @default unlimited */
+  maxConcurrent?: number;
+  maxTokens?: number;
+  firstTokenTimeoutMs?: number;
+  env: Record<string, string>;
+  transientPatterns: string[];
+  rateLimitPatterns: string[];
+  pricing?: { input: number; output: number };
+}
+
+export interface ResolvedAgent {
+  name: string;
+  soulFile?: string;
+  model?: string;
+  provider: string;
+  description: string;
+  keywords: string[];
+  permissionMode: string;
+  fallbackProviders: string[];
+  /** Own cap, or the global default; undefined = no per-agent cap. */
+  maxTasksPerAgent?: number;
+  workdir?: string;
+  /** @default false */
+  worktree: boolean;
+  /** @default 'keep' */
+  worktreeCleanup: 'keep' | 'remove-if-integrated';
+  baseBranch?: string;
+  timeoutMs?: number;
+  budget?: number;
+  allowedTools: string[];
+  addDirs: string[];
+  maxTurns?: number;
+  dailyBudget?: number;
+}
+
+export interface RetryPolicyConfig {
+  /** @default 2000 */
+  baseMs: number;
+  /** @default 300000 */
+  capMs: number;
+  /** @default 3 */
+  maxAttempts: number;
+  /** @default 60000 */
+  rateLimitWaitMs: number;
+  /** @default 21600000 (6h) */
+  maxParkMs: number;
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the config file that was loaded. */
+  configPath: string;
+  /** The home directory: the config file's folder. */
+  home: string;
+  dbPath: string;
+  /** @default '127.0.0.1:8991' */
+  listenAddr: string;
+  listenHost: string;
+  listenPort: number;
+  apiToken?: string;
+  /** @default 8 */
+  maxConcurrent: number;
+  maxTasksPerAgent?: number;
+  defaultAgent?: string;
+  /** @default 'sonnet' */
+  defaultModel: string;
+  /** @default 'claude' */
+  defaultProvider: string;
+  /** @default 3600000 (1h) */
+  defaultTimeoutMs: number;
+  /** @default 0 (no per-task budget) */
+  defaultBudget: number;
+  /** @default 'acceptEdits' */
+  defaultPermissionMode: string;
+  defaultWorkdir?: string;
+  /** @default 'claude' */
+  claudePath: string;
+  providers: Record<string, ResolvedProvider>;
+  fallbackProviders: string[];
+  agents: Record<string, ResolvedAgent>;
+  discord?: Record<string, unknown>;
+  smartDispatch?: Record<string, unknown>;
+  retry: RetryPolicyConfig;
+  /** @default 30000 */
+  drainTimeoutMs: number;
+  /** No output from a provider for this long ends the run as a timeout. @default 600000 */
+  noOutputTimeoutMs: number;
+  dailyBudget?: number;
+  /** @default 3600000 */
+  worktreePruneIntervalMs: number;
+  /** The environment that providers see: the process environment plus `.env` (which never overrides). */
+  env: Record<string, string>;
+}
+
+export interface LoadResult {
+  config: ResolvedConfig;
+  warnings: string[];
+}

@@ -1,0 +1,81 @@
+/**
+ * The interface the engine declares and every provider adapter implements:
+ * run(request, abort signal, event sink) → outcome. The engine never imports child_process or an SDK.
+ */
+
+export const outcomeClasses = ['success', 'transient', 'rate_limited', 'quota', 'session_invalid', 'permanent', 'cancelled', 'timeout'] as const;
+export type OutcomeClass = (typeof outcomeClasses)[number];
+
+export interface ChatMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface RunRequest {
+  taskId: string;
+  /** 1-based attempt number (a rate-limit park does not use one). */
+  attempt: number;
+  prompt: string;
+  systemPrompt?: string;
+  model?: string;
+  /** Absolute working folder. */
+  workdir: string;
+  permissionMode?: string;
+  sessionKey?: string;
+  /** Continue this provider session (claude --resume, codex exec resume). */
+  resumeSessionId?: string;
+  /** Start a session with this id where the provider supports naming it (claude --session-id). */
+  newSessionId?: string;
+  /** Earlier turns of the session, for API providers that keep no state of their own. */
+  history?: ChatMessage[];
+  allowedTools?: string[];
+  addDirs?: string[];
+  maxTurns?: number;
+  /** The environment the child sees (process env + .env + provider env). */
+  env: Record<string, string>;
+}
+
+/** Progress from a provider, appended to the task's events as `provider.<type>`. */
+export interface ProviderEvent {
+  type: 'text' | 'tool_call' | 'tool_result' | 'provider_retry' | 'session' | 'usage' | 'stderr' | 'raw' | 'info';
+  data: Record<string, unknown>;
+}
+
+export interface EventSink {
+  event(e: ProviderEvent): void;
+  /** A child process group was started: recorded so that a restarted daemon can kill orphans. */
+  spawned(pgid: number): void;
+  /** Cumulative cost so far, in USD; the engine stops the run when it passes the task's budget. */
+  cost?(usd: number): void;
+}
+
+export interface Outcome {
+  class: OutcomeClass;
+  /** The agent's full answer (never truncated). */
+  output: string;
+  /** Required (non-empty) when class is not success: what the provider said. */
+  message?: string;
+  /** The provider session this run used or created. */
+  sessionId?: string;
+  costUsd?: number;
+  tokensIn?: number;
+  tokensOut?: number;
+  /** transient: the provider's Retry-After. */
+  retryAfterMs?: number;
+  /** rate_limited / quota: when the provider says the limit resets (epoch ms). */
+  resetAt?: number;
+  /** Conversation turns to remember for the session (API providers). */
+  turns?: ChatMessage[];
+}
+
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly type: string;
+  run(req: RunRequest, signal: AbortSignal, sink: EventSink): Promise<Outcome>;
+}
+
+/** Why the engine aborted a run; adapters read it from `signal.reason` only to word their message. */
+export interface AbortReason {
+  kind: 'cancel' | 'timeout' | 'no_output' | 'budget' | 'shutdown';
+  message: string;
+}

@@ -1,0 +1,85 @@
+/**
+ * The error catalog. Every error a user can meet has a code (`TET_ERR_<AREA>_<WHAT>`), a message that
+ * names what failed and what to do, an HTTP status and a CLI exit code. Codes are never reused.
+ * `docs/errors.md` lists them; `test/unit/errors.test.ts` keeps the two in step.
+ */
+
+/** Exit codes follow sysexits(3) where one fits. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 64,
+  dataError: 65,
+  unavailable: 69,
+  internal: 70,
+  cantCreate: 73,
+  ioError: 74,
+  tempFail: 75,
+  config: 78,
+} as const;
+
+interface CatalogEntry {
+  status: number;
+  exit: number;
+  /** One line for docs/errors.md. */
+  summary: string;
+}
+
+export const errorCatalog = {
+  TET_ERR_CONFIG_NOT_FOUND: { status: 500, exit: ExitCode.config, summary: 'The config file does not exist.' },
+  TET_ERR_CONFIG_PARSE: { status: 500, exit: ExitCode.config, summary: 'The config file is not valid JSON.' },
+  TET_ERR_CONFIG_INVALID: { status: 500, exit: ExitCode.config, summary: 'A config value is wrong (names the JSON path, the value and what was expected).' },
+  TET_ERR_CONFIG_SECRET_UNSET: { status: 500, exit: ExitCode.config, summary: 'A secret field refers to an environment variable that is not set.' },
+  TET_ERR_CONFIG_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora init` would overwrite an existing config; pass --force.' },
+  TET_ERR_STORE_OPEN: { status: 500, exit: ExitCode.ioError, summary: 'The SQLite database could not be opened.' },
+  TET_ERR_STORE_MIGRATION: { status: 500, exit: ExitCode.ioError, summary: 'A store migration failed or the database is newer than this program.' },
+  TET_ERR_TASK_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No task has that id.' },
+  TET_ERR_TASK_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A task request has a missing or wrong field.' },
+  TET_ERR_TASK_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A task state change is not allowed from its current state.' },
+  TET_ERR_AGENT_UNKNOWN: { status: 400, exit: ExitCode.usage, summary: 'The named agent is not in the config.' },
+  TET_ERR_PROVIDER_UNKNOWN: { status: 400, exit: ExitCode.usage, summary: 'The named provider is not in the config.' },
+  TET_ERR_ENGINE_STOPPED: { status: 503, exit: ExitCode.tempFail, summary: 'The engine is draining or stopped and accepts no new work.' },
+  TET_ERR_USAGE: { status: 400, exit: ExitCode.usage, summary: 'A command was called with wrong arguments.' },
+  TET_ERR_DAEMON_UNREACHABLE: { status: 503, exit: ExitCode.unavailable, summary: 'No daemon answers at the configured address.' },
+  TET_ERR_HTTP_UNAUTHORIZED: { status: 401, exit: ExitCode.failure, summary: 'Missing or wrong API token.' },
+  TET_ERR_HTTP_BAD_REQUEST: { status: 400, exit: ExitCode.usage, summary: 'The request body or query is invalid.' },
+  TET_ERR_HTTP_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No such route or resource.' },
+  TET_ERR_HTTP_DRAINING: { status: 503, exit: ExitCode.tempFail, summary: 'The daemon is draining; retry after it restarts.' },
+  TET_ERR_LISTEN_UNSAFE: { status: 500, exit: ExitCode.config, summary: 'Refusing to listen beyond loopback without an apiToken.' },
+  TET_ERR_WORKTREE: { status: 500, exit: ExitCode.failure, summary: 'A git worktree operation failed.' },
+  TET_ERR_WORKTREE_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No worktree is recorded for that id.' },
+  TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class TetoraError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly exitCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TetoraError';
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    this.exitCode = errorCatalog[code].exit;
+    this.details = details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
+    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+  }
+}
+
+export function isTetoraError(err: unknown): err is TetoraError {
+  return err instanceof TetoraError;
+}
+
+/** Message of any thrown value, never empty. */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error && err.message) return err.message;
+  const s = String(err ?? '');
+  return s.length > 0 ? s : 'unknown error (no message was given)';
+}

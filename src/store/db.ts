@@ -1,0 +1,102 @@
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TetoraError } from '../errors.js';
+import { ensurePrivateDir } from '../util/fsx.js';
+import { migrations, type Migration } from './migrations/index.js';
+
+/** The store's own handle type. Only modules under src/store/ may import this file. */
+export type Db = Database.Database;
+
+export interface MigrationStatus {
+  current: number;
+  latest: number;
+  applied: Array<{ version: number; name: string; appliedAt: number }>;
+}
+
+/**
+ * Open (creating when absent) the SQLite file: folder 0700, file 0600, WAL, synchronous=FULL (an
+ * acknowledged task survives power loss), busy timeout, foreign keys; then apply pending migrations.
+ */
+export function openDb(path: string, opts: { readonly?: boolean; migrate?: boolean } = {}): Db {
+  let db: Db;
+  try {
+    if (path !== ':memory:') {
+      ensurePrivateDir(dirname(path));
+      if (!existsSync(path) && !opts.readonly) closeSync(openSync(path, 'a', 0o600));
+      if (!opts.readonly) chmodSync(path, 0o600);
+    }
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (err) {
+    throw new TetoraError(
+      'TET_ERR_STORE_OPEN',
+      `cannot open the database ${path}: ${(err as Error).message}. Check that the folder exists and is writable, or set dbPath in the config.`,
+      { path },
+      { cause: err },
+    );
+  }
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    if (opts.migrate !== false && !opts.readonly) migrate(db, path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function ensureMigrationTable(db: Db): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+}
+
+export function migrationStatus(db: Db, list: readonly Migration[] = migrations): MigrationStatus {
+  const exists = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get();
+  const applied = exists
+    ? (db.prepare('SELECT version, name, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all() as MigrationStatus['applied'])
+    : [];
+  const latest = list.reduce((m, x) => Math.max(m, x.version), 0);
+  const current = applied.reduce((m, x) => Math.max(m, x.version), 0);
+  return { current, latest, applied };
+}
+
+/** Apply every pending migration, each in one transaction. Idempotent: a second call changes nothing. */
+export function migrate(db: Db, path: string, list: readonly Migration[] = migrations, now: () => number = Date.now): number {
+  ensureMigrationTable(db);
+  const { current, latest } = migrationStatus(db, list);
+  if (current > latest) {
+    throw new TetoraError(
+      'TET_ERR_STORE_MIGRATION',
+      `the database ${path} is at schema version ${current}, newer than this Tetora knows (${latest}). Upgrade Tetora, or point dbPath at another file.`,
+      { path, current, latest },
+    );
+  }
+  let count = 0;
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const m of [...list].sort((a, b) => a.version - b.version)) {
+    if (m.version <= current) continue;
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        record.run(m.version, m.name, now());
+      })();
+      count++;
+    } catch (err) {
+      throw new TetoraError(
+        'TET_ERR_STORE_MIGRATION',
+        `migration ${m.version} (${m.name}) failed on ${path}: ${(err as Error).message}. The database was left at version ${m.version - 1}; restore a backup or report this.`,
+        { path, version: m.version },
+        { cause: err },
+      );
+    }
+  }
+  return count;
+}

@@ -1,0 +1,12 @@
+import { migration001 } from './001-core.js';
+import { migration002 } from './002-provider-sessions.js';
+import { migration003 } from './003-worktrees.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Applied in order at open; each in its own transaction and recorded in schema_migrations. Never edit a released one. */
+export const migrations: readonly Migration[] = [migration001, migration002, migration003];
