@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { groupAlive, terminateGroup } from '../util/procgroup.js';
 
 /**
  * Spawn a child in its own process group (pgid == pid) and kill the whole group — grandchildren too —
@@ -35,37 +36,7 @@ export interface SpawnResult {
   spawnError?: string;
 }
 
-/** Signal a whole process group; false when it is already gone. */
-export function killGroup(pgid: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pgid, sig);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
-
-/** Is any process of the group still alive (zombies excepted)? */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM the group, wait up to `graceMs`, then SIGKILL. Resolves when the group is gone or after the kill. */
-export async function terminateGroup(pgid: number, graceMs = 3000): Promise<void> {
-  if (!killGroup(pgid, 'SIGTERM')) return;
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    if (!groupAlive(pgid)) return;
-  }
-  killGroup(pgid, 'SIGKILL');
-}
+export { groupAlive, killGroup, terminateGroup } from '../util/procgroup.js';
 
 export function spawnGroup(opts: SpawnOptions): Promise<SpawnResult> {
   const keep = opts.stderrKeep ?? 64 * 1024;

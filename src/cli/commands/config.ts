@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { redactConfig } from '../../config/redact.js';
+import type { LoadResult } from '../../config/types.js';
+import { isTetoraError } from '../../errors.js';
+import { printJson } from '../context.js';
+import { ExitWith } from '../main.js';
+
+/**
+ * `--config PATH` given after a subcommand (`tetora config validate --config x.json`) or before it
+ * (`tetora --config x.json doctor`): the nearest one wins.
+ */
+export function configPathFrom(cmd: Command): string | undefined {
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const v = c.opts<{ config?: string }>().config;
+    if (typeof v === 'string' && v !== '') return v;
+  }
+  return undefined;
+}
+
+/** Adds the per-command `-c, --config <path>` option. */
+export function withConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json)');
+}
+
+function load(cmd: Command): LoadResult {
+  const configPath = configPathFrom(cmd);
+  return loadConfig(configPath ? { configPath } : {});
+}
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('show or validate the config');
+
+  withConfigOption(config.command('show'))
+    .description('print the compiled config (defaults applied, paths resolved) with secrets shown as ***')
+    .option('--json', 'print {path, warnings, config} as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const { config: resolved, warnings } = load(cmd);
+      if (opts.json) {
+        printJson({ path: resolved.configPath, warnings, config: redactConfig(resolved) });
+        return;
+      }
+      for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(`# ${resolved.configPath}\n${JSON.stringify(redactConfig(resolved), null, 2)}\n`);
+    });
+
+  withConfigOption(config.command('validate'))
+    .description('check the config (with config.local.json, .env and $VAR secrets); exits non-zero naming the wrong field')
+    .option('--json', 'print {ok, path, warnings} as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      let result: LoadResult;
+      try {
+        result = load(cmd);
+      } catch (err) {
+        if (!opts.json || !isTetoraError(err)) throw err;
+        printJson({ ok: false, error: err.toJSON() });
+        throw new ExitWith(err.exitCode);
+      }
+      const { config: resolved, warnings } = result;
+      if (opts.json) {
+        printJson({ ok: true, path: resolved.configPath, warnings });
+        return;
+      }
+      process.stdout.write(`config OK: ${resolved.configPath}\n`);
+      for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
+    });
+}

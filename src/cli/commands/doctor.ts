@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { formatReport, runChecks } from '../../doctor/checks.js';
+import { gatherFacts } from '../../doctor/gather.js';
+import { printJson } from '../context.js';
+import { ExitWith } from '../main.js';
+import { configPathFrom, withConfigOption } from './config.js';
+
+export function registerDoctor(program: Command): void {
+  withConfigOption(program.command('doctor'))
+    .description('check the setup: Node, home folder and file modes, config, database, git, providers, agents, listen address')
+    .option('--json', 'print {ok, checks: [{name, ok, detail, fix}]} as JSON')
+    .addHelpText('after', '\nExits 1 when any check fails; each failure comes with a fix.')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const configPath = configPathFrom(cmd);
+      const { facts } = await gatherFacts(configPath ? { configPath, env: process.env } : { env: process.env });
+      const checks = runChecks(facts);
+      const ok = checks.every((c) => c.ok);
+      if (opts.json) printJson({ ok, checks });
+      else process.stdout.write(formatReport(checks));
+      if (!ok) throw new ExitWith(1);
+    });
+}

@@ -1,0 +1,52 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isTetoraError, messageOf } from '../errors.js';
+import { registerCommands } from './commands/index.js';
+
+export function version(): string {
+  const pkgPath = fileURLToPath(new URL('../../package.json', import.meta.url));
+  return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
+}
+
+/** Thrown by commands to end with a code after printing their own output. */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tetora')
+    .description('Tetora: a self-hosted AI agent orchestrator.')
+    .version(`tetora ${version()}`, '-V, --version', 'print the version')
+    .option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json, TETORA_HOME defaults to ~/.tetora)')
+    .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
+    .exitOverride();
+  program.addHelpCommand('help [command]', 'show help for a command');
+  registerCommands(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. User errors print one line, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  process.umask(0o077);
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof ExitWith) return err.code;
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return err.exitCode === 0 ? 0 : 64;
+    }
+    if (isTetoraError(err)) {
+      process.stderr.write(`tetora: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`tetora: unexpected error: ${messageOf(err)}\n${(err as Error)?.stack ?? ''}\n`);
+    return 70;
+  }
+}

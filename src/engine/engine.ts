@@ -1,0 +1,242 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ResolvedConfig } from '../config/types.js';
+import { TetoraError } from '../errors.js';
+import { openDb, type Db } from '../store/db.js';
+import { SessionStore } from '../store/sessions.js';
+import { TaskStore, type ListFilter, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
+import { EventBus, Ledger } from './ledger.js';
+import { silentLogger, type Logger } from './logger.js';
+import type { ProviderAdapter } from './provider.js';
+import { reconcile, type ReconcileReport } from './reconciler.js';
+import { buildTask, type EnqueueContext } from './request.js';
+import { startRun, type ActiveRun } from './runner.js';
+import { Scheduler } from './scheduler.js';
+import { isTerminal, type TaskStatus } from './states.js';
+import type { WorkspaceManager } from './workspace.js';
+
+export interface EngineOptions {
+  config: ResolvedConfig;
+  /** Builds the adapter for a provider name under the current config (e.g. a ProviderRegistry). */
+  providers: { get(name: string): ProviderAdapter | undefined; reload?(config: ResolvedConfig): void };
+  workspaces?: WorkspaceManager;
+  log?: Logger;
+  now?: () => number;
+  random?: () => number;
+  instanceId?: string;
+  /** Grace between SIGTERM and SIGKILL when the reconciler kills orphans. @default 2000 */
+  killGraceMs?: number;
+}
+
+export type EngineState = 'created' | 'running' | 'draining' | 'stopped';
+
+export interface AgentStats {
+  agent: string;
+  running: number;
+  queued: number;
+  waiting: number;
+  maxTasksPerAgent: number | null;
+}
+
+/**
+ * The task engine: the programmatic API every source uses (enqueue, get, list, cancel, subscribe), the
+ * scheduler that starts queued tasks under the caps, and the runner that drives providers.
+ */
+export class Engine {
+  readonly instanceId: string;
+  readonly store: TaskStore;
+  readonly sessions: SessionStore;
+  readonly bus = new EventBus();
+  readonly #db: Db;
+  readonly #ledger: Ledger;
+  readonly #scheduler: Scheduler;
+  readonly #runs = new Map<string, ActiveRun>();
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #config: ResolvedConfig;
+  #state: EngineState = 'created';
+  lastReconcile: ReconcileReport | undefined;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.#config = opts.config;
+    this.#log = opts.log ?? silentLogger;
+    this.#now = opts.now ?? Date.now;
+    this.instanceId = opts.instanceId ?? randomUUID();
+    this.#db = openDb(opts.config.dbPath);
+    this.store = new TaskStore(this.#db);
+    this.sessions = new SessionStore(this.#db, this.#now);
+    this.#ledger = new Ledger(this.store, this.bus, this.#now);
+    const random = opts.random ?? Math.random;
+    this.#scheduler = new Scheduler({
+      store: this.store,
+      ledger: this.#ledger,
+      config: () => this.#config,
+      now: this.#now,
+      log: this.#log,
+      instanceId: this.instanceId,
+      running: this.#runs,
+      start: (task) => {
+        const deps = {
+          ledger: this.#ledger,
+          sessions: this.sessions,
+          provider: (name: string) => this.opts.providers.get(name),
+          config: () => this.#config,
+          instanceId: this.instanceId,
+          now: this.#now,
+          random,
+          log: this.#log,
+          ...(this.opts.workspaces ? { workspaces: this.opts.workspaces } : {}),
+        };
+        return startRun(task, deps);
+      },
+    });
+  }
+
+  get state(): EngineState {
+    return this.#state;
+  }
+
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  #setState(s: EngineState): void {
+    this.#log.info({ state: s, instance: this.instanceId }, 'engine state changed');
+    this.#state = s;
+  }
+
+  /** Register this instance, reconcile what a previous one left, and start scheduling. */
+  async start(): Promise<ReconcileReport> {
+    if (this.#state !== 'created') throw new TetoraError('TET_ERR_ENGINE_STOPPED', `the engine cannot start from state ${this.#state}.`);
+    this.store.registerInstance(this.instanceId, process.pid, hostname(), this.#now());
+    this.lastReconcile = await reconcile(this.store, this.#ledger, this.instanceId, this.#log, this.opts.killGraceMs);
+    // Nothing runs in this instance yet: every lock held by an earlier instance's task is released.
+    if (this.opts.workspaces) await this.opts.workspaces.reconcile(new Set());
+    this.#setState('running');
+    this.#scheduler.start();
+    return this.lastReconcile;
+  }
+
+  #assertAccepting(): void {
+    if (this.#state !== 'running' && this.#state !== 'created') {
+      throw new TetoraError('TET_ERR_ENGINE_STOPPED', `the engine is ${this.#state} and accepts no new tasks; retry once the daemon is back.`);
+    }
+  }
+
+  /** Validate and durably record a task. When this returns, the task is committed. */
+  enqueue(input: unknown, ctx: EnqueueContext): { task: TaskRow; created: boolean } {
+    return this.enqueueMany([input], ctx)[0] as { task: TaskRow; created: boolean };
+  }
+
+  /** All requests are validated before any is recorded: one bad request records none. */
+  enqueueMany(inputs: unknown[], ctx: EnqueueContext): Array<{ task: TaskRow; created: boolean }> {
+    this.#assertAccepting();
+    const now = this.#now();
+    const rows = inputs.map((input, i) => buildTask(input, ctx, this.#config, now, inputs.length > 1 ? i : undefined));
+    const results = rows.map((row) => {
+      const r = this.store.insert(row, { type: 'queued', data: { source: row.source, agent: row.agent ?? null, provider: row.provider ?? null } });
+      if (r.event) this.bus.emit(r.event);
+      return { task: r.task, created: r.created };
+    });
+    this.#scheduler.poke();
+    return results;
+  }
+
+  get(id: string): TaskRow | undefined {
+    return this.store.get(id);
+  }
+
+  require(id: string): TaskRow {
+    const t = this.store.get(id);
+    if (!t) throw new TetoraError('TET_ERR_TASK_NOT_FOUND', `no task has id ${id}; list tasks with \`tetora task list\`.`, { id });
+    return t;
+  }
+
+  list(filter: Partial<ListFilter> = {}): TaskRow[] {
+    return this.store.list({ limit: 50, ...filter });
+  }
+
+  events(taskId: string, afterSeq = 0): TaskEvent[] {
+    return this.store.events(taskId, afterSeq);
+  }
+
+  runs(taskId: string): TaskRun[] {
+    return this.store.runs(taskId);
+  }
+
+  subscribe(fn: (e: TaskEvent) => void): () => void {
+    return this.bus.subscribe(fn);
+  }
+
+  /** Cancel a task: immediate when waiting; a running one has its process group killed first. */
+  async cancel(id: string, by = 'user'): Promise<TaskRow> {
+    const t = this.require(id);
+    if (isTerminal(t.status)) return t;
+    const message = `cancelled by ${by}`;
+    if (t.status === 'running') {
+      const run = this.#runs.get(id);
+      if (!run) throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${id} is running on another daemon instance (${t.instanceId}); cancel it there.`, { id });
+      run.abort({ kind: 'cancel', message });
+      await run.done;
+    } else {
+      this.#ledger.move(t, t.status as TaskStatus, 'cancelled', { errorClass: 'cancelled', errorMessage: message }, { message });
+      this.#scheduler.poke();
+    }
+    return this.require(id);
+  }
+
+  /** A config reload: caps, agents and providers apply to the next start. */
+  reload(config: ResolvedConfig): void {
+    this.#config = config;
+    this.opts.providers.reload?.(config);
+    this.#scheduler.poke();
+  }
+
+  stats(): { running: number; queued: number; agents: AgentStats[]; byStatus: Record<string, number> } {
+    const agents = new Map<string, AgentStats>();
+    const byStatus: Record<string, number> = {};
+    const get = (name: string) => {
+      let a = agents.get(name);
+      if (!a) {
+        a = { agent: name, running: 0, queued: 0, waiting: 0, maxTasksPerAgent: this.#config.agents[name]?.maxTasksPerAgent ?? null };
+        agents.set(name, a);
+      }
+      return a;
+    };
+    for (const name of Object.keys(this.#config.agents)) get(name);
+    for (const { agent, status, n } of this.store.countsByAgentAndStatus()) {
+      byStatus[status] = (byStatus[status] ?? 0) + n;
+      if (!agent) continue;
+      if (status === 'running') get(agent).running += n;
+      else if (status === 'queued') get(agent).queued += n;
+      else if (status === 'retry_wait' || status === 'rate_limited' || status === 'interrupted') get(agent).waiting += n;
+    }
+    return { running: this.#runs.size, queued: byStatus.queued ?? 0, agents: [...agents.values()], byStatus };
+  }
+
+  /**
+   * Stop taking work, give running tasks up to `timeoutMs` to finish, then interrupt the rest (they are
+   * queued again at the next start without using an attempt) and close the store.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#setState('draining');
+    this.#scheduler.stop();
+    const all = Promise.all([...this.#runs.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    if (timer) clearTimeout(timer);
+    await this.stop();
+  }
+
+  /** Interrupt whatever still runs and close. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#scheduler.stop();
+    for (const r of this.#runs.values()) r.abort({ kind: 'shutdown', message: 'the daemon is shutting down; the task resumes at the next start' });
+    await Promise.all([...this.#runs.values()].map((r) => r.done));
+    this.store.stopInstance(this.instanceId, this.#now());
+    this.#setState('stopped');
+    this.#db.close();
+  }
+}

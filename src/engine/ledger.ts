@@ -1,0 +1,63 @@
+import { EventEmitter } from 'node:events';
+import type { TaskEvent, TaskPatch, TaskRow, TaskStore } from '../store/tasks.js';
+import { checkTransition, type TaskStatus, type TransitionFacts } from './states.js';
+
+/** In-process fan-out of appended events (the store is the source of truth; SSE replays from it). */
+export class EventBus {
+  readonly #ee = new EventEmitter();
+  constructor() {
+    this.#ee.setMaxListeners(0);
+  }
+  emit(e: TaskEvent): void {
+    this.#ee.emit('event', e);
+  }
+  /** Every event; returns an unsubscribe function. */
+  subscribe(fn: (e: TaskEvent) => void): () => void {
+    this.#ee.on('event', fn);
+    return () => this.#ee.off('event', fn);
+  }
+}
+
+/**
+ * The one owner of task state changes: checks the state machine, writes through the store (one
+ * transaction per change, guarded by the expected current status) and publishes the event.
+ */
+export class Ledger {
+  constructor(
+    readonly store: TaskStore,
+    readonly bus: EventBus,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Returns false when the task was no longer in `from` (someone else moved it first): the caller must
+   * treat the change as not made.
+   */
+  move(
+    task: Pick<TaskRow, 'id'>,
+    from: TaskStatus,
+    to: TaskStatus,
+    patch: TaskPatch,
+    data: Record<string, unknown>,
+    endRun?: { run: number; outcome: string; message: string | null },
+  ): boolean {
+    const facts: TransitionFacts = {};
+    if (patch.errorMessage !== undefined) facts.message = patch.errorMessage;
+    if (patch.output !== undefined) facts.output = patch.output;
+    if (patch.notBefore !== undefined) facts.notBefore = patch.notBefore;
+    checkTransition(task.id, from, to, facts);
+    const terminal = to === 'succeeded' || to === 'failed' || to === 'cancelled' || to === 'timed_out';
+    const fullPatch: TaskPatch = terminal ? { finishedAt: this.now(), ...patch } : patch;
+    const ev = this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun);
+    if (!ev) return false;
+    this.bus.emit(ev);
+    return true;
+  }
+
+  /** Append a progress event (not a status change) and publish it. */
+  note(taskId: string, type: string, data: Record<string, unknown>): TaskEvent {
+    const ev = this.store.appendEvent(taskId, type, data, this.now());
+    this.bus.emit(ev);
+    return ev;
+  }
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../config/types.js';
+import { messageOf } from '../errors.js';
+import type { SessionStore } from '../store/sessions.js';
+import type { TaskRow } from '../store/tasks.js';
+import { formatDuration } from '../util/duration.js';
+import type { Ledger } from './ledger.js';
+import type { Logger } from './logger.js';
+import { decide, type Decision } from './policy.js';
+import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest } from './provider.js';
+import type { TaskOptions } from './request.js';
+import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
+
+export interface RunnerDeps {
+  ledger: Ledger;
+  sessions: SessionStore;
+  provider(name: string): ProviderAdapter | undefined;
+  workspaces?: WorkspaceManager;
+  config(): ResolvedConfig;
+  instanceId: string;
+  now(): number;
+  random(): number;
+  log: Logger;
+  /** @default 10000 */
+  heartbeatMs?: number;
+}
+
+/** A run in progress: the engine aborts it for cancel, drain or shutdown. */
+export interface ActiveRun {
+  task: TaskRow;
+  controller: AbortController;
+  abort(reason: AbortReason): void;
+  done: Promise<void>;
+}
+
+class RunFailure extends Error {}
+
+/** Everything a run needs that comes from config and files; a problem here fails the task with its reason. */
+function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; workdir: string } {
+  const agent = task.agent ? cfg.agents[task.agent] : undefined;
+  if (task.agent && !agent) throw new RunFailure(`agent "${task.agent}" is no longer in the config (${cfg.configPath}); add it back or cancel the task`);
+  const parts: string[] = [];
+  if (agent?.soulFile) {
+    try {
+      parts.push(readFileSync(agent.soulFile, 'utf8'));
+    } catch (err) {
+      throw new RunFailure(`cannot read the soul file of agent "${agent.name}" (${agent.soulFile}): ${messageOf(err)}; fix agents.${agent.name}.soulFile`);
+    }
+  }
+  if (task.systemPrompt) parts.push(task.systemPrompt);
+  let workdir = task.workdir ?? cfg.defaultWorkdir;
+  if (!workdir) {
+    workdir = join(cfg.home, 'workspace');
+    mkdirSync(workdir, { recursive: true, mode: 0o700 });
+  }
+  if (!existsSync(workdir) || !statSync(workdir).isDirectory()) {
+    throw new RunFailure(`workdir ${workdir} does not exist or is not a folder; create it or fix the task's workdir`);
+  }
+  const out: { systemPrompt?: string; workdir: string } = { workdir };
+  if (parts.length) out.systemPrompt = parts.join('\n\n');
+  return out;
+}
+
+/** Drive one claimed (running) task to its next state. Never throws. */
+export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
+  const controller = new AbortController();
+  let reason: AbortReason | undefined;
+  const abort = (r: AbortReason) => {
+    if (controller.signal.aborted) return;
+    reason = r;
+    controller.abort(r);
+  };
+  const done = execute(task, deps, controller.signal, () => reason, abort).catch((err) => {
+    deps.log.error({ taskId: task.id, err: messageOf(err) }, 'runner crashed; failing the task');
+    try {
+      deps.ledger.move(task, 'running', 'failed', { errorClass: 'internal', errorMessage: `internal error while running the task: ${messageOf(err)}` }, {}, { run: task.runs, outcome: 'internal', message: messageOf(err) });
+    } catch {
+      /* the task already moved on */
+    }
+  });
+  return { task, controller, abort, done };
+}
+
+async function execute(
+  task: TaskRow,
+  deps: RunnerDeps,
+  signal: AbortSignal,
+  abortReason: () => AbortReason | undefined,
+  abort: (r: AbortReason) => void,
+): Promise<void> {
+  const { ledger, sessions, log } = deps;
+  const cfg = deps.config();
+  const options = JSON.parse(task.options) as TaskOptions;
+  const agent = task.agent ? cfg.agents[task.agent] : undefined;
+  let lease: Lease | undefined;
+  let summary: WorktreeSummary | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let outcome: Outcome;
+  let usedSession: string | undefined;
+  try {
+    const adapter = task.provider ? deps.provider(task.provider) : undefined;
+    if (!adapter) throw new RunFailure(`provider "${task.provider}" is not in the config (${cfg.configPath}); add it or cancel the task`);
+    const prep = prepare(task, cfg);
+    let workdir = prep.workdir;
+    if ((options.worktree ?? agent?.worktree) && deps.workspaces) {
+      const wsTask: Parameters<WorkspaceManager['acquire']>[0] = { id: task.id, prompt: task.prompt, workdir, cleanup: agent?.worktreeCleanup ?? 'keep' };
+      if (task.agent) wsTask.agent = task.agent;
+      if (agent?.baseBranch) wsTask.baseBranch = agent.baseBranch;
+      lease = await deps.workspaces.acquire(wsTask, deps.instanceId);
+      workdir = lease.workdir;
+      const l = lease;
+      timers.push(setInterval(() => l.heartbeat(), deps.heartbeatMs ?? 10_000));
+      ledger.note(task.id, 'worktree', { path: workdir });
+    }
+
+    // Sessions: continue the key's provider session when provider and model still match.
+    let resume = task.providerSessionId ?? undefined;
+    let history: RunRequest['history'];
+    if (task.sessionKey) {
+      const active = sessions.active(task.sessionKey);
+      if (active && (active.provider !== task.provider || (active.model ?? null) !== (task.model ?? null))) {
+        log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
+        sessions.archive(task.sessionKey, `provider or model changed (${active.provider}/${active.model ?? '-'} → ${task.provider}/${task.model ?? '-'})`);
+        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: 'provider or model changed' });
+      } else if (active?.providerSessionId && !resume) {
+        resume = active.providerSessionId;
+      }
+      history = sessions.history(task.sessionKey);
+    }
+    const req: RunRequest = {
+      taskId: task.id,
+      attempt: task.attempt,
+      prompt: task.prompt,
+      workdir,
+      // TETORA_TASK_ID marks the task's processes, so a restarted daemon kills only its own orphans.
+      env: { ...cfg.env, TETORA_TASK_ID: task.id },
+    };
+    if (prep.systemPrompt) req.systemPrompt = prep.systemPrompt;
+    if (task.model) req.model = task.model;
+    if (task.permissionMode) req.permissionMode = task.permissionMode;
+    if (task.sessionKey) req.sessionKey = task.sessionKey;
+    if (resume) req.resumeSessionId = resume;
+    else req.newSessionId = randomUUID();
+    if (history?.length) req.history = history;
+    const tools = options.allowedTools ?? agent?.allowedTools;
+    if (tools?.length) req.allowedTools = tools;
+    if (agent?.addDirs.length) req.addDirs = agent.addDirs;
+    if (agent?.maxTurns) req.maxTurns = agent.maxTurns;
+
+    // Wall-clock timeout and no-output watchdog: neither CLI gives up on a server that never answers.
+    const timeoutMs = task.timeoutMs ?? cfg.defaultTimeoutMs;
+    timers.push(setTimeout(() => abort({ kind: 'timeout', message: `timed out after ${formatDuration(timeoutMs)}` }), timeoutMs));
+    let watchdog: NodeJS.Timeout | undefined;
+    const feed = () => {
+      if (watchdog) clearTimeout(watchdog);
+      watchdog = setTimeout(() => abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` }), cfg.noOutputTimeoutMs);
+    };
+    feed();
+    const sink: EventSink = {
+      event: (e) => {
+        feed();
+        if (e.type === 'session' && typeof e.data.sessionId === 'string') {
+          usedSession = e.data.sessionId;
+          ledger.store.setProviderSession(task.id, usedSession, deps.now());
+        }
+        ledger.note(task.id, `provider.${e.type}`, e.data);
+      },
+      spawned: (pgid) => ledger.store.setPgid(task.id, task.runs, pgid),
+      cost: (usd) => {
+        if (task.budgetUsd !== null && task.budgetUsd > 0 && usd > task.budgetUsd) {
+          abort({ kind: 'budget', message: `budget exceeded: $${usd.toFixed(4)} of $${task.budgetUsd.toFixed(4)}` });
+        }
+      },
+    };
+    try {
+      outcome = await adapter.run(req, signal, sink);
+    } catch (err) {
+      outcome = { class: 'permanent', output: '', message: `provider ${adapter.name} failed unexpectedly: ${messageOf(err)}` };
+    } finally {
+      if (watchdog) clearTimeout(watchdog);
+    }
+  } catch (err) {
+    if (!(err instanceof RunFailure) && !(err instanceof Error)) throw err;
+    outcome = { class: 'permanent', output: '', message: messageOf(err) };
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+  if (lease) {
+    try {
+      summary = await lease.release();
+    } catch (err) {
+      log.warn({ taskId: task.id, err: messageOf(err) }, 'releasing the worktree failed');
+    }
+  }
+  finish(task, outcome, abortReason(), deps, summary, usedSession);
+}
+
+function finish(task: TaskRow, o: Outcome, abort: AbortReason | undefined, deps: RunnerDeps, summary: WorktreeSummary | undefined, usedSession?: string): void {
+  const { ledger, sessions, log } = deps;
+  const cfg = deps.config();
+  const now = deps.now();
+  const usage = { costUsd: task.costUsd + (o.costUsd ?? 0), tokensIn: task.tokensIn + (o.tokensIn ?? 0), tokensOut: task.tokensOut + (o.tokensOut ?? 0) };
+  ledger.store.setUsage(task.id, usage, now);
+  const sessionId = o.sessionId ?? usedSession;
+  if (task.sessionKey && task.provider && sessionId && o.class === 'success') {
+    sessions.record(task.sessionKey, task.provider, task.model, sessionId);
+    if (o.turns?.length) sessions.appendMessages(task.sessionKey, o.turns, task.id);
+    if (task.sessionRetryUsed) log.info({ taskId: task.id, sessionKey: task.sessionKey }, 'session recovered');
+  }
+  const options = JSON.parse(task.options) as TaskOptions;
+  const agent = task.agent ? cfg.agents[task.agent] : undefined;
+  const tried = new Set([...(options.triedProviders ?? []), task.provider ?? '']);
+  const chain = [...(agent?.fallbackProviders ?? []), ...cfg.fallbackProviders];
+  const nextFallback = chain.find((p) => !tried.has(p) && cfg.providers[p]);
+  const d: Decision = decide({
+    outcome: o,
+    ...(abort ? { abort } : {}),
+    attempt: task.attempt,
+    maxAttempts: task.maxAttempts,
+    parkedMs: task.parkedMs,
+    sessionRetryUsed: task.sessionRetryUsed === 1,
+    ...(nextFallback ? { nextFallback } : {}),
+    retry: cfg.retry,
+    now,
+    random: deps.random,
+  });
+  const run = task.runs;
+  const extra: Record<string, unknown> = { attempt: task.attempt, costUsd: usage.costUsd, tokensIn: usage.tokensIn, tokensOut: usage.tokensOut };
+  if (summary) extra.worktree = summary;
+  const out = o.output.length > 0 ? o.output : null;
+  switch (d.kind) {
+    case 'succeed':
+      ledger.move(task, 'running', 'succeeded', { output: d.output, errorClass: null, errorMessage: null }, extra, { run, outcome: 'success', message: null });
+      return;
+    case 'fail':
+      ledger.move(task, 'running', 'failed', { output: out, errorClass: d.errorClass, errorMessage: d.message }, { ...extra, errorClass: d.errorClass, message: d.message }, { run, outcome: d.errorClass, message: d.message });
+      return;
+    case 'cancel':
+      ledger.move(task, 'running', 'cancelled', { output: out, errorClass: 'cancelled', errorMessage: d.message }, { ...extra, message: d.message }, { run, outcome: 'cancelled', message: d.message });
+      return;
+    case 'time_out':
+      ledger.move(task, 'running', 'timed_out', { output: out, errorClass: 'timeout', errorMessage: d.message }, { ...extra, message: d.message }, { run, outcome: 'timeout', message: d.message });
+      return;
+    case 'retry':
+      log.warn({ taskId: task.id, attempt: task.attempt, delayMs: d.delayMs }, `retrying after ${d.errorClass}: ${d.reason}`);
+      ledger.move(task, 'running', 'retry_wait', { notBefore: d.notBefore, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, maxAttempts: task.maxAttempts, class: d.errorClass, reason: d.reason, delayMs: d.delayMs, retryAfterMs: o.retryAfterMs ?? null, notBefore: d.notBefore }, { run, outcome: d.errorClass, message: d.reason });
+      return;
+    case 'park':
+      log.warn({ taskId: task.id, until: new Date(d.notBefore).toISOString() }, `parked: ${d.reason}`);
+      ledger.move(task, 'running', 'rate_limited', { notBefore: d.notBefore, parkedAt: now, attempt: task.attempt - 1, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, class: d.errorClass, reason: d.reason, notBefore: d.notBefore, resetAt: o.resetAt ?? null }, { run, outcome: d.errorClass, message: d.reason });
+      return;
+    case 'fresh_session':
+      if (task.sessionKey) {
+        log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
+        sessions.archive(task.sessionKey, d.reason);
+      }
+      ledger.move(task, 'running', 'queued', { providerSessionId: null, sessionRetryUsed: 1, attempt: task.attempt - 1 }, { ...extra, reason: 'session_invalid', message: d.reason, recovering: true }, { run, outcome: 'session_invalid', message: d.reason });
+      return;
+    case 'fallback':
+      log.warn({ taskId: task.id, from: task.provider, to: d.provider }, `switching provider: ${d.reason}`);
+      ledger.move(task, 'running', 'queued', { provider: d.provider, providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
+      return;
+    case 'interrupt':
+      ledger.move(task, 'running', 'interrupted', { attempt: task.attempt - 1 }, { ...extra, reason: d.reason }, { run, outcome: 'interrupted', message: d.reason });
+      return;
+  }
+}

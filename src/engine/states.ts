@@ -1,0 +1,69 @@
+import { TetoraError } from '../errors.js';
+
+/** The task state machine. Pure: no I/O, no clock. The ledger calls `checkTransition` before every write. */
+export const taskStatuses = [
+  'queued',
+  'running',
+  'retry_wait',
+  'rate_limited',
+  'interrupted',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+
+export const terminalStatuses: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+/** Not terminal and not running: waiting for the scheduler or a timer. */
+export const waitingStatuses: ReadonlySet<TaskStatus> = new Set(['queued', 'retry_wait', 'rate_limited', 'interrupted']);
+
+export function isTerminal(s: TaskStatus): boolean {
+  return terminalStatuses.has(s);
+}
+
+const legal: Record<TaskStatus, readonly TaskStatus[]> = {
+  queued: ['running', 'cancelled', 'failed'],
+  // running → queued: a fresh-session retry or a drain that gives the task back without using an attempt.
+  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'retry_wait', 'rate_limited', 'interrupted', 'queued'],
+  retry_wait: ['queued', 'cancelled', 'failed'],
+  rate_limited: ['queued', 'cancelled', 'failed'],
+  interrupted: ['queued', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+  timed_out: [],
+};
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return legal[from].includes(to);
+}
+
+export interface TransitionFacts {
+  /** Required, non-empty, for failed / cancelled / timed_out. */
+  message?: string | null;
+  /** Required, non-empty after trimming, for succeeded. */
+  output?: string | null;
+  /** Required for retry_wait and rate_limited. */
+  notBefore?: number | null;
+}
+
+/**
+ * Throws TET_ERR_TASK_TRANSITION when `from → to` is not allowed or the facts a state needs are missing.
+ * (A `succeeded` run with empty output is turned into `failed` by the policy before it gets here.)
+ */
+export function checkTransition(taskId: string, from: TaskStatus, to: TaskStatus, facts: TransitionFacts = {}): void {
+  if (!canTransition(from, to)) {
+    const why = isTerminal(from) ? `it already ended as ${from}` : `${from} → ${to} is not a legal move`;
+    throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${taskId} cannot become ${to}: ${why}.`, { taskId, from, to });
+  }
+  if ((to === 'failed' || to === 'cancelled' || to === 'timed_out') && !facts.message?.trim()) {
+    throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${taskId} cannot become ${to} without a message saying why.`, { taskId, from, to });
+  }
+  if (to === 'succeeded' && !facts.output?.trim()) {
+    throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${taskId} cannot succeed with empty output.`, { taskId, from, to });
+  }
+  if ((to === 'retry_wait' || to === 'rate_limited') && typeof facts.notBefore !== 'number') {
+    throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${taskId} cannot become ${to} without a time to wake.`, { taskId, from, to });
+  }
+}

@@ -1,0 +1,91 @@
+import type { ResolvedProvider } from '../config/types.js';
+import type { EventSink, Outcome, ProviderAdapter, RunRequest } from '../engine/provider.js';
+import { spawnGroup } from './spawn.js';
+
+/**
+ * The `command` provider: any executable that reads the prompt on stdin and writes its answer on stdout.
+ * Exit 0 → success with stdout. A non-zero exit is `permanent` with the tail of stderr, unless the
+ * provider's `rateLimitPatterns` or `transientPatterns` match stderr or stdout. A `Retry-After: N` (seconds)
+ * or `Reset-At: <ISO time or epoch ms>` line in the output gives the wait.
+ *
+ * The child also gets TETORA_TASK_ID, TETORA_ATTEMPT, TETORA_MODEL, TETORA_SESSION_KEY,
+ * TETORA_SESSION_ID (the session to continue, if any) and TETORA_WORKDIR in its environment.
+ */
+export function classifyCommandExit(
+  provider: Pick<ResolvedProvider, 'transientPatterns' | 'rateLimitPatterns'>,
+  exitCode: number | null,
+  text: string,
+  now: number,
+): Pick<Outcome, 'class' | 'retryAfterMs' | 'resetAt'> {
+  const retryAfter = /retry-after[:=\s]+(\d+(?:\.\d+)?)/i.exec(text);
+  const resetAt = /reset-at[:=\s]+(\S+)/i.exec(text);
+  const extras: Pick<Outcome, 'retryAfterMs' | 'resetAt'> = {};
+  if (retryAfter) extras.retryAfterMs = Math.round(Number(retryAfter[1]) * 1000);
+  if (resetAt) {
+    const raw = resetAt[1] as string;
+    const t = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+    if (Number.isFinite(t)) extras.resetAt = t;
+  }
+  if (provider.rateLimitPatterns.some((p) => new RegExp(p, 'i').test(text))) {
+    if (extras.resetAt === undefined && extras.retryAfterMs !== undefined) extras.resetAt = now + extras.retryAfterMs;
+    return { class: 'rate_limited', ...extras };
+  }
+  if (provider.transientPatterns.some((p) => new RegExp(p, 'i').test(text))) return { class: 'transient', ...extras };
+  return { class: exitCode === 0 ? 'success' : 'permanent' };
+}
+
+function tail(text: string, max = 2000): string {
+  const t = text.trim();
+  return t.length > max ? `…${t.slice(-max)}` : t;
+}
+
+export class CommandProvider implements ProviderAdapter {
+  readonly type = 'command';
+  constructor(
+    private readonly cfg: ResolvedProvider,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  async run(req: RunRequest, signal: AbortSignal, sink: EventSink): Promise<Outcome> {
+    const env: Record<string, string> = {
+      ...req.env,
+      ...this.cfg.env,
+      TETORA_TASK_ID: req.taskId,
+      TETORA_ATTEMPT: String(req.attempt),
+      TETORA_WORKDIR: req.workdir,
+    };
+    if (req.model) env.TETORA_MODEL = req.model;
+    if (req.sessionKey) env.TETORA_SESSION_KEY = req.sessionKey;
+    if (req.resumeSessionId) env.TETORA_SESSION_ID = req.resumeSessionId;
+    const res = await spawnGroup({
+      command: this.cfg.path as string,
+      args: this.cfg.args,
+      cwd: req.workdir,
+      env,
+      stdin: req.systemPrompt ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt,
+      signal,
+      onSpawn: (pgid) => sink.spawned(pgid),
+      onStdoutLine: (line) => sink.event({ type: 'text', data: { text: line } }),
+      onStderrLine: (line) => sink.event({ type: 'stderr', data: { text: line } }),
+    });
+    if (res.spawnError) {
+      return { class: 'permanent', output: '', message: `${res.spawnError}. Check providers.${this.name}.path in the config.` };
+    }
+    const output = res.stdout.replace(/\n$/, '');
+    if (res.aborted) return { class: 'cancelled', output, message: 'the run was stopped' };
+    const cls = classifyCommandExit(this.cfg, res.code, `${res.stderrTail}\n${res.stdout}`, this.now());
+    if (res.code === 0 && cls.class === 'success') {
+      const outcome: Outcome = { class: 'success', output };
+      if (req.resumeSessionId) outcome.sessionId = req.resumeSessionId;
+      else if (req.sessionKey) outcome.sessionId = `${this.name}:${req.taskId}`;
+      return outcome;
+    }
+    const how = res.code === null ? `was killed by ${res.signal ?? 'a signal'}` : `exited with code ${res.code}`;
+    const detail = tail(res.stderrTail) || tail(output) || '(it printed nothing)';
+    return { ...cls, class: cls.class === 'success' ? 'permanent' : cls.class, output, message: `${this.cfg.path} ${how}: ${detail}` };
+  }
+}

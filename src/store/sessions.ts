@@ -1,0 +1,84 @@
+import type { ChatMessage } from '../engine/provider.js';
+import type { Db } from './db.js';
+
+/** A provider session bound to a session key (a chat, a conversation). */
+export interface ProviderSessionRow {
+  id: number;
+  sessionKey: string;
+  provider: string;
+  model: string | null;
+  providerSessionId: string | null;
+  status: 'active' | 'archived';
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** All SQL about provider sessions and their conversation history. */
+export class SessionStore {
+  readonly #get;
+  readonly #insert;
+  readonly #setId;
+  readonly #archive;
+  readonly #addMsg;
+  readonly #history;
+
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#get = db.prepare(
+      `SELECT id, session_key AS sessionKey, provider, model, provider_session_id AS providerSessionId, status,
+              created_at AS createdAt, updated_at AS updatedAt
+         FROM provider_sessions WHERE session_key = ? AND status = 'active'`,
+    );
+    this.#insert = db.prepare(
+      `INSERT INTO provider_sessions (session_key, provider, model, provider_session_id, status, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'active', ?, ?)`,
+    );
+    this.#setId = db.prepare(`UPDATE provider_sessions SET provider_session_id = ?, updated_at = ? WHERE id = ?`);
+    this.#archive = db.prepare(
+      `UPDATE provider_sessions SET status = 'archived', archive_reason = ?, updated_at = ? WHERE session_key = ? AND status = 'active'`,
+    );
+    this.#addMsg = db.prepare(`INSERT INTO session_messages (session_id, role, content, task_id, created_at) VALUES (?, ?, ?, ?, ?)`);
+    this.#history = db.prepare(`SELECT role, content FROM session_messages WHERE session_id = ? ORDER BY id`);
+  }
+
+  active(sessionKey: string): ProviderSessionRow | undefined {
+    return this.#get.get(sessionKey) as ProviderSessionRow | undefined;
+  }
+
+  /** Archive the active session of a key (provider change, invalid resume); returns true if there was one. */
+  archive(sessionKey: string, reason: string): boolean {
+    return this.#archive.run(reason, this.now(), sessionKey).changes > 0;
+  }
+
+  /** Record the provider session id a run used; opens a new active session when none matches. */
+  record(sessionKey: string, provider: string, model: string | null, providerSessionId: string | null): ProviderSessionRow {
+    return this.db.transaction(() => {
+      const cur = this.active(sessionKey);
+      if (cur && cur.provider === provider && (cur.model ?? null) === (model ?? null)) {
+        if (providerSessionId && cur.providerSessionId !== providerSessionId) this.#setId.run(providerSessionId, this.now(), cur.id);
+        return this.active(sessionKey) as ProviderSessionRow;
+      }
+      if (cur) this.#archive.run('provider or model changed', this.now(), sessionKey);
+      const t = this.now();
+      this.#insert.run(sessionKey, provider, model, providerSessionId, t, t);
+      return this.active(sessionKey) as ProviderSessionRow;
+    })();
+  }
+
+  /** Append turns to the active session of the key (opened by `record`). */
+  appendMessages(sessionKey: string, messages: ChatMessage[], taskId: string): void {
+    const cur = this.active(sessionKey);
+    if (!cur) return;
+    this.db.transaction(() => {
+      for (const m of messages) this.#addMsg.run(cur.id, m.role, m.content, taskId, this.now());
+    })();
+  }
+
+  /** The conversation so far of the key's active session. */
+  history(sessionKey: string): ChatMessage[] {
+    const cur = this.active(sessionKey);
+    return cur ? (this.#history.all(cur.id) as ChatMessage[]) : [];
+  }
+}

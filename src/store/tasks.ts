@@ -1,0 +1,313 @@
+import type { Db } from './db.js';
+import type { TaskStatus } from '../engine/states.js';
+
+/**
+ * All SQL of the task ledger. Every status change goes through `transition` or `claim`: one transaction
+ * that checks the expected current status, writes the row and appends its event. Callers never see the
+ * connection or a transaction.
+ */
+export interface TaskRow {
+  seq: number;
+  id: string;
+  source: string;
+  agent: string | null;
+  provider: string | null;
+  model: string | null;
+  prompt: string;
+  systemPrompt: string | null;
+  workdir: string | null;
+  permissionMode: string | null;
+  sessionKey: string | null;
+  providerSessionId: string | null;
+  priority: number;
+  status: TaskStatus;
+  attempt: number;
+  maxAttempts: number;
+  runs: number;
+  notBefore: number | null;
+  timeoutMs: number | null;
+  budgetUsd: number | null;
+  costUsd: number;
+  tokensIn: number;
+  tokensOut: number;
+  output: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  parentId: string | null;
+  workflowRunId: string | null;
+  workflowStepId: string | null;
+  idempotencyKey: string | null;
+  options: string;
+  parkedMs: number;
+  parkedAt: number | null;
+  sessionRetryUsed: number;
+  pgid: number | null;
+  instanceId: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface TaskEvent {
+  seq: number;
+  taskId: string;
+  at: number;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface TaskRun {
+  taskId: string;
+  run: number;
+  attempt: number;
+  instanceId: string;
+  provider: string | null;
+  pgid: number | null;
+  startedAt: number;
+  endedAt: number | null;
+  outcome: string | null;
+  message: string | null;
+}
+
+export type NewTask = Pick<TaskRow, 'id' | 'source' | 'prompt' | 'status' | 'maxAttempts' | 'priority' | 'createdAt'> &
+  Partial<Pick<TaskRow, 'agent' | 'provider' | 'model' | 'systemPrompt' | 'workdir' | 'permissionMode' | 'sessionKey' | 'timeoutMs' | 'budgetUsd' | 'parentId' | 'workflowRunId' | 'workflowStepId' | 'idempotencyKey' | 'options' | 'notBefore'>>;
+
+/** Columns a transition may write (names are constants here; values are always bound parameters). */
+const PATCHABLE = {
+  provider: 'provider',
+  model: 'model',
+  providerSessionId: 'provider_session_id',
+  attempt: 'attempt',
+  notBefore: 'not_before',
+  costUsd: 'cost_usd',
+  tokensIn: 'tokens_in',
+  tokensOut: 'tokens_out',
+  output: 'output',
+  errorClass: 'error_class',
+  errorMessage: 'error_message',
+  parkedMs: 'parked_ms',
+  parkedAt: 'parked_at',
+  sessionRetryUsed: 'session_retry_used',
+  pgid: 'pgid',
+  instanceId: 'instance_id',
+  finishedAt: 'finished_at',
+  options: 'options',
+} as const;
+export type TaskPatch = Partial<{ [K in keyof typeof PATCHABLE]: TaskRow[K] }>;
+
+const COLUMNS = `seq, id, source, agent, provider, model, prompt, system_prompt AS systemPrompt, workdir,
+  permission_mode AS permissionMode, session_key AS sessionKey, provider_session_id AS providerSessionId, priority, status,
+  attempt, max_attempts AS maxAttempts, runs, not_before AS notBefore, timeout_ms AS timeoutMs, budget_usd AS budgetUsd,
+  cost_usd AS costUsd, tokens_in AS tokensIn, tokens_out AS tokensOut, output, error_class AS errorClass,
+  error_message AS errorMessage, parent_id AS parentId, workflow_run_id AS workflowRunId, workflow_step_id AS workflowStepId,
+  idempotency_key AS idempotencyKey, options, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
+  pgid, instance_id AS instanceId, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt, finished_at AS finishedAt`;
+
+function parseEvent(r: { seq: number; taskId: string; at: number; type: string; data: string }): TaskEvent {
+  return { ...r, data: JSON.parse(r.data) as Record<string, unknown> };
+}
+
+export interface ListFilter {
+  status?: string[];
+  agent?: string;
+  source?: string;
+  /** Cursor: only tasks with seq below this (newest first). */
+  before?: number;
+  limit: number;
+}
+
+export class TaskStore {
+  readonly #s;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.#s = {
+      insert: p(`INSERT INTO tasks (id, source, agent, provider, model, prompt, system_prompt, workdir, permission_mode, session_key,
+        priority, status, max_attempts, not_before, timeout_ms, budget_usd, parent_id, workflow_run_id, workflow_step_id, idempotency_key,
+        options, created_at, updated_at)
+        VALUES (@id, @source, @agent, @provider, @model, @prompt, @systemPrompt, @workdir, @permissionMode, @sessionKey,
+        @priority, @status, @maxAttempts, @notBefore, @timeoutMs, @budgetUsd, @parentId, @workflowRunId, @workflowStepId, @idempotencyKey,
+        @options, @createdAt, @createdAt)`),
+      get: p(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
+      byIdem: p(`SELECT ${COLUMNS} FROM tasks WHERE idempotency_key = ?`),
+      event: p(`INSERT INTO task_events (task_id, at, type, data) VALUES (?, ?, ?, ?)`),
+      claim: p(`UPDATE tasks SET status = 'running', attempt = attempt + 1, runs = runs + 1, instance_id = ?, pgid = NULL,
+        started_at = COALESCE(started_at, ?), updated_at = ?, not_before = NULL WHERE id = ? AND status = 'queued'`),
+      runInsert: p(`INSERT INTO task_runs (task_id, run, attempt, instance_id, provider, started_at) VALUES (?, ?, ?, ?, ?, ?)`),
+      runEnd: p(`UPDATE task_runs SET ended_at = ?, outcome = ?, message = ? WHERE task_id = ? AND run = ? AND ended_at IS NULL`),
+      runPgid: p(`UPDATE task_runs SET pgid = ? WHERE task_id = ? AND run = ?`),
+      runs: p(`SELECT task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
+        ended_at AS endedAt, outcome, message FROM task_runs WHERE task_id = ? ORDER BY run`),
+      events: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
+      allEvents: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`),
+      lastSeq: p(`SELECT COALESCE(MAX(seq), 0) AS seq FROM task_events`),
+      candidate: p(`SELECT ${COLUMNS} FROM tasks t
+        WHERE t.status = 'queued'
+          AND (t.agent IS NULL OR t.agent NOT IN (SELECT value FROM json_each(@agents)))
+          AND (t.provider IS NULL OR t.provider NOT IN (SELECT value FROM json_each(@providers)))
+          AND (t.session_key IS NULL OR (
+                t.session_key NOT IN (SELECT value FROM json_each(@sessions))
+            AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.session_key = t.session_key
+                  AND (o.status IN ('running', 'retry_wait', 'rate_limited', 'interrupted') OR (o.status = 'queued' AND o.seq < t.seq)))))
+        ORDER BY t.priority DESC, t.seq ASC LIMIT 1`),
+      due: p(`SELECT id, status FROM tasks WHERE status IN ('retry_wait', 'rate_limited') AND not_before <= ? ORDER BY not_before, seq`),
+      nextWake: p(`SELECT MIN(not_before) AS t FROM tasks WHERE status IN ('retry_wait', 'rate_limited')`),
+      withStatus: p(`SELECT ${COLUMNS} FROM tasks WHERE status = ? ORDER BY seq`),
+      counts: p(`SELECT COALESCE(agent, '') AS agent, status, COUNT(*) AS n FROM tasks GROUP BY agent, status`),
+      instance: p(`INSERT INTO instances (id, pid, hostname, started_at) VALUES (?, ?, ?, ?)`),
+      instanceStop: p(`UPDATE instances SET stopped_at = ? WHERE id = ?`),
+      sessionId: p(`UPDATE tasks SET provider_session_id = ?, updated_at = ? WHERE id = ?`),
+      usage: p(`UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`),
+      pgid: p(`UPDATE tasks SET pgid = ? WHERE id = ?`),
+    };
+  }
+
+  /** Insert a task and its first event. With an idempotency key already used, returns that task instead. */
+  insert(t: NewTask, event: { type: string; data: Record<string, unknown> }): { task: TaskRow; created: boolean; event?: TaskEvent } {
+    return this.db.transaction(() => {
+      if (t.idempotencyKey) {
+        const existing = this.#s.byIdem.get(t.idempotencyKey) as TaskRow | undefined;
+        if (existing) return { task: existing, created: false };
+      }
+      this.#s.insert.run({
+        agent: null, provider: null, model: null, systemPrompt: null, workdir: null, permissionMode: null, sessionKey: null,
+        timeoutMs: null, budgetUsd: null, parentId: null, workflowRunId: null, workflowStepId: null, idempotencyKey: null,
+        options: '{}', notBefore: null, ...t,
+      });
+      const seq = Number(this.#s.event.run(t.id, t.createdAt, event.type, JSON.stringify(event.data)).lastInsertRowid);
+      return { task: this.#s.get.get(t.id) as TaskRow, created: true, event: { seq, taskId: t.id, at: t.createdAt, ...event } };
+    })();
+  }
+
+  get(id: string): TaskRow | undefined {
+    return this.#s.get.get(id) as TaskRow | undefined;
+  }
+
+  list(f: ListFilter): TaskRow[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.status?.length) {
+      where.push(`status IN (SELECT value FROM json_each(?))`);
+      args.push(JSON.stringify(f.status));
+    }
+    if (f.agent) (where.push('agent = ?'), args.push(f.agent));
+    if (f.source) (where.push('source = ?'), args.push(f.source));
+    if (f.before) (where.push('seq < ?'), args.push(f.before));
+    const sql = `SELECT ${COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    return this.db.prepare(sql).all(...args, f.limit) as TaskRow[];
+  }
+
+  withStatus(status: TaskStatus): TaskRow[] {
+    return this.#s.withStatus.all(status) as TaskRow[];
+  }
+
+  /** The next task the scheduler may start, skipping agents/providers at their cap and busy sessions. */
+  nextCandidate(exclude: { agents: string[]; providers: string[]; sessions: string[] }): TaskRow | undefined {
+    return this.#s.candidate.get({
+      agents: JSON.stringify(exclude.agents),
+      providers: JSON.stringify(exclude.providers),
+      sessions: JSON.stringify(exclude.sessions),
+    }) as TaskRow | undefined;
+  }
+
+  /** queued → running for this instance; records the run. Returns the task, or undefined if it was no longer queued. */
+  claim(id: string, instanceId: string, now: number, provider: string | null): { task: TaskRow; event: TaskEvent } | undefined {
+    return this.db.transaction(() => {
+      if (this.#s.claim.run(instanceId, now, now, id).changes !== 1) return undefined;
+      const t = this.#s.get.get(id) as TaskRow;
+      this.#s.runInsert.run(id, t.runs, t.attempt, instanceId, provider, now);
+      const data = { from: 'queued', attempt: t.attempt, maxAttempts: t.maxAttempts, run: t.runs, provider, model: t.model, agent: t.agent, instance: instanceId };
+      const seq = Number(this.#s.event.run(id, now, 'running', JSON.stringify(data)).lastInsertRowid);
+      return { task: t, event: { seq, taskId: id, at: now, type: 'running', data } };
+    })();
+  }
+
+  /**
+   * Move a task from `from` to `to`, writing `patch` and appending one event — or nothing at all when the
+   * task is no longer in `from` (returns undefined). `endRun` closes the current run record in the same transaction.
+   */
+  transition(
+    id: string,
+    from: TaskStatus,
+    to: TaskStatus,
+    patch: TaskPatch,
+    event: { at: number; data: Record<string, unknown> },
+    endRun?: { run: number; outcome: string; message: string | null },
+  ): TaskEvent | undefined {
+    const sets = ['status = ?', 'updated_at = ?'];
+    const args: unknown[] = [to, event.at];
+    for (const [k, v] of Object.entries(patch)) {
+      const col = PATCHABLE[k as keyof typeof PATCHABLE];
+      if (!col) throw new Error(`TaskStore.transition: ${k} is not a patchable column`);
+      sets.push(`${col} = ?`);
+      args.push(v);
+    }
+    const sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = ? AND status = ?`;
+    return this.db.transaction(() => {
+      if (this.db.prepare(sql).run(...args, id, from).changes !== 1) return undefined;
+      const data = { from, ...event.data };
+      const seq = Number(this.#s.event.run(id, event.at, to, JSON.stringify(data)).lastInsertRowid);
+      if (endRun) this.#s.runEnd.run(event.at, endRun.outcome, endRun.message, id, endRun.run);
+      return { seq, taskId: id, at: event.at, type: to, data };
+    })();
+  }
+
+  appendEvent(taskId: string, type: string, data: Record<string, unknown>, at: number): TaskEvent {
+    const seq = Number(this.#s.event.run(taskId, at, type, JSON.stringify(data)).lastInsertRowid);
+    return { seq, taskId, at, type, data };
+  }
+
+  events(taskId: string, afterSeq = 0, limit = 10_000): TaskEvent[] {
+    return (this.#s.events.all(taskId, afterSeq, limit) as Parameters<typeof parseEvent>[0][]).map(parseEvent);
+  }
+
+  allEvents(afterSeq = 0, limit = 10_000): TaskEvent[] {
+    return (this.#s.allEvents.all(afterSeq, limit) as Parameters<typeof parseEvent>[0][]).map(parseEvent);
+  }
+
+  lastEventSeq(): number {
+    return (this.#s.lastSeq.get() as { seq: number }).seq;
+  }
+
+  runs(taskId: string): TaskRun[] {
+    return this.#s.runs.all(taskId) as TaskRun[];
+  }
+
+  setPgid(taskId: string, run: number, pgid: number): void {
+    this.db.transaction(() => {
+      this.#s.pgid.run(pgid, taskId);
+      this.#s.runPgid.run(pgid, taskId, run);
+    })();
+  }
+
+  setProviderSession(taskId: string, sessionId: string | null, now: number): void {
+    this.#s.sessionId.run(sessionId, now, taskId);
+  }
+
+  setUsage(taskId: string, usage: { costUsd: number; tokensIn: number; tokensOut: number }, now: number): void {
+    this.#s.usage.run(usage.costUsd, usage.tokensIn, usage.tokensOut, now, taskId);
+  }
+
+  /** Waiting tasks whose time has come. */
+  due(now: number): Array<{ id: string; status: TaskStatus }> {
+    return this.#s.due.all(now) as Array<{ id: string; status: TaskStatus }>;
+  }
+
+  nextWakeAt(): number | undefined {
+    const r = this.#s.nextWake.get() as { t: number | null };
+    return r.t ?? undefined;
+  }
+
+  countsByAgentAndStatus(): Array<{ agent: string; status: TaskStatus; n: number }> {
+    return this.#s.counts.all() as Array<{ agent: string; status: TaskStatus; n: number }>;
+  }
+
+  registerInstance(id: string, pid: number, hostname: string, now: number): void {
+    this.#s.instance.run(id, pid, hostname, now);
+  }
+
+  stopInstance(id: string, now: number): void {
+    this.#s.instanceStop.run(now, id);
+  }
+}

@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Process groups on Linux: signal, probe and find members. */
+
+/** Signal a whole process group; false when it is already gone. */
+export function killGroup(pgid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+/** Live (non-zombie) members of a process group, read from /proc. */
+export function groupMembers(pgid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces): state is 1st, pgrp is 3rd.
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[2]) === pgid && rest[0] !== 'Z' && rest[0] !== 'X') out.push(Number(name));
+    } catch {
+      /* the process ended while we looked */
+    }
+  }
+  return out;
+}
+
+/** Is any process of the group still alive (zombies excepted)? */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  return groupMembers(pgid).length > 0;
+}
+
+/** Does any live member of the group carry `KEY=value` in its environment (our marker of a task's children)? */
+export function groupHasMarker(pgid: number, key: string, value: string): boolean {
+  const needle = `${key}=${value}`;
+  for (const pid of groupMembers(pgid)) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(needle)) return true;
+    } catch {
+      /* gone or not ours */
+    }
+  }
+  return false;
+}
+
+/** SIGTERM the group, wait up to `graceMs`, then SIGKILL. Resolves when the group is gone or after the kill. */
+export async function terminateGroup(pgid: number, graceMs = 3000): Promise<void> {
+  if (!killGroup(pgid, 'SIGTERM')) return;
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    if (!groupAlive(pgid)) return;
+  }
+  killGroup(pgid, 'SIGKILL');
+}
