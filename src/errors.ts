@@ -48,6 +48,10 @@ export const errorCatalog = {
   TET_ERR_LISTEN_UNSAFE: { status: 500, exit: ExitCode.config, summary: 'Refusing to listen beyond loopback without an apiToken.' },
   TET_ERR_WORKTREE: { status: 500, exit: ExitCode.failure, summary: 'A git worktree operation failed.' },
   TET_ERR_WORKTREE_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No worktree is recorded for that id.' },
+  TET_ERR_WORKTREE_NOT_REPO: { status: 400, exit: ExitCode.dataError, summary: 'A worktree task\'s workdir is not inside a git repository with a commit.' },
+  TET_ERR_WORKTREE_INDEX_LOCK: { status: 409, exit: ExitCode.tempFail, summary: 'A stale git index.lock blocks the repository; the message names the file, its age and how to remove it.' },
+  TET_ERR_WORKTREE_LOCKED: { status: 409, exit: ExitCode.tempFail, summary: 'The task\'s worktree is held by a live session of another process.' },
+  TET_ERR_INTERNAL: { status: 500, exit: ExitCode.internal, summary: 'An unexpected internal error; the daemon log has the details.' },
   TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -2,6 +2,10 @@ import type { Command } from 'commander';
 import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
+import { registerDispatch } from './dispatch.js';
+import { registerServe } from './serve.js';
+import { registerStatus } from './status.js';
+import { registerTask } from './task.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -10,4 +14,8 @@ export function registerCommands(program: Command): void {
   registerInit(program);
   registerDoctor(program);
   registerConfig(program);
+  registerServe(program);
+  registerDispatch(program);
+  registerTask(program);
+  registerStatus(program);
 }

@@ -1,0 +1,84 @@
+import type { Command } from 'commander';
+import { TetoraError } from '../../errors.js';
+import { DaemonClient, followEvents } from '../client.js';
+import { loadForCommand, printJson } from '../context.js';
+import { exitCodeOf, isTerminalType, progressLine, type TaskView } from '../format.js';
+
+interface DispatchOpts {
+  agent?: string;
+  model?: string;
+  provider?: string;
+  timeout?: string;
+  workdir?: string;
+  session?: string;
+  priority?: string;
+  idempotencyKey?: string;
+  systemPrompt?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+export function registerDispatch(program: Command): void {
+  program
+    .command('dispatch')
+    .description('hand a task to the running daemon (returns once it is recorded; --wait follows it to the end)')
+    .argument('<prompt>', 'what the agent should do ("-" reads it from stdin)')
+    .option('-a, --agent <name>', 'agent to run it (default: defaultAgent)')
+    .option('-m, --model <model>', 'model override')
+    .option('--provider <name>', 'provider override')
+    .option('-t, --timeout <duration>', 'wall-clock limit, e.g. 15m')
+    .option('-w, --workdir <dir>', 'folder the agent works in')
+    .option('-s, --session <key>', 'session key: tasks with the same key run in order and continue one conversation')
+    .option('--priority <n>', 'higher runs first (default 0)')
+    .option('--idempotency-key <key>', 'dispatching again with the same key returns the same task')
+    .option('--system-prompt <text>', 'extra system prompt for this task')
+    .option('--wait', 'show live progress and exit with the task outcome (0 succeeded, 1 failed, 3 cancelled, 4 timed out)')
+    .option('--json', 'print JSON')
+    .action(async (promptArg: string, opts: DispatchOpts, cmd: Command) => {
+      const { config } = loadForCommand(cmd);
+      const prompt = promptArg === '-' ? await readStdin() : promptArg;
+      const body: Record<string, unknown> = { prompt };
+      if (opts.agent) body.agent = opts.agent;
+      if (opts.model) body.model = opts.model;
+      if (opts.provider) body.provider = opts.provider;
+      if (opts.timeout) body.timeout = opts.timeout;
+      if (opts.workdir) body.workdir = opts.workdir;
+      if (opts.session) body.sessionKey = opts.session;
+      if (opts.systemPrompt) body.systemPrompt = opts.systemPrompt;
+      if (opts.idempotencyKey) body.idempotencyKey = opts.idempotencyKey;
+      if (opts.priority !== undefined) {
+        const p = Number(opts.priority);
+        if (!Number.isInteger(p)) throw new TetoraError('TET_ERR_USAGE', `--priority "${opts.priority}" must be a whole number.`);
+        body.priority = p;
+      }
+      const client = new DaemonClient(config);
+      const { body: res } = await client.json<{ id: string; status: string; tasks: TaskView[] }>('POST', '/api/dispatch', body);
+      const id = res.id;
+      if (!opts.wait) {
+        if (opts.json) printJson(res.tasks[0]);
+        else process.stdout.write(`${id} ${res.status}\n`);
+        return;
+      }
+      if (!opts.json) process.stderr.write(`task ${id} accepted (${res.status})\n`);
+      const t0 = Date.parse(res.tasks[0]?.createdAt ?? new Date().toISOString());
+      await followEvents(client, `/api/tasks/${id}/events`, (e) => {
+        if (!opts.json) {
+          const line = progressLine(e, t0);
+          if (line) process.stderr.write(`${line}\n`);
+        }
+        return isTerminalType(e.type);
+      });
+      const { body: final } = await client.json<TaskView>('GET', `/api/tasks/${id}`);
+      if (opts.json) printJson(final);
+      else if (final.output) process.stdout.write(final.output.endsWith('\n') ? final.output : `${final.output}\n`);
+      process.exitCode = exitCodeOf(final.status);
+    });
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) throw new TetoraError('TET_ERR_USAGE', 'the prompt read from stdin is empty.');
+  return text;
+}

@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { serve } from '../../daemon/serve.js';
+import { TetoraError } from '../../errors.js';
+import { globalOpts } from '../context.js';
+import { version } from '../main.js';
+import { workspaceFactory } from '../../daemon/workspaces.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the daemon in the foreground: HTTP API, scheduler, runner (SIGTERM/SIGINT drain, SIGHUP reloads the config)')
+    .option('--log-format <format>', 'pretty or json (default: pretty on a terminal, json otherwise)')
+    .option('--listen <host:port>', 'override listenAddr from the config')
+    .action(async (opts: { logFormat?: string; listen?: string }, cmd: Command) => {
+      if (opts.logFormat && opts.logFormat !== 'pretty' && opts.logFormat !== 'json') {
+        throw new TetoraError('TET_ERR_USAGE', `--log-format "${opts.logFormat}" is not valid; use pretty or json.`);
+      }
+      if (opts.listen && !/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/.test(opts.listen)) {
+        throw new TetoraError('TET_ERR_USAGE', `--listen "${opts.listen}" is not host:port (for example 127.0.0.1:8991).`);
+      }
+      const { config } = globalOpts(cmd);
+      process.exitCode = await serve({
+        version: version(),
+        workspaces: workspaceFactory,
+        ...(config ? { configPath: config } : {}),
+        ...(opts.logFormat ? { logFormat: opts.logFormat as 'pretty' | 'json' } : {}),
+        ...(opts.listen ? { listen: opts.listen } : {}),
+      });
+    });
+}

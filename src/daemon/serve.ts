@@ -1,0 +1,135 @@
+import pino, { type Logger as Pino } from 'pino';
+import pretty from 'pino-pretty';
+import { loadConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { Engine } from '../engine/engine.js';
+import type { WorkspaceManager } from '../engine/workspace.js';
+import { TetoraError, messageOf } from '../errors.js';
+import { buildApp } from '../http/app.js';
+import { ProviderRegistry } from '../providers/registry.js';
+
+export interface ServeOptions {
+  configPath?: string;
+  logFormat?: 'pretty' | 'json';
+  /** Overrides listenAddr (host:port). */
+  listen?: string;
+  version: string;
+  /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
+  workspaces?(config: ResolvedConfig, log: Pino): WorkspaceManager | undefined;
+}
+
+type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
+
+/** Loopback only: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export function makeLogger(format: 'pretty' | 'json' | undefined): Pino {
+  const usePretty = format === 'pretty' || (format === undefined && process.stderr.isTTY);
+  return usePretty
+    ? pino({ level: process.env.TETORA_LOG_LEVEL ?? 'info' }, pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }))
+    : pino({ level: process.env.TETORA_LOG_LEVEL ?? 'info' }, pino.destination({ dest: 2, sync: true }));
+}
+
+/** `tetora serve`: runs until drained or stopped; resolves to the exit code. */
+export async function serve(opts: ServeOptions): Promise<number> {
+  const log = makeLogger(opts.logFormat);
+  const load = () => loadConfig(opts.configPath ? { configPath: opts.configPath } : {});
+  const first = load();
+  let config = first.config;
+  for (const w of first.warnings) log.warn(w);
+  if (opts.listen) {
+    const sep = opts.listen.lastIndexOf(':');
+    config = { ...config, listenAddr: opts.listen, listenHost: opts.listen.slice(0, sep).replace(/^\[|\]$/g, ''), listenPort: Number(opts.listen.slice(sep + 1)) };
+  }
+  if (!isLoopback(config.listenHost) && !config.apiToken) {
+    throw new TetoraError(
+      'TET_ERR_LISTEN_UNSAFE',
+      `refusing to listen on ${config.listenAddr} (beyond loopback) without an apiToken: set "apiToken" in ${config.configPath} (e.g. "$TETORA_API_TOKEN") or listen on 127.0.0.1.`,
+    );
+  }
+
+  let state: DaemonState = 'starting';
+  const setState = (s: DaemonState) => {
+    state = s;
+    log.info({ state: s }, 'daemon state changed');
+  };
+  const workspaces = opts.workspaces?.(config, log);
+  const engine = new Engine({ config, providers: new ProviderRegistry(config), log, ...(workspaces ? { workspaces } : {}) });
+  const report = await engine.start();
+  if (report.interrupted.length || report.requeued.length || report.failed.length) {
+    log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
+  }
+
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  const { app, metrics } = buildApp({
+    engine,
+    version: opts.version,
+    apiToken: () => config.apiToken,
+    draining: () => state !== 'running',
+    requestDrain: () => void drain('api'),
+  });
+
+  const drain = async (why: string) => {
+    if (state === 'draining' || state === 'stopped') return;
+    setState('draining');
+    const stats = engine.stats();
+    log.info({ why, running: stats.running, queued: stats.queued, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    try {
+      await engine.drain(config.drainTimeoutMs);
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'drain failed');
+    }
+    metrics.close();
+    await app.close().catch(() => {});
+    setState('stopped');
+    resolveDone(0);
+  };
+
+  const reload = () => {
+    try {
+      const next = load();
+      for (const w of next.warnings) log.warn(w);
+      if (next.config.listenAddr !== config.listenAddr && !opts.listen) log.warn({ listenAddr: next.config.listenAddr }, 'listenAddr changed: it takes effect at the next restart');
+      const before = { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length };
+      config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
+      engine.reload(config);
+      log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
+    }
+  };
+
+  const onTerm = (sig: NodeJS.Signals) => {
+    if (state === 'draining') {
+      log.warn({ signal: sig }, 'second signal: interrupting running tasks now');
+      void engine.stop();
+      return;
+    }
+    void drain(sig);
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', reload);
+
+  try {
+    await app.listen({ host: config.listenHost, port: config.listenPort });
+  } catch (err) {
+    await engine.stop();
+    throw new TetoraError('TET_ERR_LISTEN_UNSAFE', `cannot listen on ${config.listenAddr}: ${messageOf(err)}. Is another daemon running there? Check with \`tetora status\` or change listenAddr.`);
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
+  setState('running');
+  log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
+  // A line for scripts and tests that start the daemon on port 0.
+  if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
+
+  const code = await done;
+  process.off('SIGTERM', onTerm);
+  process.off('SIGINT', onTerm);
+  process.off('SIGHUP', reload);
+  return code;
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppDeps } from '../app.js';
+import type { Metrics } from '../metrics.js';
+
+export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics: Metrics): void {
+  const { engine } = deps;
+
+  /** Liveness: no token needed. 503 while draining, so a load balancer stops sending work. */
+  app.get('/healthz', async (_req, reply) => {
+    const ok = engine.state === 'running' && !deps.draining();
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : engine.state === 'running' ? 'draining' : engine.state, version: deps.version, instance: engine.instanceId });
+  });
+
+  app.get('/api/health', async () => {
+    let store: { ok: boolean; error?: string } = { ok: true };
+    try {
+      engine.store.lastEventSeq();
+    } catch (err) {
+      store = { ok: false, error: (err as Error).message };
+    }
+    const stats = engine.stats();
+    const cfg = engine.config;
+    return {
+      status: store.ok && engine.state === 'running' && !deps.draining() ? 'ok' : 'degraded',
+      version: deps.version,
+      instance: engine.instanceId,
+      store,
+      scheduler: { state: deps.draining() ? 'draining' : engine.state, running: stats.running, queued: stats.queued, maxConcurrent: cfg.maxConcurrent, byStatus: stats.byStatus },
+      providers: Object.values(cfg.providers).map((p) => ({ name: p.name, type: p.type, maxConcurrent: p.maxConcurrent ?? null })),
+    };
+  });
+
+  app.get('/api/agents', async () => {
+    const stats = engine.stats();
+    const cfg = engine.config;
+    return {
+      agents: stats.agents.map((a) => {
+        const def = cfg.agents[a.agent];
+        return {
+          name: a.agent,
+          description: def?.description ?? '',
+          provider: def?.provider ?? null,
+          model: def?.model ?? null,
+          maxTasksPerAgent: a.maxTasksPerAgent,
+          running: a.running,
+          queued: a.queued,
+          waiting: a.waiting,
+          configured: def !== undefined,
+        };
+      }),
+    };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+}
