@@ -92,6 +92,16 @@ function describe(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** Words for zod's type names in "expected …". */
+const TYPE_NAMES: Record<string, string> = {
+  array: 'an array (a JSON list)',
+  record: 'an object (a JSON map of names to settings)',
+  object: 'an object',
+  boolean: 'true or false',
+  string: 'a string',
+  number: 'a number',
+};
+
 function invalid(file: string, path: string, value: unknown, expected: string): TetoraError {
   return new TetoraError(
     'TET_ERR_CONFIG_INVALID',
@@ -120,9 +130,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   }
   const merged = structuredClone(doc) as Record<string, unknown>;
 
-  // Legacy key `roles` is the original's name for `agents`.
+  // Legacy key `roles` is the original's name for `agents`. Messages name the key the file uses.
+  let inFile = (path: string[]): string => path.join('.');
   if ('roles' in merged) {
     const roles = merged.roles;
+    const agentNames = new Set('agents' in merged && isPlainObject(merged.agents) ? Object.keys(merged.agents) : []);
+    const fromRoles = 'agents' in merged ? (path: string[]) => path[1] !== undefined && !agentNames.has(path[1]) : () => true;
+    inFile = (path) => (path[0] === 'agents' && fromRoles(path) ? ['roles', ...path.slice(1)] : path).join('.');
     delete merged.roles;
     merged.agents = 'agents' in merged ? deepMerge(roles, merged.agents) : roles;
   }
@@ -135,16 +149,16 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   resolveSecrets(merged, env, file);
 
   for (const key of unknownKeys(configSchema, merged)) {
-    warnings.push(`config ${file}: key "${key}" is not supported by this version of Tetora and is ignored`);
+    warnings.push(`config ${file}: key "${inFile(key.split('.'))}" is not supported by this version of Tetora and is ignored`);
   }
 
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     if (!issue) throw invalid(file, '(top level)', merged, 'a valid config');
-    const path = issue.path.map(String).join('.') || '(top level)';
+    const path = inFile(issue.path.map(String)) || '(top level)';
     let expected = issue.message;
-    if (issue.code === 'invalid_type' && expected.startsWith('Invalid input')) expected = `a ${issue.expected}`;
+    if (issue.code === 'invalid_type' && expected.startsWith('Invalid input')) expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
     throw invalid(file, path, valueAt(merged, issue.path), expected);
   }
   return { config: compile(parsed.data, file, env), warnings };
@@ -165,8 +179,15 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
   const claudePath = exe(raw.claudePath ?? 'claude');
   const providers: Record<string, ResolvedProvider> = {};
   const rawProviders = { ...(raw.providers ?? {}) };
-  if (!rawProviders.claude) rawProviders.claude = { type: 'claude-code', path: claudePath };
-  if (!rawProviders.codex) rawProviders.codex = { type: 'codex-cli', path: exe(raw.codexPath ?? 'codex') };
+  const implicit = new Set<string>();
+  if (!rawProviders.claude) {
+    rawProviders.claude = { type: 'claude-code', path: claudePath };
+    implicit.add('claude');
+  }
+  if (!rawProviders.codex) {
+    rawProviders.codex = { type: 'codex-cli', path: exe(raw.codexPath ?? 'codex') };
+    implicit.add('codex');
+  }
   for (const [name, p] of Object.entries(rawProviders)) {
     const type = p.type === 'claude-cli' ? 'claude-code' : p.type;
     if (type === 'command' && !p.path) throw invalid(file, `providers.${name}.path`, p.path, 'the executable to run for a "command" provider');
@@ -181,6 +202,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
     };
     const path = p.path ? exe(p.path) : type === 'claude-code' ? claudePath : type === 'codex-cli' ? exe(raw.codexPath ?? 'codex') : undefined;
     if (path !== undefined) resolvedProvider.path = path;
+    if (implicit.has(name)) resolvedProvider.implicit = true;
     if (p.baseUrl !== undefined) resolvedProvider.baseUrl = p.baseUrl;
     if (p.apiKey !== undefined) resolvedProvider.apiKey = p.apiKey;
     if (p.model !== undefined) resolvedProvider.model = p.model;
@@ -188,12 +210,14 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
     if (p.maxTokens !== undefined) resolvedProvider.maxTokens = p.maxTokens;
     if (p.firstTokenTimeout !== undefined) resolvedProvider.firstTokenTimeoutMs = p.firstTokenTimeout;
     if (p.pricing !== undefined) resolvedProvider.pricing = p.pricing;
-    for (const [i, pat] of [...resolvedProvider.transientPatterns, ...resolvedProvider.rateLimitPatterns].entries()) {
-      try {
-        new RegExp(pat);
-      } catch {
-        throw invalid(file, `providers.${name}.${i < resolvedProvider.transientPatterns.length ? 'transientPatterns' : 'rateLimitPatterns'}`, pat, 'a valid regular expression');
-      }
+    for (const key of ['transientPatterns', 'rateLimitPatterns'] as const) {
+      resolvedProvider[key].forEach((pat, i) => {
+        try {
+          new RegExp(pat);
+        } catch (err) {
+          throw invalid(file, `providers.${name}.${key}.${i}`, pat, `a valid regular expression (${(err as Error).message})`);
+        }
+      });
     }
     providers[name] = resolvedProvider;
   }

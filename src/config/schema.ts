@@ -8,10 +8,11 @@ import { parseDuration } from '../util/duration.js';
  */
 
 /** "90s", "15m", "1h30m" or a number of milliseconds → milliseconds. */
-export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+const DURATION = 'a duration such as "90s", "15m", "1h30m" or a number of milliseconds';
+export const duration = z.union([z.string(), z.number()], { message: DURATION }).transform((v, ctx) => {
   const ms = parseDuration(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: 'a duration such as "90s", "15m", "1h30m" or a number of milliseconds' });
+    ctx.addIssue({ code: 'custom', message: DURATION });
     return z.NEVER;
   }
   return ms;

@@ -6,6 +6,8 @@ export interface ResolvedProvider {
   /** `claude-cli` is normalised to `claude-code`. */
   type: Exclude<ProviderType, 'claude-cli'>;
   path?: string;
+  /** Added by the loader (`claude`, `codex`) because the config does not declare it. */
+  implicit?: true;
   args: string[];
   baseUrl?: string;
   apiKey?: string;

@@ -1,25 +1,34 @@
-/** Migration 3: git worktrees Tetora made, with the lease of the task that holds each. Owned by the worktrees module. */
+/**
+ * Migration 3: git worktrees Tetora made (one per task, reused by the task's retries), with the session
+ * lease of the run that holds each. Owned by the worktrees module; all SQL on it lives in src/store/worktrees.ts.
+ */
 export const migration003 = {
   version: 3,
   name: 'worktrees',
   sql: `
 CREATE TABLE worktrees (
-  id                TEXT PRIMARY KEY,                        -- the task id that made it
-  task_id           TEXT NOT NULL,
+  task_id           TEXT PRIMARY KEY,                        -- the task that made it (one worktree per task)
   agent             TEXT,
-  repo              TEXT NOT NULL,
-  path              TEXT NOT NULL UNIQUE,
+  repo              TEXT NOT NULL,                           -- the repository's main folder (for people)
+  git_dir           TEXT NOT NULL,                           -- git's common dir: where Tetora runs git for it
+  path              TEXT NOT NULL UNIQUE,                    -- $TETORA_HOME/runtime/worktrees/<task id>
+  subdir            TEXT NOT NULL DEFAULT '',                -- the task's workdir inside the repository
   branch            TEXT NOT NULL,
-  base_branch       TEXT NOT NULL,
-  base_commit       TEXT,
-  status            TEXT NOT NULL DEFAULT 'active',          -- active | removed | missing
-  lock_task_id      TEXT,
+  base_branch       TEXT NOT NULL,                           -- branch name, or a commit when HEAD was detached
+  base_commit       TEXT NOT NULL,                           -- what the branch was made from
+  status            TEXT NOT NULL DEFAULT 'active'
+                    CHECK (status IN ('active', 'removing', 'missing', 'removed')),
+  note              TEXT,                                    -- why it is missing or removed
+  lock_version      INTEGER NOT NULL DEFAULT 0,              -- +1 at every lease; guards prune against a new lease
+  lock_task_id      TEXT,                                    -- the lease; NULL when nobody holds it
   lock_instance_id  TEXT,
   lock_pid          INTEGER,
+  lock_host         TEXT,
   lock_heartbeat_at INTEGER,
   created_at        INTEGER NOT NULL,
   updated_at        INTEGER NOT NULL,
   removed_at        INTEGER
 );
+CREATE INDEX worktrees_status ON worktrees(status);
 `,
 };
