@@ -35,7 +35,8 @@ export function exitCodeOf(status: string): number {
   return status === 'succeeded' ? 0 : status === 'failed' ? 1 : status === 'cancelled' ? 3 : status === 'timed_out' ? 4 : 2;
 }
 
-function one(s: string, max: number): string {
+/** Whitespace flattened to single spaces and cut to `max` characters. */
+export function one(s: string, max: number): string {
   const flat = s.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

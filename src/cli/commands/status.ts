@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DaemonClient } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
-import { taskLine, type TaskView } from '../format.js';
+import { one, taskLine, type TaskView } from '../format.js';
 
 interface AgentRow {
   name: string;
@@ -58,7 +58,7 @@ export function registerStatus(program: Command): void {
         ...(running.body.tasks.length ? running.body.tasks.map((t) => `  ${taskLine(t)}`) : ['  nothing']),
         '',
         'recent failures',
-        ...(failures.body.tasks.length ? failures.body.tasks.map((t) => `  ${taskLine(t)}`) : ['  none']),
+        ...(failures.body.tasks.length ? failures.body.tasks.map((t) => `  ${taskLine(t)}\n      ${one(t.error?.message ?? '(no message)', 160)}`) : ['  none']),
       ];
       process.stdout.write(`${out.join('\n')}\n`);
     });

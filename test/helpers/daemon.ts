@@ -1,0 +1,171 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { SseParser } from '../../src/cli/client.js';
+import { Harness } from './engine-harness.js';
+
+export const BIN = resolve(import.meta.dirname, '../../bin/tetora.js');
+export const TOKEN = 'test-token-0123456789abcdef';
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+
+/** A free loopback port (the kernel picks one; the daemon binds it right after). */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      s.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export interface TaskJson {
+  id: string;
+  status: string;
+  attempt: number;
+  runs: number;
+  output?: string | null;
+  error: { class: string | null; message: string } | null;
+  [k: string]: unknown;
+}
+
+/**
+ * The real daemon (`tetora serve`) as a child process on a temp TETORA_HOME whose agents run the fake
+ * agent through the `command` provider (see engine-harness.ts). Logs (JSON lines) are collected.
+ */
+export class DaemonHarness extends Harness {
+  child: ChildProcess | undefined;
+  port = 0;
+  logs: Array<Record<string, unknown>> = [];
+  #exit: Promise<number | null> | undefined;
+
+  static async create(raw: Record<string, unknown> = {}): Promise<DaemonHarness> {
+    const port = await freePort();
+    return new DaemonHarness(port, raw);
+  }
+
+  private constructor(port: number, readonly raw: Record<string, unknown>) {
+    super({ listenAddr: `127.0.0.1:${port}`, apiToken: TOKEN, ...raw });
+    this.port = port;
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts `tetora serve` and resolves once it listens. */
+  start(): Promise<void> {
+    const child = spawn(process.execPath, [BIN, '--config', this.configPath, 'serve', '--log-format', 'json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
+    });
+    this.child = child;
+    this.#exit = new Promise((r) => child.once('exit', (code) => r(code)));
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      try {
+        this.logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        this.logs.push({ msg: line });
+      }
+    });
+    return new Promise((res, rej) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (line.startsWith('LISTENING ')) res();
+      });
+      child.once('exit', (code) => rej(new Error(`daemon exited early with ${code}: ${this.logs.map((l) => l.msg).join(' | ')}`)));
+    });
+  }
+
+  /** Resolves to the exit code once the daemon has exited. */
+  exited(): Promise<number | null> {
+    return this.#exit ?? Promise.resolve(null);
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  hasLog(msg: string): boolean {
+    return this.logs.some((l) => typeof l.msg === 'string' && l.msg.includes(msg));
+  }
+
+  fetch(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    const token = init.token === undefined ? TOKEN : init.token;
+    if (token !== null) headers.set('authorization', `Bearer ${token}`);
+    if (init.body !== undefined) headers.set('content-type', 'application/json');
+    return fetch(`${this.base}${path}`, { ...init, headers });
+  }
+
+  async json<T = Record<string, unknown>>(path: string, init: RequestInit & { token?: string | null } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+    const res = await this.fetch(path, init);
+    return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+  }
+
+  async dispatch(tasks: unknown, query = ''): Promise<{ status: number; body: { id?: string; tasks: TaskJson[] } }> {
+    return this.json(`/api/dispatch${query}`, { method: 'POST', body: JSON.stringify(tasks) });
+  }
+
+  task(id: string): Promise<TaskJson> {
+    return this.json<TaskJson>(`/api/tasks/${id}`).then((r) => r.body);
+  }
+
+  /** Polls the API until every task is terminal (fails the test after the deadline). */
+  async waitTerminal(ids: string[], deadlineMs = 45_000): Promise<TaskJson[]> {
+    const end = Date.now() + deadlineMs;
+    for (;;) {
+      const tasks = await Promise.all(ids.map((id) => this.task(id)));
+      if (tasks.every((t) => TERMINAL.has(t.status))) return tasks;
+      if (Date.now() > end) throw new Error(`tasks not terminal within ${deadlineMs} ms: ${tasks.map((t) => `${t.id}=${t.status}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Runs the CLI against this daemon's config; resolves with code, stdout and stderr. */
+  cli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return runCli(['--config', this.configPath, ...args], { TETORA_HOME: this.home }, input);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited();
+    }
+  }
+}
+
+/** Runs `tetora <args>` as a child process. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(input ?? '');
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+/** Reads a Server-Sent Events stream to its end (or until `stop` says so); returns the parsed events. */
+export async function readSse(res: Response, stop?: (e: SseEvent) => boolean): Promise<SseEvent[]> {
+  const out: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  const parser = new SseParser();
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for (const m of parser.feed(decoder.decode(chunk, { stream: true }))) {
+      const e: SseEvent = { event: m.event, data: JSON.parse(m.data) as Record<string, unknown>, ...(m.id ? { id: m.id } : {}) };
+      out.push(e);
+      if (stop?.(e)) return out;
+    }
+  }
+  return out;
+}
+
+export interface SseEvent {
+  id?: string;
+  event: string;
+  data: Record<string, unknown>;
+}
