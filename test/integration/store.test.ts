@@ -1,0 +1,54 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { migrate, migrationStatus, openDb } from '../../src/store/db.js';
+import { migrations } from '../../src/store/migrations/index.js';
+
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+describe('store: the SQLite file', () => {
+  it('creates its folder 0700 and the database, WAL and shared-memory files 0600, with WAL, FULL sync and foreign keys', () => {
+    const home = join(mkdtempSync(join(tmpdir(), 'tetora-store-')), 'home');
+    const path = join(home, 'tetora.db');
+    const db = openDb(path);
+    db.prepare("INSERT INTO instances (id, pid, hostname, started_at) VALUES ('i1', 1, 'h', 0)").run();
+    expect(mode(home)).toBe(0o700);
+    expect(mode(path)).toBe(0o600);
+    expect(mode(`${path}-wal`)).toBe(0o600);
+    expect(mode(`${path}-shm`)).toBe(0o600);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(() => db.prepare("INSERT INTO task_events (task_id, at, type) VALUES ('no-such-task', 0, 'x')").run()).toThrow(/FOREIGN KEY/);
+    db.close();
+  });
+
+  it('applies the numbered migrations once, records them, and opening again changes nothing', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tetora-store-')), 'tetora.db');
+    const first = openDb(path);
+    const status = migrationStatus(first);
+    expect(status.current).toBe(migrations.length);
+    expect(status.latest).toBe(migrations.length);
+    expect(status.applied.map((m) => m.version)).toEqual(migrations.map((m) => m.version));
+    const schema = () => first.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all();
+    const before = schema();
+    expect(migrate(first, path)).toBe(0);
+    first.close();
+
+    const second = openDb(path);
+    expect(migrationStatus(second).applied).toEqual(status.applied);
+    expect(second.prepare("SELECT type, name, sql FROM sqlite_master ORDER BY name").all()).toEqual(before);
+    second.close();
+  });
+
+  it('a failing migration rolls back entirely and names itself', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'tetora-store-')), 'tetora.db');
+    const db = openDb(path);
+    const broken = [...migrations, { version: migrations.length + 1, name: 'broken', sql: 'CREATE TABLE half (x INTEGER); THIS IS NOT SQL;' }];
+    expect(() => migrate(db, path, broken)).toThrow(/broken/);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
+    expect(migrationStatus(db, broken).current).toBe(migrations.length);
+    db.close();
+  });
+});
