@@ -67,7 +67,11 @@ export interface SseMessage {
 export class SseParser {
   #buf = '';
   feed(chunk: string): SseMessage[] {
-    this.#buf += chunk.replace(/\r\n/g, '\n');
+    // Line ends may be CRLF, LF or CR, and a CRLF may be split across chunks: normalise the whole
+    // buffer, holding back a trailing CR until the next chunk says whether an LF follows it.
+    this.#buf = (this.#buf + chunk).replace(/\r\n?/g, (m, offset: number, all: string) => (m === '\r' && offset === all.length - 1 ? '\r' : '\n'));
+    const tail = this.#buf.endsWith('\r') ? '\r' : '';
+    if (tail) this.#buf = this.#buf.slice(0, -1);
     const out: SseMessage[] = [];
     let idx: number;
     while ((idx = this.#buf.indexOf('\n\n')) >= 0) {
@@ -88,6 +92,7 @@ export class SseParser {
       msg.data = data.join('\n');
       out.push(msg);
     }
+    this.#buf += tail;
     return out;
   }
 }

@@ -37,8 +37,8 @@ export function exitCodeOf(status: string): number {
 
 /** Whitespace flattened to single spaces and cut to `max` characters. */
 export function one(s: string, max: number): string {
-  const flat = s.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  const chars = Array.from(s.replace(/\s+/g, ' ').trim()); // code points: never split a surrogate pair
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : chars.join('');
 }
 
 /** One progress line for an event, or undefined for events not worth a line. `t0` is the task's creation time. */
