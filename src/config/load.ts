@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
-import { configSchema, type RawConfig } from './schema.js';
+import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
 import type { LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider } from './types.js';
 import { resolvePath } from '../util/fsx.js';
 
@@ -123,9 +123,11 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   let doc = readJson(file, 'config file');
   if (!isPlainObject(doc)) throw invalid(file, '(top level)', doc, 'a JSON object');
   const localPath = join(dir, `${basename(file, '.json')}.local.json`);
+  let local: Record<string, unknown> | undefined;
   if (existsSync(localPath)) {
-    const local = readJson(localPath, 'local config file');
-    if (!isPlainObject(local)) throw invalid(localPath, '(top level)', local, 'a JSON object');
+    const localDoc = readJson(localPath, 'local config file');
+    if (!isPlainObject(localDoc)) throw invalid(localPath, '(top level)', localDoc, 'a JSON object');
+    local = localDoc;
     doc = deepMerge(doc, local) as Record<string, unknown>;
   }
   const merged = structuredClone(doc) as Record<string, unknown>;
@@ -148,33 +150,55 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
 
   resolveSecrets(merged, env, file);
 
+  // Provider types of the original that we run as the CLI they drive, with a warning each.
+  if (isPlainObject(merged.providers)) {
+    for (const [name, p] of Object.entries(merged.providers)) {
+      if (!isPlainObject(p) || typeof p.type !== 'string') continue;
+      const as = Object.hasOwn(legacyProviderTypes, p.type) ? legacyProviderTypes[p.type] : undefined;
+      if (as === undefined) continue;
+      warnings.push(`config ${file}: providers.${name}.type "${p.type}" (a provider type of the original Tetora) is not supported; provider "${name}" runs as "${as}"`);
+      p.type = as;
+    }
+  }
+
   for (const key of unknownKeys(configSchema, merged)) {
     warnings.push(`config ${file}: key "${inFile(key.split('.'))}" is not supported by this version of Tetora and is ignored`);
   }
+
+  /** A wrong value is reported by the key the file uses (`roles` or `agents`) and in the file it came from. */
+  const bad: Bad = (dotted, value, expected) => {
+    const path = dotted === '' ? '(top level)' : inFile(dotted.split('.'));
+    const fromLocal = local !== undefined && dotted !== '' && valueAt(local, path.split('.')) !== undefined;
+    return invalid(fromLocal ? localPath : file, path, value, expected);
+  };
 
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     if (!issue) throw invalid(file, '(top level)', merged, 'a valid config');
-    const path = inFile(issue.path.map(String)) || '(top level)';
     let expected = issue.message;
     if (issue.code === 'invalid_type' && expected.startsWith('Invalid input')) expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
-    throw invalid(file, path, valueAt(merged, issue.path), expected);
+    throw bad(issue.path.map(String).join('.'), valueAt(merged, issue.path), expected);
   }
-  return { config: compile(parsed.data, file, env), warnings };
+  return { config: compile(parsed.data, file, env, bad), warnings };
 }
 
-function compile(raw: RawConfig, file: string, env: Record<string, string>): ResolvedConfig {
+/** Builds the error for a wrong value at a dotted JSON path of the merged document. */
+type Bad = (path: string, value: unknown, expected: string) => TetoraError;
+
+function compile(raw: RawConfig, file: string, env: Record<string, string>, bad: Bad): ResolvedConfig {
   const home = dirname(file);
   const rel = (p: string) => resolvePath(p, home, env.HOME);
   /** A bare command name is looked up on PATH; anything with a slash or ~ is a path. */
   const exe = (p: string) => (p.includes('/') || p.startsWith('~') ? rel(p) : p);
 
-  const listenAddr = raw.listenAddr ?? DEFAULT_LISTEN;
+  // ":8991" (Go's way of saying every interface) is 0.0.0.0:8991.
+  const givenListen = raw.listenAddr ?? DEFAULT_LISTEN;
+  const listenAddr = givenListen.startsWith(':') ? `0.0.0.0${givenListen}` : givenListen;
   const sep = listenAddr.lastIndexOf(':');
   const listenHost = listenAddr.slice(0, sep).replace(/^\[|\]$/g, '');
   const listenPort = Number(listenAddr.slice(sep + 1));
-  if (listenPort > 65535) throw invalid(file, 'listenAddr', listenAddr, 'a port between 0 and 65535');
+  if (listenPort > 65535) throw bad('listenAddr', givenListen, 'a port between 0 and 65535');
 
   const claudePath = exe(raw.claudePath ?? 'claude');
   const providers: Record<string, ResolvedProvider> = {};
@@ -190,8 +214,8 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
   }
   for (const [name, p] of Object.entries(rawProviders)) {
     const type = p.type === 'claude-cli' ? 'claude-code' : p.type;
-    if (type === 'command' && !p.path) throw invalid(file, `providers.${name}.path`, p.path, 'the executable to run for a "command" provider');
-    if (type === 'openai-compatible' && !p.baseUrl) throw invalid(file, `providers.${name}.baseUrl`, p.baseUrl, 'the endpoint URL of an OpenAI-compatible server');
+    if (type === 'command' && !p.path) throw bad(`providers.${name}.path`, p.path, 'the executable to run for a "command" provider');
+    if (type === 'openai-compatible' && !p.baseUrl) throw bad(`providers.${name}.baseUrl`, p.baseUrl, 'the endpoint URL of an OpenAI-compatible server');
     const resolvedProvider: ResolvedProvider = {
       name,
       type,
@@ -215,7 +239,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
         try {
           new RegExp(pat);
         } catch (err) {
-          throw invalid(file, `providers.${name}.${key}.${i}`, pat, `a valid regular expression (${(err as Error).message})`);
+          throw bad(`providers.${name}.${key}.${i}`, pat, `a valid regular expression (${(err as Error).message})`);
         }
       });
     }
@@ -223,18 +247,18 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
   }
 
   const defaultProvider = raw.defaultProvider ?? 'claude';
-  if (!providers[defaultProvider]) throw invalid(file, 'defaultProvider', defaultProvider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+  if (!providers[defaultProvider]) throw bad('defaultProvider', defaultProvider, `the name of a provider (${Object.keys(providers).join(', ')})`);
   const fallbackProviders = raw.fallbackProviders ?? [];
   fallbackProviders.forEach((name, i) => {
-    if (!providers[name]) throw invalid(file, `fallbackProviders.${i}`, name, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    if (!providers[name]) throw bad(`fallbackProviders.${i}`, name, `the name of a provider (${Object.keys(providers).join(', ')})`);
   });
 
   const agents: Record<string, ResolvedAgent> = {};
   for (const [name, a] of Object.entries(raw.agents ?? {})) {
     const provider = a.provider ?? defaultProvider;
-    if (!providers[provider]) throw invalid(file, `agents.${name}.provider`, provider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    if (!providers[provider]) throw bad(`agents.${name}.provider`, provider, `the name of a provider (${Object.keys(providers).join(', ')})`);
     (a.fallbackProviders ?? []).forEach((fp, i) => {
-      if (!providers[fp]) throw invalid(file, `agents.${name}.fallbackProviders.${i}`, fp, `the name of a provider (${Object.keys(providers).join(', ')})`);
+      if (!providers[fp]) throw bad(`agents.${name}.fallbackProviders.${i}`, fp, `the name of a provider (${Object.keys(providers).join(', ')})`);
     });
     const agent: ResolvedAgent = {
       name,
@@ -262,7 +286,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>): Res
     agents[name] = agent;
   }
   if (raw.defaultAgent !== undefined && !agents[raw.defaultAgent]) {
-    throw invalid(file, 'defaultAgent', raw.defaultAgent, `the name of an agent (${Object.keys(agents).join(', ') || 'none defined'})`);
+    throw bad('defaultAgent', raw.defaultAgent, `the name of an agent (${Object.keys(agents).join(', ') || 'none defined'})`);
   }
 
   const config: ResolvedConfig = {

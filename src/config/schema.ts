@@ -23,6 +23,17 @@ const positiveInt = z.number({ message: 'a whole number' }).int({ message: 'a wh
 const usd = z.number({ message: 'an amount in USD (a number)' }).nonnegative({ message: 'an amount of 0 or more' });
 
 export const providerTypes = ['claude-code', 'claude-cli', 'codex-cli', 'anthropic', 'openai-compatible', 'command'] as const;
+/**
+ * Provider types of the original that we do not implement as such; the loader runs them as the CLI they
+ * drive and warns (`claude-api` and `claude-tmux` are the original's deprecated names for its Claude Code
+ * provider; `terminal-*` drive the CLIs through tmux).
+ */
+export const legacyProviderTypes: Readonly<Record<string, 'claude-code' | 'codex-cli'>> = {
+  'claude-api': 'claude-code',
+  'claude-tmux': 'claude-code',
+  'terminal-claude': 'claude-code',
+  'terminal-codex': 'codex-cli',
+};
 export const permissionModes = ['default', 'acceptEdits', 'bypassPermissions', 'plan', 'auto', 'dontAsk'] as const;
 
 export const providerSchema = z.object({
@@ -96,7 +107,8 @@ const smartDispatchSchema = z
 export const configSchema = z.object({
   listenAddr: z
     .string()
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/, { message: 'host:port, for example 127.0.0.1:8991' })
+    // An empty host (":8991", as Go writes "all interfaces") is accepted and read as 0.0.0.0.
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]*):\d{1,5}$/, { message: 'host:port, for example 127.0.0.1:8991' })
     .optional(),
   apiToken: z.string().optional(),
   maxConcurrent: positiveInt.optional(),

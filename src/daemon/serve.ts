@@ -15,7 +15,7 @@ export interface ServeOptions {
   listen?: string;
   version: string;
   /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
-  workspaces?(config: ResolvedConfig, log: Pino): WorkspaceManager | undefined;
+  workspaces?(config: ResolvedConfig, log: Pino): (WorkspaceManager & { close?(): Promise<void> }) | undefined;
 }
 
 type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
@@ -82,6 +82,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     } catch (err) {
       log.error({ err: messageOf(err) }, 'drain failed');
     }
+    await workspaces?.close?.();
     metrics.close();
     await app.close().catch(() => {});
     setState('stopped');

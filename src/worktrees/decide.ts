@@ -45,10 +45,11 @@ export function integrationReason(i: Integration, base: string): string | undefi
 export function decidePrune(f: PruneFacts): PruneDecision {
   if (f.lock.state === 'live') return { action: 'keep', reasons: [lockReason(f.lock)] };
   if (f.folder === 'missing') {
-    if (!f.branchExists) return { action: 'forget', deleteBranch: false, reasons: [] };
-    const why = integrationReason(f.integration, f.base);
-    if (why === undefined) return { action: 'forget', deleteBranch: true, reasons: [] };
-    return { action: 'forget', deleteBranch: false, reasons: [`folder was deleted by hand; branch ${f.branch} kept: ${why}`] };
+    const why = f.branchExists ? integrationReason(f.integration, f.base) : undefined;
+    if (why === undefined) return { action: 'forget', deleteBranch: f.branchExists, reasons: [] };
+    const reasons = [`folder was deleted by hand; branch ${f.branch} kept: ${why}`];
+    // Once git's record is gone, only the branch is left, and it holds work: nothing to do.
+    return f.gitKnows ? { action: 'forget', deleteBranch: false, reasons } : { action: 'keep', reasons };
   }
   if (!f.gitKnows) return { action: 'keep', reasons: ['git does not know this folder as a worktree; Tetora leaves it alone'] };
   const reasons: string[] = [];

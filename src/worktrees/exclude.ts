@@ -3,14 +3,17 @@ import { join } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { LOCK_FILE } from './lock.js';
 
-/** The line Tetora adds to `<common git dir>/info/exclude` so no agent commits the lock file. */
-export const EXCLUDE_LINE = `/${LOCK_FILE}`;
+/**
+ * The line Tetora adds to `<common git dir>/info/exclude` so no agent commits the lock file, nor the
+ * temporary file it is written through (`<lock>.<pid>.<time>.tmp`, present for a moment at each heartbeat).
+ */
+export const EXCLUDE_LINE = `/${LOCK_FILE}*`;
 
 /** Pure: does this exclude file already keep the lock file out? */
 export function excludesLockFile(content: string): boolean {
   return content.split(/\r?\n/).some((l) => {
     const t = l.trim();
-    return t === EXCLUDE_LINE || t === LOCK_FILE || t === `**/${LOCK_FILE}`;
+    return t === EXCLUDE_LINE || t === `${LOCK_FILE}*` || t === `**/${LOCK_FILE}*`;
   });
 }
 

@@ -112,6 +112,11 @@ export class GitWorktreeManager implements WorkspaceManager {
     return this.#pruning;
   }
 
+  /** Resolves once no scheduled or requested prune is running. */
+  async idle(): Promise<void> {
+    await this.#pruning?.catch(() => undefined);
+  }
+
   /** Prune every `intervalMs` (config.worktreePruneIntervalMs) until the returned function is called. */
   startPruneTimer(intervalMs: number, onReport?: (r: PruneReport) => void): () => void {
     const timer = setInterval(() => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonHarness, readSse, runCli, TOKEN } from '../helpers/daemon.js';
-import { intervals, waitUntil } from '../helpers/engine-harness.js';
+import { intervals, processAlive, waitUntil } from '../helpers/engine-harness.js';
 
 let daemons: DaemonHarness[] = [];
 afterEach(async () => {
@@ -159,15 +159,23 @@ describe('daemon: restarts, drain and reload', () => {
     d.kill('SIGKILL');
     await d.exited();
     const killedRuns = started(d).map((l) => l.taskId);
+    const orphanPids = started(d).map((l) => l.pid);
 
     await d.start();
     const done = await d.waitTerminal(ids);
     expect(done.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
-    // Runs of one task never overlap (the killed run's group was killed before the rerun started).
+    // The killed daemon's agents are gone, and runs of one task never overlap: a killed run either
+    // ended on its own before the rerun started or was killed before it.
+    for (const pid of orphanPids) expect(processAlive(pid)).toBe(false);
     const runs = intervals(d.log());
     for (const id of ids) {
-      const mine = runs.filter((r) => r.taskId === id && r.end !== undefined);
-      expect(mine.length).toBe(1);
+      const mine = runs.filter((r) => r.taskId === id).sort((x, y) => x.start - y.start);
+      for (let i = 1; i < mine.length; i++) {
+        const prev = mine[i - 1]!;
+        if (prev.end !== undefined) expect(mine[i]!.start).toBeGreaterThanOrEqual(prev.end);
+        else expect(orphanPids).toContain(prev.pid);
+      }
+      expect(mine.at(-1)!.end).toBeDefined();
     }
     const history = await readSse(await d.fetch(`/api/tasks/${killedRuns[0]}/events`));
     const types = history.map((e) => e.event);

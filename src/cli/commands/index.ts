@@ -6,6 +6,7 @@ import { registerDispatch } from './dispatch.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
+import { registerWorktree } from './worktree.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerDispatch(program);
   registerTask(program);
   registerStatus(program);
+  registerWorktree(program);
 }
