@@ -94,6 +94,8 @@ export function taskDetail(t: TaskView & Record<string, unknown>): string {
     `cost      $${t.costUsd.toFixed(4)}  tokens ${t.tokensIn} in / ${t.tokensOut} out`,
     `created   ${t.createdAt}${t.finishedAt ? `   finished ${t.finishedAt}` : ''}`,
   ];
+  const wt = t.worktree as { path: string; branch: string; commits: number; dirty: boolean; removed: boolean } | null | undefined;
+  if (wt) lines.push(`worktree  ${wt.removed ? '(removed) ' : ''}${wt.path}  branch ${wt.branch}, ${wt.commits} commit(s)${wt.dirty ? ', uncommitted changes' : ''}`);
   const attempts = t.attempts as Array<{ run: number; attempt: number; outcome: string | null; message: string | null; startedAt: string }> | undefined;
   if (attempts?.length) {
     lines.push('runs');

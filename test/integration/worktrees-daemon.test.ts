@@ -90,6 +90,9 @@ describe('worktrees in the daemon', () => {
       dispatch(d, { agent: 'coder', workdir: h.repo, prompt: h.prompt('write code', { commits: 2 }) }, true),
     ]);
     expect([clean.status, work.status], d.log()).toEqual(['succeeded', 'succeeded']);
+    // The task's result names its worktree, branch, commits and whether the tree is dirty.
+    const shown = (await (await fetch(`${d.url}/api/tasks/${work.id}`)).json()) as { worktree: unknown };
+    expect(shown.worktree).toMatchObject({ path: join(h.home, 'runtime', 'worktrees', work.id), branch: expect.stringMatching(/^tetora\/coder\//), commits: 2, dirty: false });
     const cwds = Object.fromEntries(h.log().filter((l) => l.event === 'start').map((l) => [l.taskId, l.cwd]));
     expect(cwds).toEqual({ [clean.id]: join(h.home, 'runtime', 'worktrees', clean.id), [work.id]: join(h.home, 'runtime', 'worktrees', work.id) });
 

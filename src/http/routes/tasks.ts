@@ -31,7 +31,9 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get('/api/tasks/:id', async (req) => {
     const { id } = req.params as { id: string };
-    return taskJson(engine.require(id), { full: true, runs: engine.runs(id) });
+    const out = taskJson(engine.require(id), { full: true, runs: engine.runs(id) });
+    out.worktree = lastWorktree(engine.events(id));
+    return out;
   });
 
   app.post('/api/tasks/:id/cancel', async (req) => {
@@ -39,4 +41,13 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
     const t = await engine.cancel(id, 'api');
     return taskJson(t, { full: true });
   });
+}
+
+/** The worktree a task ran in, as its latest run reported it (branch, commits, dirty), or null. */
+function lastWorktree(events: ReadonlyArray<{ data: Record<string, unknown> }>): unknown {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const w = events[i]?.data.worktree;
+    if (w && typeof w === 'object') return w;
+  }
+  return null;
 }
