@@ -28,6 +28,8 @@ export interface RunRequest {
   newSessionId?: string;
   /** Earlier turns of the session, for API providers that keep no state of their own. */
   history?: ChatMessage[];
+  /** The session's cumulative token counts as last reported by the provider (codex reports thread totals). */
+  sessionUsage?: { tokensIn: number; tokensOut: number };
   allowedTools?: string[];
   addDirs?: string[];
   maxTurns?: number;
@@ -66,6 +68,8 @@ export interface Outcome {
   resetAt?: number;
   /** Conversation turns to remember for the session (API providers). */
   turns?: ChatMessage[];
+  /** The provider's cumulative token counts for the session after this run, remembered for the next one. */
+  sessionUsage?: { tokensIn: number; tokensOut: number };
 }
 
 export interface ProviderAdapter {

@@ -63,6 +63,24 @@ function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; w
   return out;
 }
 
+/**
+ * The global and per-agent daily budgets (USD, since 00:00 UTC): once spent, new runs are refused with a
+ * message that says how much and what to do.
+ */
+function refuseOverDailyBudget(task: TaskRow, cfg: ResolvedConfig, deps: RunnerDeps): void {
+  const since = new Date(deps.now()).setUTCHours(0, 0, 0, 0);
+  const check = (limit: number | undefined, agent: string | undefined, what: string, field: string) => {
+    if (limit === undefined || limit <= 0) return;
+    const spent = deps.ledger.store.spentSince(since, agent);
+    if (spent >= limit) {
+      throw new RunFailure(`daily budget exhausted: ${what} spent $${spent.toFixed(4)} of $${limit.toFixed(4)} today (UTC); raise ${field} in the config or retry after midnight UTC`);
+    }
+  };
+  check(cfg.dailyBudget, undefined, 'all agents', 'dailyBudget');
+  const agent = task.agent ? cfg.agents[task.agent] : undefined;
+  if (agent) check(agent.dailyBudget, agent.name, `agent "${agent.name}"`, `agents.${agent.name}.dailyBudget`);
+}
+
 /** Drive one claimed (running) task to its next state. Never throws. */
 export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
   const controller = new AbortController();
@@ -99,10 +117,13 @@ async function execute(
   const timers: NodeJS.Timeout[] = [];
   let outcome: Outcome;
   let usedSession: string | undefined;
+  /** The key's session was stale (provider or model changed) and this run starts its replacement. */
+  let replacingStale = false;
   try {
     const adapter = task.provider ? deps.provider(task.provider) : undefined;
     if (!adapter) throw new RunFailure(`provider "${task.provider}" is not in the config (${cfg.configPath}); add it or cancel the task`);
     const prep = prepare(task, cfg);
+    refuseOverDailyBudget(task, cfg, deps);
     let workdir = prep.workdir;
     if ((options.worktree ?? agent?.worktree) && deps.workspaces) {
       const wsTask: Parameters<WorkspaceManager['acquire']>[0] = { id: task.id, prompt: task.prompt, workdir, cleanup: agent?.worktreeCleanup ?? 'keep' };
@@ -118,14 +139,17 @@ async function execute(
     // Sessions: continue the key's provider session when provider and model still match.
     let resume = task.providerSessionId ?? undefined;
     let history: RunRequest['history'];
+    let sessionUsage: RunRequest['sessionUsage'];
     if (task.sessionKey) {
       const active = sessions.active(task.sessionKey);
       if (active && (active.provider !== task.provider || (active.model ?? null) !== (task.model ?? null))) {
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
         sessions.archive(task.sessionKey, `provider or model changed (${active.provider}/${active.model ?? '-'} → ${task.provider}/${task.model ?? '-'})`);
         ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: 'provider or model changed' });
-      } else if (active?.providerSessionId && !resume) {
-        resume = active.providerSessionId;
+        replacingStale = true;
+      } else {
+        if (active?.providerSessionId && !resume) resume = active.providerSessionId;
+        if (active && resume === active.providerSessionId) sessionUsage = { tokensIn: active.tokensIn, tokensOut: active.tokensOut };
       }
       history = sessions.history(task.sessionKey);
     }
@@ -144,6 +168,7 @@ async function execute(
     if (resume) req.resumeSessionId = resume;
     else req.newSessionId = randomUUID();
     if (history?.length) req.history = history;
+    if (sessionUsage) req.sessionUsage = sessionUsage;
     const tools = options.allowedTools ?? agent?.allowedTools;
     if (tools?.length) req.allowedTools = tools;
     if (agent?.addDirs.length) req.addDirs = agent.addDirs;
@@ -194,10 +219,18 @@ async function execute(
       log.warn({ taskId: task.id, err: messageOf(err) }, 'releasing the worktree failed');
     }
   }
-  finish(task, outcome, abortReason(), deps, summary, usedSession);
+  finish(task, outcome, abortReason(), deps, summary, usedSession, replacingStale);
 }
 
-function finish(task: TaskRow, o: Outcome, abort: AbortReason | undefined, deps: RunnerDeps, summary: WorktreeSummary | undefined, usedSession?: string): void {
+function finish(
+  task: TaskRow,
+  o: Outcome,
+  abort: AbortReason | undefined,
+  deps: RunnerDeps,
+  summary: WorktreeSummary | undefined,
+  usedSession?: string,
+  replacingStale = false,
+): void {
   const { ledger, sessions, log } = deps;
   const cfg = deps.config();
   const now = deps.now();
@@ -205,9 +238,9 @@ function finish(task: TaskRow, o: Outcome, abort: AbortReason | undefined, deps:
   ledger.store.setUsage(task.id, usage, now);
   const sessionId = o.sessionId ?? usedSession;
   if (task.sessionKey && task.provider && sessionId && o.class === 'success') {
-    sessions.record(task.sessionKey, task.provider, task.model, sessionId);
+    sessions.record(task.sessionKey, task.provider, task.model, sessionId, o.sessionUsage);
     if (o.turns?.length) sessions.appendMessages(task.sessionKey, o.turns, task.id);
-    if (task.sessionRetryUsed) log.info({ taskId: task.id, sessionKey: task.sessionKey }, 'session recovered');
+    if (task.sessionRetryUsed || replacingStale) log.info({ taskId: task.id, sessionKey: task.sessionKey }, 'session recovered');
   }
   const options = JSON.parse(task.options) as TaskOptions;
   const agent = task.agent ? cfg.agents[task.agent] : undefined;
@@ -260,7 +293,8 @@ function finish(task: TaskRow, o: Outcome, abort: AbortReason | undefined, deps:
       return;
     case 'fallback':
       log.warn({ taskId: task.id, from: task.provider, to: d.provider }, `switching provider: ${d.reason}`);
-      ledger.move(task, 'running', 'queued', { provider: d.provider, providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
+      // The fallback provider's own model when it names one (a model id rarely fits another provider).
+      ledger.move(task, 'running', 'queued', { provider: d.provider, model: cfg.providers[d.provider]?.model ?? task.model, providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
       return;
     case 'interrupt':
       ledger.move(task, 'running', 'interrupted', { attempt: task.attempt - 1 }, { ...extra, reason: d.reason }, { run, outcome: 'interrupted', message: d.reason });

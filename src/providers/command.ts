@@ -1,5 +1,6 @@
 import type { ResolvedProvider } from '../config/types.js';
 import type { EventSink, Outcome, ProviderAdapter, RunRequest } from '../engine/provider.js';
+import { tail } from './classify.js';
 import { spawnGroup } from './spawn.js';
 
 /**
@@ -17,8 +18,10 @@ export function classifyCommandExit(
   text: string,
   now: number,
 ): Pick<Outcome, 'class' | 'retryAfterMs' | 'resetAt'> {
+  // A run that exited 0 succeeded, whatever its answer says (an answer may well mention "429").
+  if (exitCode === 0) return { class: 'success' };
   const retryAfter = /retry-after[:=\s]+(\d+(?:\.\d+)?)/i.exec(text);
-  const resetAt = /reset-at[:=\s]+(\S+)/i.exec(text);
+  const resetAt = /reset-at[:=\s]+(\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?|\S+)/i.exec(text);
   const extras: Pick<Outcome, 'retryAfterMs' | 'resetAt'> = {};
   if (retryAfter) extras.retryAfterMs = Math.round(Number(retryAfter[1]) * 1000);
   if (resetAt) {
@@ -31,12 +34,7 @@ export function classifyCommandExit(
     return { class: 'rate_limited', ...extras };
   }
   if (provider.transientPatterns.some((p) => new RegExp(p, 'i').test(text))) return { class: 'transient', ...extras };
-  return { class: exitCode === 0 ? 'success' : 'permanent' };
-}
-
-function tail(text: string, max = 2000): string {
-  const t = text.trim();
-  return t.length > max ? `…${t.slice(-max)}` : t;
+  return { class: 'permanent' };
 }
 
 export class CommandProvider implements ProviderAdapter {

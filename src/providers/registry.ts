@@ -1,5 +1,8 @@
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import type { ProviderAdapter } from '../engine/provider.js';
+import { AnthropicProvider, OpenAICompatibleProvider } from './api.js';
+import { ClaudeCodeProvider } from './claude.js';
+import { CodexCliProvider } from './codex.js';
 import { CommandProvider } from './command.js';
 
 /** Builds the adapter for one configured provider. One case per provider type. */
@@ -7,8 +10,14 @@ export function createProvider(cfg: ResolvedProvider): ProviderAdapter {
   switch (cfg.type) {
     case 'command':
       return new CommandProvider(cfg);
-    default:
-      return new UnavailableProvider(cfg, `provider type "${cfg.type}" is not available in this build`);
+    case 'claude-code':
+      return new ClaudeCodeProvider(cfg);
+    case 'codex-cli':
+      return new CodexCliProvider(cfg);
+    case 'anthropic':
+      return new AnthropicProvider(cfg);
+    case 'openai-compatible':
+      return new OpenAICompatibleProvider(cfg);
   }
 }
 
@@ -36,22 +45,5 @@ export class ProviderRegistry {
     const adapter = this.factory(cfg);
     this.#cache.set(name, adapter);
     return adapter;
-  }
-}
-
-/** A configured provider whose type cannot run here: every run fails permanently with the reason. */
-class UnavailableProvider implements ProviderAdapter {
-  constructor(
-    private readonly cfg: ResolvedProvider,
-    private readonly reason: string,
-  ) {}
-  get name(): string {
-    return this.cfg.name;
-  }
-  get type(): string {
-    return this.cfg.type;
-  }
-  async run(): Promise<{ class: 'permanent'; output: string; message: string }> {
-    return { class: 'permanent', output: '', message: `provider ${this.cfg.name}: ${this.reason}` };
   }
 }

@@ -21,12 +21,14 @@ export interface SpawnOptions {
   onStderrLine?(line: string): void;
   /** Bytes of stderr kept for error messages (the tail). @default 64 KiB */
   stderrKeep?: number;
+  /** Collect stdout into the result (adapters that parse it line by line turn this off). @default true */
+  keepStdout?: boolean;
 }
 
 export interface SpawnResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** Full stdout. */
+  /** Full stdout ('' when `keepStdout` is false). */
   stdout: string;
   /** The last `stderrKeep` bytes of stderr. */
   stderrTail: string;
@@ -70,8 +72,9 @@ export function spawnGroup(opts: SpawnOptions): Promise<SpawnResult> {
       child.stdin.end(opts.stdin);
     }
     const outLines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+    const keepStdout = opts.keepStdout ?? true;
     outLines.on('line', (line) => {
-      stdout += `${line}\n`;
+      if (keepStdout) stdout += `${line}\n`;
       opts.onStdoutLine?.(line);
     });
     const errLines = createInterface({ input: child.stderr!, crlfDelay: Infinity });

@@ -9,6 +9,9 @@ export interface ProviderSessionRow {
   model: string | null;
   providerSessionId: string | null;
   status: 'active' | 'archived';
+  /** The provider's cumulative token counts for the session, as last reported. */
+  tokensIn: number;
+  tokensOut: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -18,6 +21,7 @@ export class SessionStore {
   readonly #get;
   readonly #insert;
   readonly #setId;
+  readonly #setUsage;
   readonly #archive;
   readonly #addMsg;
   readonly #history;
@@ -28,7 +32,7 @@ export class SessionStore {
   ) {
     this.#get = db.prepare(
       `SELECT id, session_key AS sessionKey, provider, model, provider_session_id AS providerSessionId, status,
-              created_at AS createdAt, updated_at AS updatedAt
+              tokens_in AS tokensIn, tokens_out AS tokensOut, created_at AS createdAt, updated_at AS updatedAt
          FROM provider_sessions WHERE session_key = ? AND status = 'active'`,
     );
     this.#insert = db.prepare(
@@ -36,6 +40,7 @@ export class SessionStore {
        VALUES (?, ?, ?, ?, 'active', ?, ?)`,
     );
     this.#setId = db.prepare(`UPDATE provider_sessions SET provider_session_id = ?, updated_at = ? WHERE id = ?`);
+    this.#setUsage = db.prepare(`UPDATE provider_sessions SET tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`);
     this.#archive = db.prepare(
       `UPDATE provider_sessions SET status = 'archived', archive_reason = ?, updated_at = ? WHERE session_key = ? AND status = 'active'`,
     );
@@ -53,16 +58,24 @@ export class SessionStore {
   }
 
   /** Record the provider session id a run used; opens a new active session when none matches. */
-  record(sessionKey: string, provider: string, model: string | null, providerSessionId: string | null): ProviderSessionRow {
+  record(
+    sessionKey: string,
+    provider: string,
+    model: string | null,
+    providerSessionId: string | null,
+    usage?: { tokensIn: number; tokensOut: number },
+  ): ProviderSessionRow {
     return this.db.transaction(() => {
-      const cur = this.active(sessionKey);
+      let cur = this.active(sessionKey);
       if (cur && cur.provider === provider && (cur.model ?? null) === (model ?? null)) {
         if (providerSessionId && cur.providerSessionId !== providerSessionId) this.#setId.run(providerSessionId, this.now(), cur.id);
-        return this.active(sessionKey) as ProviderSessionRow;
+      } else {
+        if (cur) this.#archive.run('provider or model changed', this.now(), sessionKey);
+        const t = this.now();
+        this.#insert.run(sessionKey, provider, model, providerSessionId, t, t);
       }
-      if (cur) this.#archive.run('provider or model changed', this.now(), sessionKey);
-      const t = this.now();
-      this.#insert.run(sessionKey, provider, model, providerSessionId, t, t);
+      cur = this.active(sessionKey) as ProviderSessionRow;
+      if (usage) this.#setUsage.run(usage.tokensIn, usage.tokensOut, this.now(), cur.id);
       return this.active(sessionKey) as ProviderSessionRow;
     })();
   }

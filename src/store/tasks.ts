@@ -160,6 +160,7 @@ export class TaskStore {
       sessionId: p(`UPDATE tasks SET provider_session_id = ?, updated_at = ? WHERE id = ?`),
       usage: p(`UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`),
       pgid: p(`UPDATE tasks SET pgid = ? WHERE id = ?`),
+      spent: p(`SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM tasks WHERE updated_at >= @since AND (@agent IS NULL OR agent = @agent)`),
     };
   }
 
@@ -287,6 +288,11 @@ export class TaskStore {
 
   setUsage(taskId: string, usage: { costUsd: number; tokensIn: number; tokensOut: number }, now: number): void {
     this.#s.usage.run(usage.costUsd, usage.tokensIn, usage.tokensOut, now, taskId);
+  }
+
+  /** USD reported by tasks updated since `since` (epoch ms), for one agent or all: the daily budgets. */
+  spentSince(since: number, agent?: string): number {
+    return (this.#s.spent.get({ since, agent: agent ?? null }) as { usd: number }).usd;
   }
 
   /** Waiting tasks whose time has come. */

@@ -37,8 +37,10 @@ describe('engine: caps and ordering', () => {
     // Agent b is never held up by a's cap: every b task started before the third a task started.
     const aStartsSorted = aRuns.map((r) => r.start).sort((x, y) => x - y);
     for (const r of bRuns) expect(r.start).toBeLessThan(aStartsSorted[2] as number);
-    // Arrival order per agent.
-    const order = [...aRuns].sort((x, y) => x.start - y.start).map((r) => r.taskId);
+    // Arrival order per agent, as the ledger claimed them (two runs started in one pass race to log their
+    // own start, so the agents' clocks cannot order them).
+    const claimSeq = (id: string) => e.events(id).find((ev) => ev.type === 'running')!.seq;
+    const order = [...aIds].sort((x, y) => claimSeq(x) - claimSeq(y));
     expect(order).toEqual(aIds);
     // The ledger agrees: each task ran exactly once.
     for (const id of aIds) expect(e.runs(id)).toHaveLength(1);

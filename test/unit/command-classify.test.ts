@@ -23,6 +23,15 @@ describe('classifyCommandExit: exit status without patterns', () => {
     expect(classifyCommandExit(none, 1, 'Retry-After: 30\nReset-At: 2026-06-01T09:00:00Z', NOW)).toEqual({ class: 'permanent' });
   });
 
+  it('exit 0 is success even when the answer matches a failure pattern', () => {
+    expect(classifyCommandExit(pats, 0, 'Added retry handling for HTTP 429 rate limit responses.', NOW)).toEqual({ class: 'success' });
+    expect(classifyCommandExit(pats, 0, 'fixed the ECONNRESET bug', NOW)).toEqual({ class: 'success' });
+  });
+
+  it('a Reset-At written as a date and time with a space is read whole', () => {
+    expect(classifyCommandExit(pats, 1, 'rate limit; Reset-At: 2026-11-25 10:00:00Z', NOW)).toMatchObject({ class: 'rate_limited', resetAt: Date.UTC(2026, 10, 25, 10, 0, 0) });
+  });
+
   it('exit 0 with patterns configured but not matching is still success', () => {
     expect(classifyCommandExit(pats, 0, 'wrote the file', NOW)).toEqual({ class: 'success' });
   });

@@ -14,6 +14,8 @@ CREATE TABLE provider_sessions (
   provider_session_id TEXT,
   status              TEXT NOT NULL DEFAULT 'active',       -- active | archived
   archive_reason      TEXT,
+  tokens_in           INTEGER NOT NULL DEFAULT 0,            -- the provider's cumulative counts for the session
+  tokens_out          INTEGER NOT NULL DEFAULT 0,            -- (codex reports thread totals; runs store the difference)
   created_at          INTEGER NOT NULL,
   updated_at          INTEGER NOT NULL
 );
