@@ -93,6 +93,7 @@ export class WorktreeStore {
   readonly #claim;
   readonly #setStatus;
   readonly #taskStatus;
+  readonly #taskPgid;
   readonly #delete;
 
   constructor(
@@ -129,6 +130,7 @@ export class WorktreeStore {
        WHERE task_id = @taskId`,
     );
     this.#taskStatus = db.prepare(`SELECT status FROM tasks WHERE id = ?`);
+    this.#taskPgid = db.prepare(`SELECT pgid FROM tasks WHERE id = ?`);
     this.#delete = db.prepare(`DELETE FROM worktrees WHERE task_id = ? AND lock_version = ?`);
   }
 
@@ -187,6 +189,12 @@ export class WorktreeStore {
   taskStatus(taskId: string): string | undefined {
     const r = this.#taskStatus.get(taskId) as { status: string } | undefined;
     return r?.status;
+  }
+
+  /** The process group the task's current (or last) run was started in, if the ledger recorded one. */
+  taskPgid(taskId: string): number | undefined {
+    const r = this.#taskPgid.get(taskId) as { pgid: number | null } | undefined;
+    return r?.pgid ?? undefined;
   }
 }
 

@@ -15,6 +15,7 @@ export interface Liveness {
   host: string;
   pidAlive: (pid: number) => boolean;
   taskStatus: (taskId: string) => string | undefined;
+  agentAlive?: (taskId: string) => boolean;
 }
 
 export function lockVerdict(rowLease: StoredLease | null, worktree: string, live: Liveness): LockVerdict {
@@ -25,6 +26,7 @@ export function lockVerdict(rowLease: StoredLease | null, worktree: string, live
     host: live.host,
     pidAlive: live.pidAlive,
     taskStatus: live.taskStatus(taskId),
+    agentAlive: live.agentAlive?.(taskId) ?? false,
   }));
 }
 

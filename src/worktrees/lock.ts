@@ -74,6 +74,8 @@ export interface LockContext {
   pidAlive: (pid: number) => boolean;
   /** The holding task's status in the ledger; undefined when the task is not in this store. */
   taskStatus: string | undefined;
+  /** Does the holding task's agent still run (its recorded process group, carrying the task's marker)? */
+  agentAlive?: boolean;
 }
 
 export type LockVerdict =
@@ -99,6 +101,11 @@ export function judgeLease(lease: StoredLease, ctx: LockContext): LockVerdict {
   const sameHost = !lease.host || lease.host === ctx.host;
   if (sameHost && lease.pid > 0 && ctx.pidAlive(lease.pid)) {
     return { state: 'live', lease, detail: `${who}, ${beat} (stale, but process ${lease.pid} still runs)` };
+  }
+  // The daemon may be gone while the agent it started still works in the worktree (a SIGKILLed daemon
+  // leaves its agents running until the next boot kills them): the worktree is still in use.
+  if (sameHost && ctx.agentAlive) {
+    return { state: 'live', lease, detail: `${who}, ${beat} (its process is gone, but the task's agent still runs)` };
   }
   const gone = sameHost ? `process ${lease.pid} is gone` : `written on ${lease.host}`;
   return { state: 'dead', lease, detail: `${beat} and ${gone}` };

@@ -14,6 +14,7 @@ import { pruneWorktrees, type PruneReport } from './prune.js';
 import { KeyedQueue } from './queue.js';
 import { reconcileWorktrees } from './reconcile.js';
 import { resolveRepo } from './git.js';
+import { groupHasMarker } from '../util/procgroup.js';
 
 export interface WorktreeManagerOptions {
   store: WorktreeStore;
@@ -73,6 +74,10 @@ export class GitWorktreeManager implements WorkspaceManager {
         host,
         pidAlive: opts.pidAlive ?? defaultPidAlive,
         taskStatus: (id) => store.taskStatus(id),
+        agentAlive: (id) => {
+          const pgid = store.taskPgid(id);
+          return pgid !== undefined && groupHasMarker(pgid, 'TETORA_TASK_ID', id);
+        },
       },
       pid: process.pid,
       host,

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/engine/workspace.js';
 import type { PruneEntry, PruneReport } from '../../src/worktrees/index.js';
+import { openDb } from '../../src/store/db.js';
+import { TaskStore } from '../../src/store/tasks.js';
 import { WORKTREE_HOLDER, WorktreeHarness } from '../helpers/worktree-harness.js';
 import { branches, commitFile, git, gitWorktreePaths } from '../helpers/worktree-repo.js';
 
@@ -20,6 +22,16 @@ function harness(): WorktreeHarness {
   const h = new WorktreeHarness();
   harnesses.push(h);
   return h;
+}
+
+/** A task row in the ledger, running in process group `pgid` (what the runner records). */
+function recordRunningTask(h: WorktreeHarness, id: string, pgid: number): void {
+  const db = openDb(join(h.home, 'tetora.db'));
+  const tasks = new TaskStore(db);
+  tasks.insert({ id, source: 'test', prompt: 'orphaned agent', status: 'queued', maxAttempts: 3, priority: 0, createdAt: Date.now() }, { type: 'queued', data: {} });
+  tasks.claim(id, 'dead-daemon', Date.now(), 'fake');
+  tasks.setPgid(id, 1, pgid);
+  db.close();
 }
 
 const byTask = (r: PruneReport, id: string): PruneEntry | undefined => r.entries.find((e) => e.taskId === id);
@@ -151,7 +163,7 @@ describe('worktree prune', () => {
 
   it("treats a killed daemon's lock as dead after the heartbeat window: a clean, integrated worktree goes, a dirty one stays", async () => {
     const h = harness();
-    const holder = spawn(process.execPath, [WORKTREE_HOLDER, h.home, h.repo, 'task-clean', 'task-dirty'], {
+    const holder = spawn(process.execPath, [WORKTREE_HOLDER, h.home, h.repo, 'task-clean', 'task-dirty', 'task-orphan'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(holder);
@@ -160,10 +172,14 @@ describe('worktree prune', () => {
     holder.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     holder.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     await new Promise<void>((res, rej) => {
-      holder.stdout.on('data', () => out.split('\n').filter((l) => l.startsWith('HELD ')).length === 2 && res());
+      holder.stdout.on('data', () => out.split('\n').filter((l) => l.startsWith('HELD ')).length === 3 && res());
       holder.on('exit', (code) => rej(new Error(`the holder exited early (${code}): ${err}`)));
     });
     writeFileSync(join(wtDir(h, 'task-dirty'), 'half-done.txt'), 'unsaved work\n');
+    // The agent of task-orphan outlives its daemon (as detached agents do until the next boot kills them).
+    const agent = spawn('sleep', ['300'], { detached: true, stdio: 'ignore', env: { ...process.env, TETORA_TASK_ID: 'task-orphan' } });
+    children.push(agent);
+    recordRunningTask(h, 'task-orphan', agent.pid!);
     const exited = new Promise((r) => holder.on('exit', r));
     holder.kill('SIGKILL');
     await exited;
@@ -178,6 +194,10 @@ describe('worktree prune', () => {
     const report = await manager.prune();
     expect(byTask(report, 'task-clean')).toMatchObject({ action: 'remove', applied: true, branchDeleted: true });
     expect(byTask(report, 'task-dirty')).toMatchObject({ action: 'keep', applied: false, reasons: ['1 uncommitted file'] });
+    // A clean, integrated worktree whose task's agent still runs in it stays.
+    expect(byTask(report, 'task-orphan')?.reasons[0]).toMatch(/^locked by task task-orphan \(.*the task's agent still runs\)\)$/);
+    expect(existsSync(wtDir(h, 'task-orphan'))).toBe(true);
+    process.kill(-agent.pid!, 'SIGKILL');
     expect(existsSync(wtDir(h, 'task-clean'))).toBe(false);
     expect(existsSync(join(wtDir(h, 'task-dirty'), 'half-done.txt'))).toBe(true);
     // The boot reconcile of the next daemon releases the dead lease (row and file).
