@@ -53,6 +53,7 @@ export const errorCatalog = {
   TET_ERR_WORKTREE_LOCKED: { status: 409, exit: ExitCode.tempFail, summary: 'The task\'s worktree is held by a live session of another process.' },
   TET_ERR_INTERNAL: { status: 500, exit: ExitCode.internal, summary: 'An unexpected internal error; the daemon log has the details.' },
   TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
+  TET_ERR_INIT_WRITE: { status: 500, exit: ExitCode.cantCreate, summary: '`tetora init` could not create the home folder or write a file in it.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -2,11 +2,27 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { LoadResult } from '../config/types.js';
 
-/** Global options, read from the root command whatever subcommand runs. */
+/**
+ * Global options whatever subcommand runs. `--config PATH` may be given before the subcommand
+ * (`tetora --config x.json status`) or after it (`tetora status --config x.json`): the nearest wins.
+ */
 export function globalOpts(cmd: Command): { config?: string } {
-  let root: Command = cmd;
-  while (root.parent) root = root.parent;
-  return root.opts<{ config?: string }>();
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    const v = c.opts<{ config?: string }>().config;
+    if (typeof v === 'string' && v !== '') return { config: v };
+  }
+  return {};
+}
+
+/** Give every command (and subcommand) that lacks one a `-c, --config <path>` option, so it works after any command. */
+export function addConfigOptionEverywhere(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    const has = (flag: string) => sub.options.some((o) => o.long === flag || o.short === flag);
+    if (!has('--config')) {
+      sub.option(has('-c') ? '--config <path>' : '-c, --config <path>', 'config file (default: $TETORA_HOME/config.json)');
+    }
+    addConfigOptionEverywhere(sub);
+  }
 }
 
 /** Load the config named by --config (or the default), printing its warnings on stderr once. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isTetoraError, messageOf } from '../errors.js';
 import { registerCommands } from './commands/index.js';
+import { addConfigOptionEverywhere } from './context.js';
 
 export function version(): string {
   const pkgPath = fileURLToPath(new URL('../../package.json', import.meta.url));
@@ -26,13 +27,36 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addHelpCommand('help [command]', 'show help for a command');
   registerCommands(program);
+  addConfigOptionEverywhere(program);
   return program;
+}
+
+/**
+ * The command word the user typed that names no command (`tetora frobnicate --help`, `tetora help
+ * frobnicate`), which commander would answer with the general help and exit 0.
+ */
+function unknownCommandWord(program: Command, args: string[]): string | undefined {
+  const names = new Set(program.commands.flatMap((c) => [c.name(), ...c.aliases()]));
+  let i = 0;
+  while (i < args.length && (args[i] as string).startsWith('-')) {
+    const a = args[i] as string;
+    i += a === '-c' || a === '--config' ? 2 : 1;
+  }
+  let word = args[i];
+  if (word === 'help') word = args[i + 1];
+  if (word === undefined || word.startsWith('-') || names.has(word)) return undefined;
+  return word;
 }
 
 /** Runs the CLI; resolves to the exit code. User errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   const program = buildProgram();
+  const unknown = unknownCommandWord(program, argv.slice(2));
+  if (unknown !== undefined) {
+    process.stderr.write(`tetora: unknown command '${unknown}'. Run \`tetora help\` for the list of commands.\n`);
+    return 64;
+  }
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

@@ -56,7 +56,8 @@ const SECRET_PATHS: ReadonlyArray<ReadonlyArray<string>> = [
   ['providers', '*', 'env', '*'],
 ];
 
-function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string>, file: string): void {
+/** `fileOf(path)`: the file a value at that path came from (config.json or config.local.json). */
+function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string>, fileOf: (path: string[]) => string): void {
   const visit = (node: unknown, pattern: ReadonlyArray<string>, path: string[]): void => {
     if (!isPlainObject(node)) return;
     const [head, ...rest] = pattern;
@@ -74,6 +75,7 @@ function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string
       const resolved = env[name];
       if (resolved === undefined || resolved === '') {
         const field = [...path, key].join('.');
+        const file = fileOf([...path, key]);
         throw new TetoraError(
           'TET_ERR_CONFIG_SECRET_UNSET',
           `config ${file}: ${field} refers to environment variable ${name}, which is not set. Set ${name} in the environment or in ${join(dirname(file), '.env')}.`,
@@ -84,6 +86,17 @@ function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string
     }
   };
   for (const pattern of SECRET_PATHS) visit(doc, pattern, []);
+}
+
+/** Remove object keys whose value is null, at any depth (array elements are left as they are). */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (isPlainObject(x) ? dropNulls(x) : x));
+  if (!isPlainObject(v)) return v;
+  for (const [k, x] of Object.entries(v)) {
+    if (x === null) delete v[k];
+    else dropNulls(x);
+  }
+  return v;
 }
 
 function describe(v: unknown): string {
@@ -130,7 +143,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     local = localDoc;
     doc = deepMerge(doc, local) as Record<string, unknown>;
   }
-  const merged = structuredClone(doc) as Record<string, unknown>;
+  // JSON null means "not set", as it does for the original (Go leaves a field alone on null): the key is
+  // dropped, so the default applies. A null in config.local.json thus removes a key of config.json.
+  const merged = dropNulls(structuredClone(doc)) as Record<string, unknown>;
 
   // Legacy key `roles` is the original's name for `agents`. Messages name the key the file uses.
   let inFile = (path: string[]): string => path.join('.');
@@ -148,7 +163,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   if (existsSync(envPath)) Object.assign(env, parseDotEnv(readFileSync(envPath, 'utf8')));
   for (const [k, v] of Object.entries(procEnv)) if (v !== undefined) env[k] = v;
 
-  resolveSecrets(merged, env, file);
+  resolveSecrets(merged, env, (path) => (local !== undefined && valueAt(local, path) !== undefined ? localPath : file));
 
   // Provider types of the original that we run as the CLI they drive, with a warning each.
   if (isPlainObject(merged.providers)) {
@@ -161,8 +176,11 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     }
   }
 
+  /** The file a value at this path (as the file spells it) came from. */
+  const fileOf = (path: string[]) => (local !== undefined && valueAt(local, path) !== undefined ? localPath : file);
   for (const key of unknownKeys(configSchema, merged)) {
-    warnings.push(`config ${file}: key "${inFile(key.split('.'))}" is not supported by this version of Tetora and is ignored`);
+    const path = inFile(key.split('.'));
+    warnings.push(`config ${fileOf(path.split('.'))}: key "${path}" is not supported by this version of Tetora and is ignored`);
   }
 
   /** A wrong value is reported by the key the file uses (`roles` or `agents`) and in the file it came from. */

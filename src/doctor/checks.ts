@@ -20,6 +20,8 @@ export interface HomeFact {
   path: string;
   /** Permission bits, or null when the folder does not exist. */
   mode: number | null;
+  /** False when something other than a folder is at the path. @default true */
+  isDir?: boolean;
 }
 
 export interface FileModeFact {
@@ -107,6 +109,7 @@ export function checkNode(version: string): CheckResult {
 
 export function checkHome(home: HomeFact): CheckResult {
   if (home.mode === null) return fail('home', `${home.path} does not exist`, 'run `tetora init` to create it with a starter config');
+  if (home.isDir === false) return fail('home', `${home.path} is not a folder`, `move ${home.path} out of the way and run \`tetora init\`, or set TETORA_HOME to another folder`);
   if ((home.mode & 0o077) !== 0) return fail('home', `${home.path} has mode ${octal(home.mode)}; others can read it`, `chmod 700 ${home.path}`);
   return pass('home', `${home.path} (${octal(home.mode)})`);
 }

@@ -1,11 +1,11 @@
 /** Gathers the facts `tetora doctor` judges (checks.ts): files, config, database, git, providers, agents, listen address. */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, ListenFact, ProviderFact } from './checks.js';
+import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact } from './checks.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
 
 export interface GatherOptions {
@@ -99,6 +99,18 @@ function dbFact(path: string): DbFact {
   }
 }
 
+function homeFact(path: string): HomeFact {
+  const mode = modeOrNull(path);
+  if (mode === null) return { path, mode };
+  let isDir = true;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    // Vanished between the two looks: judge it by the mode alone.
+  }
+  return isDir ? { path, mode } : { path, mode, isDir };
+}
+
 /** Collect every fact. Opening the database creates it and applies pending migrations, as the daemon would. */
 export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorFacts; config?: ResolvedConfig }> {
   const configPath = resolve(opts.configPath ?? join(homeDir(opts.env), 'config.json'));
@@ -117,7 +129,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
 
   const facts: DoctorFacts = {
     nodeVersion: process.versions.node,
-    home: { path: home, mode: modeOrNull(home) },
+    home: homeFact(home),
     files: [],
     config: configFact,
     git: { ok: false, error: 'not probed' },

@@ -84,7 +84,8 @@ export function httpStatus(url: string, timeoutMs = 2500): Promise<{ status: num
       return;
     }
     const send = target.protocol === 'https:' ? requestTls : request;
-    const req = send(target, { method: 'GET', timeout: timeoutMs }, (res) => {
+    // No keep-alive agent: a probe leaves no connection behind.
+    const req = send(target, { method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
       done({ status: res.statusCode ?? 0 });
     });

@@ -1,8 +1,12 @@
 /**
- * Durations as the original (Go) writes them — "90s", "15m", "1h30m", "500ms", "1.5h" — or as a number
+ * Durations as the original (Go) writes them — "90s", "15m", "1h30m", "500ms", "1.5h", "1h0m0s", "250us" — or as a number
  * of milliseconds. Pure.
  */
 const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -10,7 +14,8 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000,
 };
 
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+/** Go's units (ns, us/µs, ms, s, m, h) plus d; longer units first so "ms" is not read as "m" + "s". */
+const PART = /(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h|d)/y;
 
 /** Returns milliseconds, or undefined when the text is not a duration. */
 export function parseDuration(input: string | number): number | undefined {

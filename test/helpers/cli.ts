@@ -3,7 +3,7 @@
  * TETORA_HOME. `npm test` builds first (pretest); by hand, run `npm run build` before the tests.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -54,6 +54,24 @@ export function pathWithout(names: string[], base: string = process.env.PATH ?? 
     .split(delimiter)
     .filter((dir) => dir !== '' && !names.some((n) => existsSync(join(dir, n))))
     .join(delimiter);
+}
+
+/**
+ * A PATH that holds only `tools` (symlinks in `dir`, which is created, to where the current PATH finds
+ * them): for "X is not installed" tests that must not lose git or script along with X.
+ */
+export function pathWithOnly(tools: string[], dir: string, base: string = process.env.PATH ?? ''): string {
+  mkdirSync(dir, { recursive: true });
+  for (const tool of tools) {
+    const found = base
+      .split(delimiter)
+      .filter((d) => d !== '')
+      .map((d) => join(d, tool))
+      .find((p) => existsSync(p));
+    if (!found) throw new Error(`${tool} is not on PATH`);
+    symlinkSync(found, join(dir, tool));
+  }
+  return dir;
 }
 
 function assertBuilt(): void {
@@ -147,4 +165,57 @@ export function writeTree(dir: string, files: Record<string, unknown>): string {
     writeFileSync(path, typeof content === 'string' ? content : `${JSON.stringify(content, null, 2)}\n`);
   }
   return dir;
+}
+
+export interface TtyStep {
+  /** Text the program prints (a prompt) that must appear before `send` is typed. */
+  expect: string;
+  /** What the user types; `\r` (Enter) is added unless `raw`. */
+  send: string;
+  raw?: boolean;
+}
+
+/**
+ * Run `node bin/tetora.js <args>` on a real pseudo-terminal (util-linux `script`, present on every
+ * Debian), typing each step's answer once its prompt has appeared. The output is the terminal's
+ * (stdout and stderr together, with `\r\n` line ends and cursor escapes).
+ */
+export function runOnTty(args: string[], env: Record<string, string>, steps: TtyStep[], opts: { timeoutMs?: number } = {}): Promise<{ code: number; output: string }> {
+  assertBuilt();
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, binPath, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const pending = [...steps];
+    let output = '';
+    let seen = 0;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+      for (let step = pending[0]; step; step = pending[0]) {
+        const at = output.indexOf(step.expect, seen);
+        if (at < 0) break;
+        seen = at + step.expect.length;
+        pending.shift();
+        child.stdin.write(step.raw ? step.send : `${step.send}\r`);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tetora ${args.join(' ')} on a terminal did not finish within ${opts.timeoutMs ?? 60_000} ms; still waiting for ${JSON.stringify(pending[0]?.expect)}\noutput: ${output}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (pending.length > 0) {
+        reject(new Error(`tetora ${args.join(' ')} ended (code ${code ?? signal}) before asking ${JSON.stringify(pending[0]?.expect)}\noutput: ${output}`));
+        return;
+      }
+      resolve({ code: code ?? (signal ? 128 : 1), output });
+    });
+    child.stdin.on('error', () => {});
+  });
 }

@@ -32,7 +32,7 @@ const cases: Array<[string, unknown, string, string]> = [
   ['wrong type (string for a number)', { maxConcurrent: '8' }, 'maxConcurrent', 'a whole number'],
   ['wrong type (fraction)', { maxConcurrent: 1.5 }, 'maxConcurrent', 'a whole number'],
   ['out of range', { maxConcurrent: 0 }, 'maxConcurrent', 'a number above 0'],
-  ['wrong type (null string)', { apiToken: null }, 'apiToken', 'a string'],
+  ['wrong type (null in a list)', { agents: { a: { keywords: ['fix', null] } } }, 'agents.a.keywords.1', 'a string'],
   ['wrong type (list for a map)', { agents: [{ name: 'x' }] }, 'agents', 'an object'],
   ['wrong type (string for a list)', { agents: { a: { keywords: 'fix' } } }, 'agents.a.keywords', 'an array'],
   ['wrong type (string for a bool)', { agents: { a: { worktree: 'yes' } } }, 'agents.a.worktree', 'true or false'],
@@ -88,8 +88,20 @@ describe('an invalid config value', () => {
     expect(err.message).toContain('providers.x.type is nothing (missing)');
   });
 
-  it('is rejected when it comes from config.local.json', () => {
-    const { err } = rejectionOf({ 'config.json': { maxConcurrent: 4 }, 'config.local.json': { maxConcurrent: 'many' } });
-    expect(err.details).toMatchObject({ path: 'maxConcurrent', value: 'many' });
+  it('is rejected when it comes from config.local.json, naming that file', () => {
+    const { err, file } = rejectionOf({ 'config.json': { maxConcurrent: 4 }, 'config.local.json': { maxConcurrent: 'many' } });
+    const localFile = file.replace(/config\.json$/, 'config.local.json');
+    expect(err.details).toMatchObject({ path: 'maxConcurrent', value: 'many', file: localFile });
+    expect(err.message).toContain(`config ${localFile}: maxConcurrent is "many"`);
+  });
+
+  it('names config.json for a wrong value that config.local.json does not touch', () => {
+    const { err, file } = rejectionOf({ 'config.json': { agents: { a: { provider: 'nope' } } }, 'config.local.json': { maxConcurrent: 2 } });
+    expect(err.details).toMatchObject({ path: 'agents.a.provider', file });
+  });
+
+  it('names a check made after validation by the file and the legacy key it came from', () => {
+    const { err, file } = rejectionOf({ 'config.json': { roles: { old: { model: 'opus' } } }, 'config.local.json': { roles: { old: { provider: 'gone' } } } });
+    expect(err.details).toMatchObject({ path: 'roles.old.provider', value: 'gone', file: file.replace(/config\.json$/, 'config.local.json') });
   });
 });

@@ -16,6 +16,12 @@ describe('parseDuration', () => {
     ['0s', 0],
     [' 15m ', 900_000],
     ['2500', 2500],
+    ['1h0m0s', 3_600_000],
+    ['2m30.5s', 150_500],
+    ['1500us', 2],
+    ['1500µs', 2],
+    ['2000000ns', 2],
+    ['1s400us', 1000],
   ])('reads %j as %d ms', (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });

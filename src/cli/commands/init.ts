@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { DEFAULT_LISTEN, homeDir, loadConfig } from '../../config/load.js';
 import { findExecutable } from '../../doctor/probe.js';
-import { TetoraError } from '../../errors.js';
+import { messageOf, TetoraError } from '../../errors.js';
 import { askChoices } from '../../init/interactive.js';
 import {
   DEFAULT_AGENT,
@@ -90,13 +90,25 @@ async function runInit(flags: InitFlags, cmd: Command): Promise<void> {
 
   const token = choices.token ? randomBytes(32).toString('hex') : undefined;
   const doc = starterConfig(choices, token);
-  ensurePrivateDir(home);
-  writePrivateFile(configPath, `${JSON.stringify(doc, null, 2)}\n`);
   const soulFile = join(home, 'agents', choices.agent, 'SOUL.md');
   const soulWritten = !existsSync(soulFile);
-  if (soulWritten) {
-    ensurePrivateDir(dirname(soulFile));
-    writePrivateFile(soulFile, starterSoul(choices.agent));
+  let target = home;
+  try {
+    ensurePrivateDir(home);
+    target = configPath;
+    writePrivateFile(configPath, `${JSON.stringify(doc, null, 2)}\n`);
+    if (soulWritten) {
+      target = soulFile;
+      ensurePrivateDir(dirname(soulFile));
+      writePrivateFile(soulFile, starterSoul(choices.agent));
+    }
+  } catch (err) {
+    throw new TetoraError(
+      'TET_ERR_INIT_WRITE',
+      `tetora init cannot write ${target}: ${messageOf(err)}. Make sure ${home} is a folder you can write to, or choose another home with TETORA_HOME or --config PATH.`,
+      { path: target },
+      { cause: err },
+    );
   }
   // The written file must load; config.local.json or .env beside it take part, as they will at run time.
   const { warnings } = loadConfig({ configPath, env: process.env });
