@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { openDb, type Db } from '../store/db.js';
 import { SessionStore } from '../store/sessions.js';
-import { TaskStore, type ListFilter, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
+import { TaskStore, type ListFilter, type NewTask, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
 import { EventBus, Ledger } from './ledger.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ProviderAdapter } from './provider.js';
@@ -128,16 +128,62 @@ export class Engine {
     return this.enqueueMany([input], ctx)[0] as { task: TaskRow; created: boolean };
   }
 
-  /** All requests are validated before any is recorded: one bad request records none. */
+  /**
+   * Validate and record tasks in one transaction: one bad request records none. Returns once committed.
+   */
   enqueueMany(inputs: unknown[], ctx: EnqueueContext): Array<{ task: TaskRow; created: boolean }> {
+    return this.#record(this.#build(inputs, ctx));
+  }
+
+  /**
+   * Like enqueueMany, for servers: the requests of one turn of the event loop share one commit (group
+   * commit), so many concurrent clients cost one fsync, not one each. Resolves once committed; a bad
+   * request is refused at once without touching the others.
+   */
+  enqueueGrouped(inputs: unknown[], ctx: EnqueueContext): Promise<Array<{ task: TaskRow; created: boolean }>> {
+    let rows: NewTask[];
+    try {
+      rows = this.#build(inputs, ctx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      if (!this.#group) {
+        this.#group = [];
+        setImmediate(() => this.#flushGroup());
+      }
+      this.#group.push({ rows, resolve, reject });
+    });
+  }
+
+  #group: Array<{ rows: NewTask[]; resolve: (r: Array<{ task: TaskRow; created: boolean }>) => void; reject: (err: unknown) => void }> | undefined;
+
+  #flushGroup(): void {
+    const group = this.#group;
+    if (!group) return;
+    this.#group = undefined;
+    let results: Array<{ task: TaskRow; created: boolean }>;
+    try {
+      results = this.#record(group.flatMap((g) => g.rows));
+    } catch (err) {
+      for (const g of group) g.reject(err);
+      return;
+    }
+    let at = 0;
+    for (const g of group) {
+      g.resolve(results.slice(at, at + g.rows.length));
+      at += g.rows.length;
+    }
+  }
+
+  #build(inputs: unknown[], ctx: EnqueueContext): NewTask[] {
     this.#assertAccepting();
     const now = this.#now();
-    const rows = inputs.map((input, i) => buildTask(input, ctx, this.#config, now, inputs.length > 1 ? i : undefined));
-    const results = rows.map((row) => {
-      const r = this.store.insert(row, { type: 'queued', data: { source: row.source, agent: row.agent ?? null, provider: row.provider ?? null } });
-      if (r.event) this.bus.emit(r.event);
-      return { task: r.task, created: r.created };
-    });
+    return inputs.map((input, i) => buildTask(input, ctx, this.#config, now, inputs.length > 1 ? i : undefined));
+  }
+
+  #record(rows: NewTask[]): Array<{ task: TaskRow; created: boolean }> {
+    const results = this.#ledger.atomically(() => rows.map((row) => this.#ledger.accept(row)));
     this.#scheduler.poke();
     return results;
   }
@@ -235,6 +281,8 @@ export class Engine {
     this.#scheduler.stop();
     for (const r of this.#runs.values()) r.abort({ kind: 'shutdown', message: 'the daemon is shutting down; the task resumes at the next start' });
     await Promise.all([...this.#runs.values()].map((r) => r.done));
+    // Requests validated but not yet committed are committed now: their callers wait for the answer.
+    this.#flushGroup();
     this.store.stopInstance(this.instanceId, this.#now());
     this.#setState('stopped');
     this.#db.close();

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { TaskEvent, TaskPatch, TaskRow, TaskStore } from '../store/tasks.js';
+import type { NewTask, TaskEvent, TaskPatch, TaskRow, TaskStore } from '../store/tasks.js';
 import { checkTransition, type TaskStatus, type TransitionFacts } from './states.js';
 
 /** In-process fan-out of appended events (the store is the source of truth; SSE replays from it). */
@@ -23,6 +23,9 @@ export class EventBus {
  * transaction per change, guarded by the expected current status) and publishes the event.
  */
 export class Ledger {
+  /** Events of the transaction in progress, published only once it commits. */
+  #pending: TaskEvent[] | undefined;
+
   constructor(
     readonly store: TaskStore,
     readonly bus: EventBus,
@@ -50,14 +53,44 @@ export class Ledger {
     const fullPatch: TaskPatch = terminal ? { finishedAt: this.now(), ...patch } : patch;
     const ev = this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun);
     if (!ev) return false;
-    this.bus.emit(ev);
+    this.#publish(ev);
     return true;
+  }
+
+  /**
+   * Run `fn` as one transaction (one commit for several changes); its events are published after the
+   * commit, and dropped if it rolls back. Nested calls join the outer transaction.
+   */
+  atomically<T>(fn: () => T): T {
+    if (this.#pending) return fn();
+    this.#pending = [];
+    try {
+      const out = this.store.atomically(fn);
+      const events = this.#pending;
+      this.#pending = undefined;
+      for (const e of events) this.bus.emit(e);
+      return out;
+    } finally {
+      this.#pending = undefined;
+    }
+  }
+
+  #publish(ev: TaskEvent): void {
+    if (this.#pending) this.#pending.push(ev);
+    else this.bus.emit(ev);
+  }
+
+  /** Record a new task (or find the one with its idempotency key) and publish its `queued` event. */
+  accept(row: NewTask): { task: TaskRow; created: boolean } {
+    const r = this.store.insert(row, { type: 'queued', data: { source: row.source, agent: row.agent ?? null, provider: row.provider ?? null } });
+    if (r.event) this.#publish(r.event);
+    return { task: r.task, created: r.created };
   }
 
   /** Append a progress event (not a status change) and publish it. */
   note(taskId: string, type: string, data: Record<string, unknown>): TaskEvent {
     const ev = this.store.appendEvent(taskId, type, data, this.now());
-    this.bus.emit(ev);
+    this.#publish(ev);
     return ev;
   }
 }

@@ -219,7 +219,8 @@ async function execute(
       log.warn({ taskId: task.id, err: messageOf(err) }, 'releasing the worktree failed');
     }
   }
-  finish(task, outcome, abortReason(), deps, summary, usedSession, replacingStale);
+  // Usage, session and the transition commit together: one durable write per finished run.
+  deps.ledger.atomically(() => finish(task, outcome, abortReason(), deps, summary, usedSession, replacingStale));
 }
 
 function finish(

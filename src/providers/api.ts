@@ -1,5 +1,7 @@
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+// Types only: the SDKs (~35 MB of memory together) are loaded on first use, so a daemon or a CLI
+// command that uses no API provider never pays for them.
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import type { ResolvedProvider } from '../config/types.js';
 import type { EventSink, Outcome, ProviderAdapter, RunRequest } from '../engine/provider.js';
 import { CONNECTION_ERROR, classOfStatus, hintForStatus, redactSecrets, resetFromHeaders, retryAfterFromHeaders, retryInFromText, tryAgainAtFromText, type Classified } from './classify.js';
@@ -163,15 +165,16 @@ export class AnthropicProvider extends ApiProvider {
   }
 
   /** The key comes from the config, else the environment the task sees (process env + .env). */
-  #clientFor(req: RunRequest): Anthropic {
+  async #clientFor(req: RunRequest): Promise<Anthropic> {
     const key = this.cfg.apiKey ?? this.cfg.env.ANTHROPIC_API_KEY ?? req.env.ANTHROPIC_API_KEY ?? '';
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
     if (this.#client?.key !== key) this.#client = { key, client: new Anthropic({ apiKey: key, maxRetries: 0, ...(this.cfg.baseUrl ? { baseURL: this.cfg.baseUrl } : {}) }) };
     return this.#client.client;
   }
 
   protected async stream(req: RunRequest, model: string, signal: AbortSignal, st: StreamState, progress: () => void, sink: EventSink): Promise<void> {
     const messages = [...(req.history ?? []), { role: 'user' as const, content: req.prompt }];
-    const stream = await this.#clientFor(req).messages.create(
+    const stream = await (await this.#clientFor(req)).messages.create(
       { model, max_tokens: this.cfg.maxTokens ?? 4096, messages, stream: true, ...(req.systemPrompt ? { system: req.systemPrompt } : {}) },
       { signal },
     );
@@ -199,9 +202,10 @@ export class OpenAICompatibleProvider extends ApiProvider {
     this.keyHint = `providers.${cfg.name}.apiKey`;
   }
 
-  #clientFor(req: RunRequest): OpenAI {
+  async #clientFor(req: RunRequest): Promise<OpenAI> {
     // Local servers (Ollama, LM Studio) need no key; the SDK insists on one.
     const key = this.cfg.apiKey || this.cfg.env.OPENAI_API_KEY || req.env.OPENAI_API_KEY || 'not-needed';
+    const { default: OpenAI } = await import('openai');
     if (this.#client?.key !== key) this.#client = { key, client: new OpenAI({ apiKey: key, baseURL: this.cfg.baseUrl ?? null, maxRetries: 0 }) };
     return this.#client.client;
   }
@@ -212,7 +216,7 @@ export class OpenAICompatibleProvider extends ApiProvider {
       ...(req.history ?? []),
       { role: 'user' as const, content: req.prompt },
     ];
-    const stream = await this.#clientFor(req).chat.completions.create(
+    const stream = await (await this.#clientFor(req)).chat.completions.create(
       { model, messages, stream: true, stream_options: { include_usage: true }, ...(this.cfg.maxTokens ? { max_tokens: this.cfg.maxTokens } : {}) },
       { signal },
     );

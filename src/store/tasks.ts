@@ -286,6 +286,11 @@ export class TaskStore {
     this.#s.sessionId.run(sessionId, now, taskId);
   }
 
+  /** Run `fn` in one transaction (nested calls become savepoints of it). */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   setUsage(taskId: string, usage: { costUsd: number; tokensIn: number; tokensOut: number }, now: number): void {
     this.#s.usage.run(usage.costUsd, usage.tokensIn, usage.tokensOut, now, taskId);
   }

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { serve } from '../../daemon/serve.js';
 import { TetoraError } from '../../errors.js';
 import { globalOpts } from '../context.js';
 import { version } from '../main.js';
-import { workspaceFactory } from '../../daemon/workspaces.js';
 
 export function registerServe(program: Command): void {
   program
@@ -19,6 +17,8 @@ export function registerServe(program: Command): void {
         throw new TetoraError('TET_ERR_USAGE', `--listen "${opts.listen}" is not host:port (for example 127.0.0.1:8991).`);
       }
       const { config } = globalOpts(cmd);
+      // The daemon's modules (fastify, metrics, worktrees) load only here: other commands start faster.
+      const [{ serve }, { workspaceFactory }] = await Promise.all([import('../../daemon/serve.js'), import('../../daemon/workspaces.js')]);
       process.exitCode = await serve({
         version: version(),
         workspaces: workspaceFactory,

@@ -31,7 +31,7 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
       if (!idem || !t || typeof t !== 'object' || 'idempotencyKey' in t) return t;
       return { ...t, idempotencyKey: tasks.length === 1 ? idem : `${idem}#${i}` };
     });
-    const results = engine.enqueueMany(inputs, { source: 'http' });
+    const results = await engine.enqueueGrouped(inputs, { source: 'http' });
     const q = req.query as Record<string, string | undefined>;
     const wait = q.wait === 'true' || q.wait === '1';
     let rows: TaskRow[] = results.map((r) => r.task);

@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/engine.js';
+import type { TaskEvent } from '../../src/store/tasks.js';
+import { Harness, waitTerminal } from '../helpers/engine-harness.js';
+
+let engines: Engine[] = [];
+afterEach(async () => {
+  for (const e of engines) await e.stop();
+  engines = [];
+});
+
+async function started(h: Harness): Promise<Engine> {
+  const e = h.engine();
+  engines.push(e);
+  await e.start();
+  return e;
+}
+
+describe('engine: accepting tasks', () => {
+  it('groups the requests of one turn into one commit; a bad request is refused alone; a repeated key in the group is one task', async () => {
+    const h = new Harness();
+    const e = await started(h);
+    const published: TaskEvent[] = [];
+    e.subscribe((ev) => published.push(ev));
+    const good = Array.from({ length: 20 }, (_, i) => e.enqueueGrouped([{ agent: i % 2 ? 'a' : 'b', prompt: h.prompt({ out: `r${i}` }) }], { source: 'test' }));
+    const bad = e.enqueueGrouped([{ agent: 'nobody', prompt: 'x' }], { source: 'test' }).then(
+      () => 'accepted',
+      (err: Error) => err.message,
+    );
+    const dupA = e.enqueueGrouped([{ agent: 'a', prompt: h.prompt({}), idempotencyKey: 'same' }], { source: 'test' });
+    const dupB = e.enqueueGrouped([{ agent: 'a', prompt: h.prompt({}), idempotencyKey: 'same' }], { source: 'test' });
+    // Nothing is committed (or published) before the group's commit.
+    expect(e.list({ limit: 100 })).toEqual([]);
+    expect(published).toEqual([]);
+
+    const results = await Promise.all(good);
+    expect(await bad).toMatch(/agent "nobody" is not defined/);
+    const [[a], [b]] = await Promise.all([dupA, dupB]);
+    expect(b!.task.id).toBe(a!.task.id);
+    expect([a!.created, b!.created]).toEqual([true, false]);
+    expect(results.map(([r]) => r!.created)).toEqual(Array(20).fill(true));
+    expect(e.list({ limit: 100 }).length).toBe(21);
+    const done = await waitTerminal(e, [...results.map(([r]) => r!.task.id), a!.task.id]);
+    expect(done.every((t) => t.status === 'succeeded')).toBe(true);
+    expect(done.slice(0, 20).map((t) => t.output)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
+  });
+
+  it('enqueueMany records a batch in one transaction: all or nothing', async () => {
+    const h = new Harness();
+    const e = await started(h);
+    expect(() => e.enqueueMany([{ agent: 'a', prompt: 'ok' }, { agent: 'a', prompt: '' }], { source: 'test' })).toThrow(/prompt/);
+    expect(e.list({ limit: 10 })).toEqual([]);
+    const ok = e.enqueueMany([{ agent: 'a', prompt: h.prompt({}) }, { agent: 'b', prompt: h.prompt({}) }], { source: 'test' });
+    expect(ok.map((r) => r.task.status)).toEqual(['queued', 'queued']);
+    await waitTerminal(e, ok.map((r) => r.task.id));
+  });
+});
