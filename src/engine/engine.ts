@@ -9,6 +9,7 @@ import { EventBus, Ledger } from './ledger.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ProviderAdapter } from './provider.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
+import { dailyBudgetProblem } from './budget.js';
 import { buildTask, type EnqueueContext } from './request.js';
 import { startRun, type ActiveRun } from './runner.js';
 import { Scheduler } from './scheduler.js';
@@ -179,7 +180,12 @@ export class Engine {
   #build(inputs: unknown[], ctx: EnqueueContext): NewTask[] {
     this.#assertAccepting();
     const now = this.#now();
-    return inputs.map((input, i) => buildTask(input, ctx, this.#config, now, inputs.length > 1 ? i : undefined));
+    const rows = inputs.map((input, i) => buildTask(input, ctx, this.#config, now, inputs.length > 1 ? i : undefined));
+    for (const agent of new Set(rows.map((r) => r.agent))) {
+      const problem = dailyBudgetProblem(this.#config, agent, now, (since, a) => this.store.spentSince(since, a));
+      if (problem) throw new TetoraError('TET_ERR_BUDGET_EXCEEDED', `${problem}.`, { field: 'agent', value: agent ?? null });
+    }
+    return rows;
   }
 
   #record(rows: NewTask[]): Array<{ task: TaskRow; created: boolean }> {

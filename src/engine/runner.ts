@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { decide, type Decision } from './policy.js';
 import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest } from './provider.js';
 import type { TaskOptions } from './request.js';
+import { dailyBudgetProblem } from './budget.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 
 export interface RunnerDeps {
@@ -63,22 +64,10 @@ function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; w
   return out;
 }
 
-/**
- * The global and per-agent daily budgets (USD, since 00:00 UTC): once spent, new runs are refused with a
- * message that says how much and what to do.
- */
+/** Once a daily budget is spent, new runs are refused (tasks accepted before it was spent end here). */
 function refuseOverDailyBudget(task: TaskRow, cfg: ResolvedConfig, deps: RunnerDeps): void {
-  const since = new Date(deps.now()).setUTCHours(0, 0, 0, 0);
-  const check = (limit: number | undefined, agent: string | undefined, what: string, field: string) => {
-    if (limit === undefined || limit <= 0) return;
-    const spent = deps.ledger.store.spentSince(since, agent);
-    if (spent >= limit) {
-      throw new RunFailure(`daily budget exhausted: ${what} spent $${spent.toFixed(4)} of $${limit.toFixed(4)} today (UTC); raise ${field} in the config or retry after midnight UTC`);
-    }
-  };
-  check(cfg.dailyBudget, undefined, 'all agents', 'dailyBudget');
-  const agent = task.agent ? cfg.agents[task.agent] : undefined;
-  if (agent) check(agent.dailyBudget, agent.name, `agent "${agent.name}"`, `agents.${agent.name}.dailyBudget`);
+  const problem = dailyBudgetProblem(cfg, task.agent, deps.now(), (since, agent) => deps.ledger.store.spentSince(since, agent));
+  if (problem) throw new RunFailure(problem);
 }
 
 /** Drive one claimed (running) task to its next state. Never throws. */

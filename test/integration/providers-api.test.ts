@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
+import type { TaskRow } from '../../src/store/tasks.js';
 import type { FakeStep } from '../fake-model-server/server.mjs';
 import { waitFor, waitTerminal } from '../helpers/engine-harness.js';
 import { API_KEY, ProviderHarness } from '../helpers/provider-harness.js';
@@ -201,16 +202,25 @@ describe('API providers: quota walls, fallback and daily budgets', () => {
     expect(sw?.data).toMatchObject({ fromProvider: 'anthropic', toProvider: 'local' });
   });
 
-  it('refuses new work for an agent once its daily budget is spent', async () => {
+  it('refuses new work for an agent once its daily budget is spent: queued tasks fail at start, new ones are refused', async () => {
     p.script({ anthropic: [{ type: 'text', text: 'costly', usage: { input: 1000, output: 100 } }] });
-    const { task: first } = e.enqueue({ agent: 'anthropic', prompt: 'hello' }, { source: 'test' });
-    const [a] = await waitTerminal(e, [first.id]);
+    // Two tasks of one session run in order: the second was accepted before the first spent the budget.
+    const [first, second] = e.enqueueMany(
+      [
+        { agent: 'anthropic', prompt: 'hello', sessionKey: 'budget' },
+        { agent: 'anthropic', prompt: 'again', sessionKey: 'budget' },
+      ],
+      { source: 'test' },
+    ).map((r) => r.task) as [TaskRow, TaskRow];
+    const [a, b] = await waitTerminal(e, [first.id, second.id]);
     expect(a!.status).toBe('succeeded');
-    const { task: second } = e.enqueue({ agent: 'anthropic', prompt: 'again' }, { source: 'test' });
-    const [b] = await waitTerminal(e, [second.id]);
     expect(b!.status).toBe('failed');
     expect(b!.errorMessage).toMatch(/^daily budget exhausted: agent "anthropic" spent \$0\.0045 of \$0\.0010 today \(UTC\); raise agents\.anthropic\.dailyBudget/);
     expect(p.fake.requests('anthropic')).toHaveLength(1);
+    // New work is refused at once, with the same reason, and nothing is recorded.
+    const before = e.list({ limit: 1000 }).length;
+    expect(() => e.enqueue({ agent: 'anthropic', prompt: 'more' }, { source: 'test' })).toThrow(/^daily budget exhausted: agent "anthropic" spent/);
+    expect(e.list({ limit: 1000 }).length).toBe(before);
   });
 });
 
@@ -227,10 +237,7 @@ describe('global daily budget', () => {
     p.script({ anthropic: [{ type: 'text', text: 'costly', usage: { input: 1000, output: 100 } }] });
     const { task: first } = e.enqueue({ agent: 'anthropic', prompt: 'hello' }, { source: 'test' });
     expect((await waitTerminal(e, [first.id]))[0]!.status).toBe('succeeded');
-    const { task: second } = e.enqueue({ agent: 'local', prompt: 'again' }, { source: 'test' });
-    const [b] = await waitTerminal(e, [second.id]);
-    expect(b!.status).toBe('failed');
-    expect(b!.errorMessage).toMatch(/^daily budget exhausted: all agents spent \$0\.0045 of \$0\.0010 today \(UTC\); raise dailyBudget/);
+    expect(() => e.enqueue({ agent: 'local', prompt: 'again' }, { source: 'test' })).toThrow(/^daily budget exhausted: all agents spent \$0\.0045 of \$0\.0010 today \(UTC\); raise dailyBudget/);
     expect(p.fake.requests('openai')).toHaveLength(0);
   });
 });
