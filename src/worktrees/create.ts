@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { WorkspaceTask } from '../engine/workspace.js';
 import { TetoraError } from '../errors.js';
 import type { StoredLease, WorktreeRow } from '../store/worktrees.js';
@@ -69,6 +70,12 @@ export async function createOrReuse(ctx: ManagerContext, task: WorkspaceTask, in
 
 function finish(ctx: ManagerContext, taskId: string, version: number, lease: StoredLease, commonDir: string): Made {
   const row = ctx.store.get(taskId) as WorktreeRow;
+  // A prune in another process may have removed the folder while it was being made: never lease (and
+  // re-create as an empty folder) something that is no longer a worktree.
+  if (!existsSync(join(row.path, '.git'))) {
+    ctx.store.clearLease(taskId, version);
+    throw new TetoraError('TET_ERR_WORKTREE', `the worktree ${row.path} of task ${taskId} disappeared while it was being created (a prune running at the same time?); retry the task.`, { taskId, path: row.path });
+  }
   ensureLockExcluded(commonDir);
   writeLockFile(row.path, { ...lease, version });
   return { row, version, lease };

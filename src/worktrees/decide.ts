@@ -24,6 +24,12 @@ export interface PruneFacts {
   integration: Integration;
   /** The commit that was checked (the branch is deleted only if it still points there); null if none. */
   tip: string | null;
+  /** Commits only a reflog of the worktree or branch reaches (reset or amended away), not integrated. */
+  reflogOnly: number;
+}
+
+function reflogReason(n: number): string | undefined {
+  return n > 0 ? `${plural(n, 'commit')} only in the reflog (reset, amended or rebased away; see git reflog)` : undefined;
 }
 
 export type PruneDecision =
@@ -45,7 +51,7 @@ export function integrationReason(i: Integration, base: string): string | undefi
 export function decidePrune(f: PruneFacts): PruneDecision {
   if (f.lock.state === 'live') return { action: 'keep', reasons: [lockReason(f.lock)] };
   if (f.folder === 'missing') {
-    const why = f.branchExists ? integrationReason(f.integration, f.base) : undefined;
+    const why = f.branchExists ? (integrationReason(f.integration, f.base) ?? reflogReason(f.reflogOnly)) : undefined;
     if (why === undefined) return { action: 'forget', deleteBranch: f.branchExists, reasons: [] };
     const reasons = [`folder was deleted by hand; branch ${f.branch} kept: ${why}`];
     // Once git's record is gone, only the branch is left, and it holds work: nothing to do.
@@ -57,7 +63,7 @@ export function decidePrune(f: PruneFacts): PruneDecision {
     reasons.push(f.checkedOut === null ? `HEAD is detached (Tetora made it on ${f.branch})` : `branch ${f.checkedOut} is checked out instead of ${f.branch}`);
   }
   if (f.dirty > 0) reasons.push(plural(f.dirty, 'uncommitted file'));
-  const why = integrationReason(f.integration, f.base);
+  const why = integrationReason(f.integration, f.base) ?? reflogReason(f.reflogOnly);
   if (why !== undefined) reasons.push(why);
   return reasons.length > 0 ? { action: 'keep', reasons } : { action: 'remove', reasons };
 }

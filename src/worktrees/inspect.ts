@@ -58,6 +58,51 @@ export async function dirtyFiles(worktree: string): Promise<StatusEntry[]> {
   return userChanges(parseStatusZ(out), LOCK_FILE);
 }
 
+/**
+ * Changes git status does not show: files flagged assume-unchanged or skip-worktree whose content on
+ * disk differs from the index (an edit hidden that way is still the user's work).
+ */
+export async function hiddenChanges(worktree: string): Promise<number> {
+  const flagged = (await gitOk(['ls-files', '-v', '-z'], worktree, `listing the files of worktree ${worktree}`))
+    .split('\0')
+    .filter((l) => l.length > 2 && (l[0] === 'S' || (l[0] !== undefined && l[0] >= 'a' && l[0] <= 'z')))
+    .map((l) => l.slice(2))
+    .filter((f) => existsSync(join(worktree, f)));
+  if (flagged.length === 0) return 0;
+  const staged = new Map(
+    (await gitOk(['ls-files', '-s', '-z', '--', ...flagged], worktree, 'reading the index'))
+      .split('\0')
+      .filter(Boolean)
+      .map((l) => [l.slice(l.indexOf('\t') + 1), l.split(' ')[1]] as const),
+  );
+  const onDisk = (await gitOk(['hash-object', '--', ...flagged], worktree, 'hashing flagged files')).trim().split('\n');
+  return flagged.filter((f, i) => staged.get(f) !== onDisk[i]).length;
+}
+
+/**
+ * Commits that only a reflog still reaches — reset, amended or rebased away in the worktree — and that
+ * are not integrated into `base`. Removing the worktree and its branch deletes those reflogs, so these
+ * commits would be lost.
+ */
+export async function reflogOnlyCommits(commonDir: string, worktree: string | undefined, branch: string, base: string, tip: string | null): Promise<number> {
+  const logs = async (cwd: string, ref: string) => {
+    const r = await git(['reflog', 'show', '--format=%H', ref, '--'], cwd);
+    return r.code === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+  };
+  const entries = [...new Set([...(worktree ? await logs(worktree, 'HEAD') : []), ...(await logs(commonDir, `refs/heads/${branch}`))])];
+  const baseCommit = await resolveCommit(commonDir, base);
+  if (entries.length === 0 || !baseCommit) return 0;
+  const known = [baseCommit, ...(tip ? [tip] : [])];
+  const only = new Set((await gitOk(['rev-list', ...entries, '--not', ...known], commonDir, 'listing commits reachable only from reflogs')).split('\n').filter(Boolean));
+  // A reflog entry no branch reaches is work, unless merging it into the base would change nothing.
+  const lost: string[] = [];
+  for (const c of entries.filter((e) => only.has(e))) {
+    if ((await checkIntegration(commonDir, c, base)).state !== 'integrated') lost.push(c);
+  }
+  if (lost.length === 0) return 0;
+  return Number((await gitOk(['rev-list', '--count', ...lost, '--not', ...known], commonDir, 'counting commits reachable only from reflogs')).trim());
+}
+
 /** Commits reachable from `tip` and not from `base`. */
 export async function commitsAhead(commonDir: string, base: string, tip: string): Promise<number> {
   const out = await gitOk(['rev-list', '--count', `${base}..${tip}`], commonDir, `counting the commits of ${tip} not in ${base}`);
@@ -109,18 +154,22 @@ export async function gatherFacts(t: Target, lock: LockVerdict, entries?: readon
     dirty: 0,
     integration: { state: 'unknown', why: 'not checked' },
     tip: null,
+    reflogOnly: 0,
   };
   if (lock.state === 'live') return facts;
   const branchTip = await resolveCommit(t.commonDir, `refs/heads/${t.branch}`);
   facts.branchExists = branchTip !== undefined;
   if (folder === 'present') {
     if (!entry) return facts;
-    facts.dirty = (await dirtyFiles(t.path)).length;
+    facts.dirty = (await dirtyFiles(t.path)).length + (await hiddenChanges(t.path));
     facts.tip = entry.head ?? (await resolveCommit(t.path, 'HEAD')) ?? null;
   } else {
     facts.tip = branchTip ?? null;
   }
   if (facts.tip) facts.integration = await checkIntegration(t.commonDir, facts.tip, t.base);
   else if (folder === 'present') facts.integration = { state: 'unknown', why: 'the worktree has no HEAD commit' };
+  if (facts.integration.state === 'integrated' || !facts.tip) {
+    facts.reflogOnly = await reflogOnlyCommits(t.commonDir, folder === 'present' ? t.path : undefined, t.branch, t.base, facts.tip);
+  }
   return facts;
 }

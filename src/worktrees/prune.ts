@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { messageOf } from '../errors.js';
 import type { WorktreeRow, WorktreeStore } from '../store/worktrees.js';
 import { decidePrune, type PruneDecision, type PruneFacts } from './decide.js';
@@ -144,6 +144,9 @@ async function pruneOrphan(path: string, o: PruneOptions, queue: KeyedQueue, dry
     return leave('not a git worktree and not in the store; Tetora leaves it alone');
   }
   return queue.run(commonDir, async () => {
+    // The list of known folders was read when prune started: a task may have recorded this one since
+    // (another process creating its worktree right now). Its row, not this scan, decides.
+    if (o.store.get(basename(path))) return leave('recorded in the store while prune ran (a worktree being created); checked at the next prune');
     const list = await listGitWorktrees(commonDir);
     const entry = findEntry(list, path);
     const main = list[0];

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/engine/workspace.js';
-import type { PruneEntry, PruneReport } from '../../src/worktrees/index.js';
+import { pruneWorktrees, type PruneEntry, type PruneReport } from '../../src/worktrees/index.js';
 import { openDb } from '../../src/store/db.js';
 import { TaskStore } from '../../src/store/tasks.js';
 import { WORKTREE_HOLDER, WorktreeHarness } from '../helpers/worktree-harness.js';
@@ -105,6 +105,59 @@ describe('worktree prune', () => {
     const store = h.store();
     expect(store.get(ids.ff)?.status).toBe('removed');
     expect(store.get(ids.dirty)?.status).toBe('active');
+  });
+
+  it('keeps commits that only a reflog reaches and edits hidden from git status; removes an amended branch once merged', async () => {
+    const h = harness();
+    const manager = h.manager();
+    const lease = async (id: string) => {
+      const l = await manager.acquire(h.task(id, `work ${id}`), 'inst-1');
+      await l.release();
+      return l.workdir;
+    };
+    // A commit reset away: no branch reaches it, only the worktree's reflog.
+    const reset = await lease('task-reset');
+    commitFile(reset, 'precious.txt', 'an hour of work\n');
+    git(reset, 'reset', '-q', '--hard', 'HEAD~1');
+    // An edit git status does not show (skip-worktree).
+    const hidden = await lease('task-hidden');
+    git(hidden, 'update-index', '--skip-worktree', 'README.md');
+    writeFileSync(join(hidden, 'README.md'), 'edited behind git status\n');
+    // A commit amended (adding a file), then the amended one merged: nothing of the first is lost.
+    const amended = await lease('task-amended');
+    commitFile(amended, 'a.txt', 'a\n');
+    writeFileSync(join(amended, 'b.txt'), 'b\n');
+    git(amended, 'add', 'b.txt');
+    git(amended, 'commit', '-q', '--amend', '--no-edit');
+    git(h.repo, 'merge', '-q', '--ff-only', git(amended, 'symbolic-ref', '--short', 'HEAD').trim());
+
+    const report = await manager.prune();
+    expect(byTask(report, 'task-reset')).toMatchObject({ action: 'keep', reasons: ['1 commit only in the reflog (reset, amended or rebased away; see git reflog)'] });
+    expect(byTask(report, 'task-hidden')).toMatchObject({ action: 'keep', reasons: ['1 uncommitted file'] });
+    expect(byTask(report, 'task-amended')).toMatchObject({ action: 'remove', applied: true });
+    expect(existsSync(join(reset, '.git'))).toBe(true);
+    expect(git(reset, 'reflog', '--format=%s')).toContain('change precious.txt');
+    expect(readFileSync(join(hidden, 'README.md'), 'utf8')).toBe('edited behind git status\n');
+  });
+
+  it('leaves alone a folder recorded in the store after prune listed the store (a worktree being created by another process)', async () => {
+    const h = harness();
+    const manager = h.manager();
+    const l = await manager.acquire(h.task('task-racing', 'being made'), 'inst-1');
+    await l.release();
+    const store = h.store();
+    // Prune's first read of the store happened before the row existed: list() does not show it yet.
+    const late = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'list') return () => [];
+        const v = Reflect.get(target, key) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const liveness = { now: Date.now, windowMs: 60_000, host: 'h', pidAlive: () => false, taskStatus: () => undefined };
+    const report = await pruneWorktrees({ store: late, home: h.home, liveness });
+    expect(report.entries).toEqual([expect.objectContaining({ action: 'keep', applied: false, reasons: ['recorded in the store while prune ran (a worktree being created); checked at the next prune'] })]);
+    expect(existsSync(join(l.workdir, '.git'))).toBe(true);
   });
 
   it('never touches worktrees or folders Tetora did not make', async () => {

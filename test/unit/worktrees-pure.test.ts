@@ -151,6 +151,7 @@ describe('decidePrune', () => {
     dirty: 0,
     integration: { state: 'integrated', how: 'ancestor', ahead: 0 },
     tip: 'abc',
+    reflogOnly: 0,
     ...over,
   });
 
@@ -176,6 +177,11 @@ describe('decidePrune', () => {
     expect(decidePrune(facts({ checkedOut: 'feature' })).reasons).toEqual(['branch feature is checked out instead of tetora/a/t1-x']);
     expect(decidePrune(facts({ checkedOut: null })).action).toBe('keep');
     expect(decidePrune(facts({ gitKnows: false })).action).toBe('keep');
+  });
+
+  it('keeps one whose reflog holds commits no branch reaches (reset or amended away), and never deletes such a branch', () => {
+    expect(decidePrune(facts({ reflogOnly: 2 }))).toEqual({ action: 'keep', reasons: ['2 commits only in the reflog (reset, amended or rebased away; see git reflog)'] });
+    expect(decidePrune(facts({ folder: 'missing', reflogOnly: 1 }))).toMatchObject({ action: 'forget', deleteBranch: false });
   });
 
   it("forgets a folder deleted by hand, deleting its branch only when nothing on it would be lost", () => {
