@@ -26,7 +26,20 @@ export function defaultConfigPath(env: Record<string, string | undefined> = proc
   return join(homeDir(env), 'config.json');
 }
 
-function readJson(path: string, what: string): unknown {
+/**
+ * Number literals of a JSON text too large for a double (1e400), which JSON.parse reads as Infinity: they
+ * are kept so that a message can quote the value as written.
+ */
+function overflowingNumbers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+    const token = m[0];
+    if (!token.startsWith('"') && !Number.isFinite(Number(token))) out.push(token);
+  }
+  return out;
+}
+
+function readJson(path: string, what: string, overflow: string[]): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -42,7 +55,9 @@ function readJson(path: string, what: string): unknown {
     throw new TetoraError('TET_ERR_CONFIG_PARSE', `cannot read ${what} ${path}: ${(err as Error).message}`, { path });
   }
   try {
-    return JSON.parse(text);
+    const doc: unknown = JSON.parse(text);
+    overflow.push(...overflowingNumbers(text));
+    return doc;
   } catch (err) {
     throw new TetoraError('TET_ERR_CONFIG_PARSE', `${what} ${path} is not valid JSON: ${(err as Error).message}. Fix the syntax and run \`tetora config validate\`.`, { path });
   }
@@ -56,12 +71,20 @@ const SECRET_PATHS: ReadonlyArray<ReadonlyArray<string>> = [
   ['providers', '*', 'env', '*'],
 ];
 
-/** `fileOf(path)`: the file a value at that path came from (config.json or config.local.json). */
-function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string>, fileOf: (path: string[]) => string): void {
+/**
+ * `fileOf(path)`: the file a value at that path came from (config.json or config.local.json); `dotEnv`: the
+ * variables of `.env`, to say where an empty value came from.
+ */
+function resolveSecrets(
+  doc: Record<string, unknown>,
+  env: Record<string, string>,
+  dotEnv: Record<string, string>,
+  fileOf: (path: string[]) => string,
+): void {
   const visit = (node: unknown, pattern: ReadonlyArray<string>, path: string[]): void => {
     if (!isPlainObject(node)) return;
     const [head, ...rest] = pattern;
-    const keys = head === '*' ? Object.keys(node) : head !== undefined && head in node ? [head] : [];
+    const keys = head === '*' ? Object.keys(node) : head !== undefined && Object.hasOwn(node, head) ? [head] : [];
     for (const key of keys) {
       if (rest.length > 0) {
         visit(node[key], rest, [...path, key]);
@@ -72,20 +95,74 @@ function resolveSecrets(doc: Record<string, unknown>, env: Record<string, string
       const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$/.exec(value);
       if (!m) continue;
       const name = (m[1] ?? m[2]) as string;
-      const resolved = env[name];
+      const resolved = Object.hasOwn(env, name) ? env[name] : undefined;
       if (resolved === undefined || resolved === '') {
         const field = [...path, key].join('.');
         const file = fileOf([...path, key]);
+        const dotEnvPath = join(dirname(file), '.env');
+        let problem: string;
+        if (resolved === undefined) problem = `which is not set. Set ${name} in the environment or in ${dotEnvPath}.`;
+        else if (Object.hasOwn(dotEnv, name) && dotEnv[name] !== '') {
+          problem = `which is set but empty in the environment; the environment takes precedence over ${dotEnvPath}, so its value there is not used. Unset ${name} (or set it to the secret) in the environment.`;
+        } else problem = `which is set but empty. Set ${name} to the secret in the environment or in ${dotEnvPath}.`;
         throw new TetoraError(
           'TET_ERR_CONFIG_SECRET_UNSET',
-          `config ${file}: ${field} refers to environment variable ${name}, which is not set. Set ${name} in the environment or in ${join(dirname(file), '.env')}.`,
-          { path: field, variable: name, file },
+          `config ${file}: ${field} refers to environment variable ${name}, ${problem}`,
+          { path: field, variable: name, file, empty: resolved === '' },
         );
       }
       node[key] = resolved;
     }
   };
   for (const pattern of SECRET_PATHS) visit(doc, pattern, []);
+}
+
+/** The variables of the `.env` file beside the config; none when it does not exist. */
+function readDotEnv(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {};
+    const what =
+      code === 'EISDIR'
+        ? 'it is a directory, not a file. Remove or rename that directory, or replace it by a file of KEY=VALUE lines'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied. Make it readable by the user running tetora (for example `chmod 600` it as that user), or remove it'
+          : `${(err as Error).message}. Make it a readable file of KEY=VALUE lines, or remove it`;
+    throw new TetoraError('TET_ERR_CONFIG_PARSE', `cannot read the .env file ${path} (beside the config): ${what}.`, { path, errno: code });
+  }
+  return parseDotEnv(text);
+}
+
+/**
+ * A config document with the legacy key `roles` renamed to `agents`. When the document has both, their
+ * agents are merged, `agents` winning for an agent both name (as before the rename).
+ */
+function renameRoles(doc: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.hasOwn(doc, 'roles')) return doc;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) if (k !== 'roles' && k !== 'agents') out[k] = v;
+  const agents = Object.hasOwn(doc, 'agents') ? doc.agents : undefined;
+  out.agents = agents === undefined || agents === null ? doc.roles : deepMerge(doc.roles, agents);
+  return out;
+}
+
+/** `path` (of a document whose `roles` were renamed to `agents`) as the original document `raw` spells it. */
+function spellAgents(raw: Record<string, unknown>, path: ReadonlyArray<string>): string[] {
+  if (path[0] !== 'agents' || !Object.hasOwn(raw, 'roles')) return [...path];
+  const rest = path.slice(1);
+  const roles = ['roles', ...rest];
+  const hasAgents = Object.hasOwn(raw, 'agents') && raw.agents !== null && raw.agents !== undefined;
+  // The deepest part of the path that the file writes under either key names it; `agents` wins a tie, as it
+  // wins the merge.
+  for (let n = rest.length; n >= 1; n--) {
+    const sub = rest.slice(0, n);
+    if (hasAgents && valueAt(raw.agents, sub) !== undefined) return [...path];
+    if (valueAt(raw.roles, sub) !== undefined) return roles;
+  }
+  return hasAgents ? [...path] : roles;
 }
 
 /** Remove object keys whose value is null, at any depth (array elements are left as they are). */
@@ -99,9 +176,12 @@ function dropNulls(v: unknown): unknown {
   return v;
 }
 
-function describe(v: unknown): string {
+/** `literal`: the text the file wrote for `v`, when `v` is a number JSON.parse could not represent. */
+function describe(v: unknown, literal?: string): string {
   if (v === undefined) return 'nothing (missing)';
-  const s = JSON.stringify(v);
+  // JSON.parse reads a number too large for a double (1e400) as Infinity, which JSON.stringify writes as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${literal ?? String(v)} (a number too large to represent)`;
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x));
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
@@ -115,10 +195,10 @@ const TYPE_NAMES: Record<string, string> = {
   number: 'a number',
 };
 
-function invalid(file: string, path: string, value: unknown, expected: string): TetoraError {
+function invalid(file: string, path: string, value: unknown, expected: string, literal?: string): TetoraError {
   return new TetoraError(
     'TET_ERR_CONFIG_INVALID',
-    `config ${file}: ${path} is ${describe(value)}, expected ${expected}. Fix it and run \`tetora config validate\`.`,
+    `config ${file}: ${path} is ${describe(value, literal)}, expected ${expected}. Fix it and run \`tetora config validate\`.`,
     { file, path, value, expected },
   );
 }
@@ -133,37 +213,49 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
   const dir = dirname(file);
   const warnings: string[] = [];
 
-  let doc = readJson(file, 'config file');
-  if (!isPlainObject(doc)) throw invalid(file, '(top level)', doc, 'a JSON object');
+  /** Number literals too large to represent, as the files write them (see overflowingNumbers). */
+  const overflow: string[] = [];
+  const mainRaw = readJson(file, 'config file', overflow);
+  if (!isPlainObject(mainRaw)) throw invalid(file, '(top level)', mainRaw, 'a JSON object');
   const localPath = join(dir, `${basename(file, '.json')}.local.json`);
-  let local: Record<string, unknown> | undefined;
+  let localRaw: Record<string, unknown> | undefined;
   if (existsSync(localPath)) {
-    const localDoc = readJson(localPath, 'local config file');
+    const localDoc = readJson(localPath, 'local config file', overflow);
     if (!isPlainObject(localDoc)) throw invalid(localPath, '(top level)', localDoc, 'a JSON object');
-    local = localDoc;
-    doc = deepMerge(doc, local) as Record<string, unknown>;
+    localRaw = localDoc;
   }
+  // Legacy key `roles` is the original's name for `agents`. It is renamed in each file before the two are
+  // merged, so that config.local.json overrides an agent whichever of the two keys either file uses.
+  const main = renameRoles(mainRaw);
+  const local = localRaw === undefined ? undefined : renameRoles(localRaw);
+  const doc = local === undefined ? main : (deepMerge(main, local) as Record<string, unknown>);
   // JSON null means "not set", as it does for the original (Go leaves a field alone on null): the key is
   // dropped, so the default applies. A null in config.local.json thus removes a key of config.json.
   const merged = dropNulls(structuredClone(doc)) as Record<string, unknown>;
 
-  // Legacy key `roles` is the original's name for `agents`. Messages name the key the file uses.
-  let inFile = (path: string[]): string => path.join('.');
-  if ('roles' in merged) {
-    const roles = merged.roles;
-    const agentNames = new Set('agents' in merged && isPlainObject(merged.agents) ? Object.keys(merged.agents) : []);
-    const fromRoles = 'agents' in merged ? (path: string[]) => path[1] !== undefined && !agentNames.has(path[1]) : () => true;
-    inFile = (path) => (path[0] === 'agents' && fromRoles(path) ? ['roles', ...path.slice(1)] : path).join('.');
-    delete merged.roles;
-    merged.agents = 'agents' in merged ? deepMerge(roles, merged.agents) : roles;
-  }
+  /** The file a value at this path of the merged document came from: the one holding its deepest part. */
+  const fileOf = (path: ReadonlyArray<string>): string => {
+    if (local === undefined) return file;
+    for (let n = path.length; n >= 1; n--) {
+      const sub = path.slice(0, n);
+      if (valueAt(local, sub) !== undefined) return localPath;
+      if (valueAt(main, sub) !== undefined) return file;
+    }
+    return file;
+  };
+  /** A path of the merged document as that file spells it (`roles` or `agents`). */
+  const inFile = (path: ReadonlyArray<string>): string => {
+    const raw = fileOf(path) === localPath && localRaw !== undefined ? localRaw : mainRaw;
+    return spellAgents(raw, path).join('.');
+  };
 
   const env: Record<string, string> = {};
   const envPath = join(dir, '.env');
-  if (existsSync(envPath)) Object.assign(env, parseDotEnv(readFileSync(envPath, 'utf8')));
+  const dotEnv = readDotEnv(envPath);
+  Object.assign(env, dotEnv);
   for (const [k, v] of Object.entries(procEnv)) if (v !== undefined) env[k] = v;
 
-  resolveSecrets(merged, env, (path) => (local !== undefined && valueAt(local, path) !== undefined ? localPath : file));
+  resolveSecrets(merged, env, dotEnv, fileOf);
 
   // Provider types of the original that we run as the CLI they drive, with a warning each.
   if (isPlainObject(merged.providers)) {
@@ -171,23 +263,27 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
       if (!isPlainObject(p) || typeof p.type !== 'string') continue;
       const as = Object.hasOwn(legacyProviderTypes, p.type) ? legacyProviderTypes[p.type] : undefined;
       if (as === undefined) continue;
-      warnings.push(`config ${file}: providers.${name}.type "${p.type}" (a provider type of the original Tetora) is not supported; provider "${name}" runs as "${as}"`);
+      warnings.push(`config ${fileOf(['providers', name, 'type'])}: providers.${name}.type "${p.type}" (a provider type of the original Tetora) is not supported; provider "${name}" runs as "${as}"`);
       p.type = as;
     }
   }
 
-  /** The file a value at this path (as the file spells it) came from. */
-  const fileOf = (path: string[]) => (local !== undefined && valueAt(local, path) !== undefined ? localPath : file);
   for (const key of unknownKeys(configSchema, merged)) {
-    const path = inFile(key.split('.'));
-    warnings.push(`config ${fileOf(path.split('.'))}: key "${path}" is not supported by this version of Tetora and is ignored`);
+    const path = key.split('.');
+    warnings.push(`config ${fileOf(path)}: key "${inFile(path)}" is not supported by this version of Tetora and is ignored`);
   }
 
   /** A wrong value is reported by the key the file uses (`roles` or `agents`) and in the file it came from. */
   const bad: Bad = (dotted, value, expected) => {
-    const path = dotted === '' ? '(top level)' : inFile(dotted.split('.'));
-    const fromLocal = local !== undefined && dotted !== '' && valueAt(local, path.split('.')) !== undefined;
-    return invalid(fromLocal ? localPath : file, path, value, expected);
+    if (dotted === '') return invalid(file, '(top level)', value, expected);
+    const path = dotted.split('.');
+    // The literal as written, when the files hold exactly one number of that sign too large to represent.
+    let literal: string | undefined;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      const same = [...new Set(overflow.filter((t) => t.startsWith('-') === value < 0))];
+      if (same.length === 1) literal = same[0];
+    }
+    return invalid(fileOf(path), inFile(path), value, expected, literal);
   };
 
   const parsed = configSchema.safeParse(merged);
@@ -222,11 +318,11 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   const providers: Record<string, ResolvedProvider> = {};
   const rawProviders = { ...(raw.providers ?? {}) };
   const implicit = new Set<string>();
-  if (!rawProviders.claude) {
+  if (!Object.hasOwn(rawProviders, 'claude')) {
     rawProviders.claude = { type: 'claude-code', path: claudePath };
     implicit.add('claude');
   }
-  if (!rawProviders.codex) {
+  if (!Object.hasOwn(rawProviders, 'codex')) {
     rawProviders.codex = { type: 'codex-cli', path: exe(raw.codexPath ?? 'codex') };
     implicit.add('codex');
   }
@@ -265,18 +361,20 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   }
 
   const defaultProvider = raw.defaultProvider ?? 'claude';
-  if (!providers[defaultProvider]) throw bad('defaultProvider', defaultProvider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+  // Names given by the user are looked up as own keys only: "constructor" or "toString" is no provider.
+  const isProvider = (name: string) => Object.hasOwn(providers, name);
+  if (!isProvider(defaultProvider)) throw bad('defaultProvider', defaultProvider, `the name of a provider (${Object.keys(providers).join(', ')})`);
   const fallbackProviders = raw.fallbackProviders ?? [];
   fallbackProviders.forEach((name, i) => {
-    if (!providers[name]) throw bad(`fallbackProviders.${i}`, name, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    if (!isProvider(name)) throw bad(`fallbackProviders.${i}`, name, `the name of a provider (${Object.keys(providers).join(', ')})`);
   });
 
   const agents: Record<string, ResolvedAgent> = {};
   for (const [name, a] of Object.entries(raw.agents ?? {})) {
     const provider = a.provider ?? defaultProvider;
-    if (!providers[provider]) throw bad(`agents.${name}.provider`, provider, `the name of a provider (${Object.keys(providers).join(', ')})`);
+    if (!isProvider(provider)) throw bad(`agents.${name}.provider`, provider, `the name of a provider (${Object.keys(providers).join(', ')})`);
     (a.fallbackProviders ?? []).forEach((fp, i) => {
-      if (!providers[fp]) throw bad(`agents.${name}.fallbackProviders.${i}`, fp, `the name of a provider (${Object.keys(providers).join(', ')})`);
+      if (!isProvider(fp)) throw bad(`agents.${name}.fallbackProviders.${i}`, fp, `the name of a provider (${Object.keys(providers).join(', ')})`);
     });
     const agent: ResolvedAgent = {
       name,
@@ -303,7 +401,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     if (a.dailyBudget !== undefined) agent.dailyBudget = a.dailyBudget;
     agents[name] = agent;
   }
-  if (raw.defaultAgent !== undefined && !agents[raw.defaultAgent]) {
+  if (raw.defaultAgent !== undefined && !Object.hasOwn(agents, raw.defaultAgent)) {
     throw bad('defaultAgent', raw.defaultAgent, `the name of an agent (${Object.keys(agents).join(', ') || 'none defined'})`);
   }
 

@@ -11,7 +11,7 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  for (const [k, v] of Object.entries(over)) out[k] = Object.hasOwn(base, k) ? deepMerge(base[k], v) : v;
   return out;
 }
 
@@ -80,11 +80,11 @@ export function unknownKeys(schema: z.ZodType, value: unknown, path: string[] = 
   return out;
 }
 
-/** The value at a JSON path, for error messages. */
+/** The value at a JSON path, for error messages. Only own keys count: "constructor" of `{}` is nothing. */
 export function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let cur: unknown = root;
   for (const key of path) {
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
     cur = (cur as Record<PropertyKey, unknown>)[key];
   }
   return cur;

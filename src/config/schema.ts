@@ -9,14 +9,38 @@ import { parseDuration } from '../util/duration.js';
 
 /** "90s", "15m", "1h30m" or a number of milliseconds → milliseconds. */
 const DURATION = 'a duration such as "90s", "15m", "1h30m" or a number of milliseconds';
-export const duration = z.union([z.string(), z.number()], { message: DURATION }).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: DURATION });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * The longest wait a Node.js timer can hold (2^31 - 1 ms, about 24.8 days). A longer delay given to
+ * setTimeout/setInterval is replaced by 1 ms (with a TimeoutOverflowWarning): a task would time out at once
+ * and a periodic job would run without pause. Every duration of the config is held to it.
+ */
+export const MAX_DURATION_MS = 2_147_483_647;
+const TOO_LONG = `a duration of at most ${MAX_DURATION_MS} ms (about 24.8 days, the longest wait a Node.js timer can hold), such as "24h" or "7d"`;
+const ZERO_TIMEOUT = 'a duration above 0, such as "15m" or "1h" (a timeout of 0 would end the wait at once)';
+
+function durationSchema(opts: { allowZero: boolean }) {
+  return z.union([z.string(), z.number()], { message: DURATION }).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION });
+      return z.NEVER;
+    }
+    if (ms > MAX_DURATION_MS) {
+      ctx.addIssue({ code: 'custom', message: TOO_LONG });
+      return z.NEVER;
+    }
+    if (ms === 0 && !opts.allowZero) {
+      ctx.addIssue({ code: 'custom', message: ZERO_TIMEOUT });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A duration of 0 up to MAX_DURATION_MS (0 keeps the meaning its key gives it, e.g. "off"). */
+export const duration = durationSchema({ allowZero: true });
+/** A timeout: above 0 (0 would expire at once) and at most MAX_DURATION_MS. */
+export const timeoutDuration = durationSchema({ allowZero: false });
 
 const nonEmpty = z.string().min(1, { message: 'a non-empty string' });
 const positiveInt = z.number({ message: 'a whole number' }).int({ message: 'a whole number' }).positive({ message: 'a number above 0' });
@@ -45,7 +69,7 @@ export const providerSchema = z.object({
   model: nonEmpty.optional(),
   maxConcurrent: positiveInt.optional(),
   maxTokens: positiveInt.optional(),
-  firstTokenTimeout: duration.optional(),
+  firstTokenTimeout: timeoutDuration.optional(),
   /** Extra environment variables for CLI providers. */
   env: z.record(z.string(), z.string()).optional(),
   /** `command` provider: regular expressions matched against stderr+stdout of a failed run. */
@@ -70,7 +94,7 @@ export const agentSchema = z.object({
   worktree: z.boolean({ message: 'true or false' }).optional(),
   worktreeCleanup: z.enum(worktreeCleanupPolicies, { message: `one of ${worktreeCleanupPolicies.join(', ')}` }).optional(),
   baseBranch: nonEmpty.optional(),
-  timeout: duration.optional(),
+  timeout: timeoutDuration.optional(),
   budget: usd.optional(),
   allowedTools: z.array(z.string()).optional(),
   addDirs: z.array(nonEmpty).optional(),
@@ -116,7 +140,7 @@ export const configSchema = z.object({
   defaultAgent: nonEmpty.optional(),
   defaultModel: nonEmpty.optional(),
   defaultProvider: nonEmpty.optional(),
-  defaultTimeout: duration.optional(),
+  defaultTimeout: timeoutDuration.optional(),
   defaultBudget: usd.optional(),
   defaultPermissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
   defaultWorkdir: nonEmpty.optional(),
@@ -128,9 +152,11 @@ export const configSchema = z.object({
   discord: discordSchema.optional(),
   smartDispatch: smartDispatchSchema.optional(),
   retry: retrySchema.optional(),
+  /** 0: interrupt running tasks at once on shutdown, without waiting. */
   drainTimeout: duration.optional(),
-  noOutputTimeout: duration.optional(),
+  noOutputTimeout: timeoutDuration.optional(),
   dailyBudget: usd.optional(),
+  /** 0 turns the periodic prune off. */
   worktreePruneInterval: duration.optional(),
   /** Where the task database lives; default `tetora.db` in the home directory. */
   dbPath: nonEmpty.optional(),

@@ -56,13 +56,14 @@ async function providerFact(p: ResolvedProvider, config: ResolvedConfig, opts: G
   return fact;
 }
 
-function agentFacts(config: ResolvedConfig): AgentFact[] {
+/** One fact per agent; its provider is looked up as an own key of config.providers ("constructor" is none). */
+export function agentFacts(config: ResolvedConfig): AgentFact[] {
   return Object.values(config.agents).map((a) => {
     const soulFile = a.soulFile ?? join(config.home, 'agents', a.name, 'SOUL.md');
     return {
       name: a.name,
       provider: a.provider,
-      providerExists: config.providers[a.provider] !== undefined,
+      providerExists: Object.hasOwn(config.providers, a.provider),
       soulFile,
       soulExists: existsSync(soulFile),
       soulConfigured: a.soulFile !== undefined,

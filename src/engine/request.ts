@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
-import { duration } from '../config/schema.js';
+import { timeoutDuration } from '../config/schema.js';
 import { resolvePath } from '../util/fsx.js';
 import type { NewTask } from '../store/tasks.js';
 
@@ -16,7 +16,7 @@ export const taskRequestSchema = z.object({
   agent: z.string().min(1).optional(),
   model: z.string().min(1).optional(),
   provider: z.string().min(1).optional(),
-  timeout: duration.optional(),
+  timeout: timeoutDuration.optional(),
   budget: z.number().nonnegative({ message: 'an amount in USD, 0 or more' }).optional(),
   workdir: z.string().min(1).optional(),
   sessionKey: z.string().min(1).optional(),
@@ -71,7 +71,8 @@ export function buildTask(
   }
   const r = parsed.data;
   const agentName = r.agent ?? config.defaultAgent;
-  const agent = agentName ? config.agents[agentName] : undefined;
+  // Own keys only: a name such as "constructor" or "toString" is no agent or provider.
+  const agent = agentName && Object.hasOwn(config.agents, agentName) ? config.agents[agentName] : undefined;
   if (agentName && !agent) {
     const known = Object.keys(config.agents);
     throw new TetoraError(
@@ -81,7 +82,7 @@ export function buildTask(
     );
   }
   const provider = r.provider ?? agent?.provider ?? config.defaultProvider;
-  const providerCfg = config.providers[provider];
+  const providerCfg = Object.hasOwn(config.providers, provider) ? config.providers[provider] : undefined;
   if (!providerCfg) {
     throw new TetoraError(
       'TET_ERR_PROVIDER_UNKNOWN',

@@ -516,6 +516,36 @@ describe('tetora config', () => {
     expect((await s.run(['config', 'validate'], { env: { ANTHROPIC_KEY_FOR_TEST: 'k' } })).code).toBe(0);
   });
 
+  it('stops on a duration no timer can hold or a timeout of 0, naming the path, the value and the limit (exit 78)', async () => {
+    const s = sandbox();
+    writeTree(s.home, { 'config.json': { defaultTimeout: '720h' } });
+    const long = await s.run(['config', 'validate']);
+    expect(long.code).toBe(78);
+    expect(long.stderr).toContain('defaultTimeout is "720h", expected a duration of at most 2147483647 ms');
+    expectNoStack(long);
+    writeTree(s.home, { 'config.json': { worktreePruneInterval: '720h' } });
+    const prune = await s.run(['config', 'validate']);
+    expect(prune.code).toBe(78);
+    expect(prune.stderr).toContain('worktreePruneInterval is "720h"');
+    writeTree(s.home, { 'config.json': { defaultTimeout: '0' } });
+    const zero = await s.run(['config', 'validate']);
+    expect(zero.code).toBe(78);
+    expect(zero.stderr).toContain('defaultTimeout is "0", expected a duration above 0');
+    writeTree(s.home, { 'config.json': { worktreePruneInterval: '0' } });
+    expect((await s.run(['config', 'validate'])).code).toBe(0);
+  });
+
+  it('names an unreadable .env (a directory) and what to do: exit 78, no stack trace', async () => {
+    const s = sandbox();
+    writeTree(s.home, { 'config.json': {}, '.env/keep': '' });
+    const r = await s.run(['config', 'validate']);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain(`cannot read the .env file ${join(s.home, '.env')}`);
+    expect(r.stderr).toContain('is a directory');
+    expect(r.stderr).not.toContain('unexpected error');
+    expectNoStack(r);
+  });
+
   it('tells to run tetora init when there is no config, and names the syntax error of bad JSON', async () => {
     const s = sandbox();
     const missing = await s.run(['config', 'validate']);
