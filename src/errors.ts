@@ -54,6 +54,8 @@ export const errorCatalog = {
   TET_ERR_INTERNAL: { status: 500, exit: ExitCode.internal, summary: 'An unexpected internal error; the daemon log has the details.' },
   TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
   TET_ERR_INIT_WRITE: { status: 500, exit: ExitCode.cantCreate, summary: '`tetora init` could not create the home folder or write a file in it.' },
+  TET_ERR_HOME_IN_USE: { status: 409, exit: ExitCode.tempFail, summary: 'Another daemon is running on the same home and database.' },
+  TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

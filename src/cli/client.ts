@@ -1,5 +1,6 @@
 import type { ResolvedConfig } from '../config/types.js';
-import { TetoraError, errorCatalog, type ErrorCode } from '../errors.js';
+import { TetoraError, errorCatalog, isTetoraError, type ErrorCode } from '../errors.js';
+import { isTerminalType } from './format.js';
 
 /** The CLI's HTTP client for a running daemon: address and token come from the config. */
 export class DaemonClient {
@@ -97,7 +98,11 @@ export class SseParser {
   }
 }
 
-/** Follow an SSE stream until it ends; resumes with Last-Event-ID if the connection drops. */
+/**
+ * Follow an SSE stream until `onEvent` says stop or the stream ends after a terminal event. A dropped
+ * connection, a daemon that restarts (connection refused, 503 while it drains or starts) or a stream the
+ * daemon ended while shutting down is resumed with Last-Event-ID, within `retries` tries in a row.
+ */
 export async function followEvents(
   client: DaemonClient,
   path: string,
@@ -106,27 +111,39 @@ export async function followEvents(
 ): Promise<void> {
   let last: string | undefined;
   let failures = 0;
+  const retries = opts.retries ?? 30;
   for (;;) {
-    const res = await client.raw('GET', path, undefined, last ? { 'last-event-id': last } : {}, opts.signal);
-    if (!res.ok || !res.body) {
-      const text = await res.text();
-      throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `cannot follow ${path}: HTTP ${res.status} ${text}`);
-    }
-    const parser = new SseParser();
-    const decoder = new TextDecoder();
+    let problem: unknown;
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        for (const m of parser.feed(decoder.decode(chunk, { stream: true }))) {
-          if (m.id) last = m.id;
-          const stop = onEvent(JSON.parse(m.data));
-          if (stop === true) return;
+      const res = await client.raw('GET', path, undefined, last ? { 'last-event-id': last } : {}, opts.signal);
+      if (res.status === 503) {
+        problem = new Error('the daemon is draining or starting (503)');
+      } else if (!res.ok || !res.body) {
+        const text = await res.text();
+        throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `cannot follow ${path}: HTTP ${res.status} ${text}`);
+      } else {
+        failures = 0;
+        const parser = new SseParser();
+        const decoder = new TextDecoder();
+        let ended = false;
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          for (const m of parser.feed(decoder.decode(chunk, { stream: true }))) {
+            if (m.id) last = m.id;
+            const e = JSON.parse(m.data) as Parameters<typeof onEvent>[0];
+            if (onEvent(e) === true) return;
+            if (isTerminalType(e.type)) ended = true;
+          }
         }
+        if (ended) return; // the daemon ended the stream after the terminal event
+        problem = new Error('the daemon closed the stream (shutting down?)');
       }
-      return; // the server ended the stream (terminal event)
     } catch (err) {
-      if ((err as Error).name === 'AbortError') return;
-      if (++failures > (opts.retries ?? 5)) throw client.unreachable(err);
-      await new Promise((r) => setTimeout(r, 500 * failures));
+      if ((err as Error).name === 'AbortError' || opts.signal?.aborted) return;
+      if (isTetoraError(err) && err.code !== 'TET_ERR_DAEMON_UNREACHABLE') throw err;
+      problem = err;
     }
+    if (opts.signal?.aborted) return;
+    if (++failures > retries) throw isTetoraError(problem) ? problem : client.unreachable(problem);
+    await new Promise((r) => setTimeout(r, Math.min(2000, 250 * failures)));
   }
 }

@@ -5,7 +5,9 @@ import type { ResolvedConfig } from '../config/types.js';
 import { Engine } from '../engine/engine.js';
 import type { WorkspaceManager } from '../engine/workspace.js';
 import { TetoraError, messageOf } from '../errors.js';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.js';
+import type { Metrics } from '../http/metrics.js';
 import { ProviderRegistry } from '../providers/registry.js';
 
 export interface ServeOptions {
@@ -23,6 +25,18 @@ type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
 /** Loopback only: 127.0.0.0/8, ::1, localhost. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Listening beyond loopback needs an apiToken — at start, and at every reload (a reload that drops the
+ * token would open the API to the network). Returns the refusal, or undefined when it is safe.
+ */
+export function unsafeWithout(listenHost: string, listenAddr: string, config: Pick<ResolvedConfig, 'apiToken' | 'configPath'>): TetoraError | undefined {
+  if (isLoopback(listenHost) || config.apiToken) return undefined;
+  return new TetoraError(
+    'TET_ERR_LISTEN_UNSAFE',
+    `refusing to serve ${listenAddr} (beyond loopback) without an apiToken: set "apiToken" in ${config.configPath} (e.g. "$TETORA_API_TOKEN") or listen on 127.0.0.1.`,
+  );
 }
 
 export function makeLogger(format: 'pretty' | 'json' | undefined): Pino {
@@ -43,34 +57,67 @@ export async function serve(opts: ServeOptions): Promise<number> {
     const sep = opts.listen.lastIndexOf(':');
     config = { ...config, listenAddr: opts.listen, listenHost: opts.listen.slice(0, sep).replace(/^\[|\]$/g, ''), listenPort: Number(opts.listen.slice(sep + 1)) };
   }
-  if (!isLoopback(config.listenHost) && !config.apiToken) {
-    throw new TetoraError(
-      'TET_ERR_LISTEN_UNSAFE',
-      `refusing to listen on ${config.listenAddr} (beyond loopback) without an apiToken: set "apiToken" in ${config.configPath} (e.g. "$TETORA_API_TOKEN") or listen on 127.0.0.1.`,
-    );
-  }
+  const unsafe = unsafeWithout(config.listenHost, config.listenAddr, config);
+  if (unsafe) throw unsafe;
 
   let state: DaemonState = 'starting';
   const setState = (s: DaemonState) => {
     state = s;
     log.info({ state: s }, 'daemon state changed');
   };
-  const workspaces = opts.workspaces?.(config, log);
-  const engine = new Engine({ config, providers: new ProviderRegistry(config), log, ...(workspaces ? { workspaces } : {}) });
-  const report = await engine.start();
-  if (report.interrupted.length || report.requeued.length || report.failed.length) {
-    log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
-  }
-
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
-  const { app, metrics } = buildApp({
-    engine,
-    version: opts.version,
-    apiToken: () => config.apiToken,
-    draining: () => state !== 'running',
-    requestDrain: () => void drain('api'),
+
+  // Signals are handled from the first moment: during boot (reconcile can take seconds) a SIGHUP or
+  // SIGTERM is remembered and acted on once the daemon runs, instead of killing it.
+  let pendingDrain: string | undefined;
+  let pendingReload = false;
+  const onTerm = (sig: NodeJS.Signals) => {
+    if (state === 'starting') {
+      pendingDrain = sig;
+      log.info({ signal: sig }, 'signal during start: draining as soon as the daemon runs');
+    } else if (state === 'draining') {
+      log.warn({ signal: sig }, 'second signal: interrupting running tasks now');
+      void stopNow();
+    } else void drain(sig);
+  };
+  const onHup = () => {
+    if (state === 'starting') pendingReload = true;
+    else reload();
+  };
+  process.on('SIGTERM', onTerm);
+  process.on('SIGINT', onTerm);
+  process.on('SIGHUP', onHup);
+  const offSignals = () => {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onTerm);
+    process.off('SIGHUP', onHup);
+  };
+
+  // Aborted when the daemon closes: SSE streams and ?wait answers end, so the HTTP server can close.
+  const shutdown = new AbortController();
+  const workspaces = opts.workspaces?.(config, log);
+  let app: FastifyInstance | undefined;
+  let metrics: Metrics | undefined;
+  const engine = new Engine({
+    config,
+    providers: new ProviderRegistry(config),
+    log,
+    ...(workspaces ? { workspaces } : {}),
+    // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
+    beforeClose: async () => {
+      shutdown.abort();
+      metrics?.close();
+      await app?.close();
+      await workspaces?.close?.();
+    },
   });
+
+  const stopNow = async () => {
+    shutdown.abort();
+    app?.server.closeAllConnections();
+    await engine.stop();
+  };
 
   const drain = async (why: string) => {
     if (state === 'draining' || state === 'stopped') return;
@@ -82,9 +129,6 @@ export async function serve(opts: ServeOptions): Promise<number> {
     } catch (err) {
       log.error({ err: messageOf(err) }, 'drain failed');
     }
-    await workspaces?.close?.();
-    metrics.close();
-    await app.close().catch(() => {});
     setState('stopped');
     resolveDone(0);
   };
@@ -92,6 +136,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const reload = () => {
     try {
       const next = load();
+      const unsafe = unsafeWithout(config.listenHost, config.listenAddr, next.config);
+      if (unsafe) throw unsafe;
       for (const w of next.warnings) log.warn(w);
       if (next.config.listenAddr !== config.listenAddr && !opts.listen) log.warn({ listenAddr: next.config.listenAddr }, 'listenAddr changed: it takes effect at the next restart');
       const before = { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length };
@@ -103,23 +149,28 @@ export async function serve(opts: ServeOptions): Promise<number> {
     }
   };
 
-  const onTerm = (sig: NodeJS.Signals) => {
-    if (state === 'draining') {
-      log.warn({ signal: sig }, 'second signal: interrupting running tasks now');
-      void engine.stop();
-      return;
-    }
-    void drain(sig);
-  };
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onTerm);
-  process.on('SIGHUP', reload);
-
   try {
-    await app.listen({ host: config.listenHost, port: config.listenPort });
+    const report = await engine.start();
+    if (report.interrupted.length || report.requeued.length || report.failed.length) {
+      log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
+    }
+    ({ app, metrics } = buildApp({
+      engine,
+      version: opts.version,
+      apiToken: () => config.apiToken,
+      draining: () => state !== 'running',
+      requestDrain: () => void drain('api'),
+      shutdown: shutdown.signal,
+    }));
+    try {
+      await app.listen({ host: config.listenHost, port: config.listenPort });
+    } catch (err) {
+      throw new TetoraError('TET_ERR_LISTEN_FAILED', `cannot listen on ${config.listenAddr}: ${messageOf(err)}. Is another daemon running there? Check with \`tetora status\` or change listenAddr.`);
+    }
   } catch (err) {
-    await engine.stop();
-    throw new TetoraError('TET_ERR_LISTEN_UNSAFE', `cannot listen on ${config.listenAddr}: ${messageOf(err)}. Is another daemon running there? Check with \`tetora status\` or change listenAddr.`);
+    offSignals();
+    await engine.stop().catch(() => {});
+    throw err;
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
@@ -127,10 +178,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
+  if (pendingReload) reload();
+  if (pendingDrain) void drain(pendingDrain);
 
   const code = await done;
-  process.off('SIGTERM', onTerm);
-  process.off('SIGINT', onTerm);
-  process.off('SIGHUP', reload);
+  offSignals();
   return code;
 }

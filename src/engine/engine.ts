@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
+import { processStartedAt } from '../util/procgroup.js';
+import { clampDelay } from '../util/timers.js';
 import { openDb, type Db } from '../store/db.js';
 import { SessionStore } from '../store/sessions.js';
 import { TaskStore, type ListFilter, type NewTask, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
@@ -27,6 +29,11 @@ export interface EngineOptions {
   instanceId?: string;
   /** Grace between SIGTERM and SIGKILL when the reconciler kills orphans. @default 2000 */
   killGraceMs?: number;
+  /**
+   * Runs once when the engine stops, after every run ended and before the store closes: the daemon ends
+   * its HTTP streams and waits here, so nothing reads a closed store.
+   */
+  beforeClose?: () => Promise<void>;
 }
 
 export type EngineState = 'created' | 'running' | 'draining' | 'stopped';
@@ -109,6 +116,7 @@ export class Engine {
   /** Register this instance, reconcile what a previous one left, and start scheduling. */
   async start(): Promise<ReconcileReport> {
     if (this.#state !== 'created') throw new TetoraError('TET_ERR_ENGINE_STOPPED', `the engine cannot start from state ${this.#state}.`);
+    this.#refuseIfAnotherInstanceRuns();
     this.store.registerInstance(this.instanceId, process.pid, hostname(), this.#now());
     this.lastReconcile = await reconcile(this.store, this.#ledger, this.instanceId, this.#log, this.opts.killGraceMs);
     // Nothing runs in this instance yet: every lock held by an earlier instance's task is released.
@@ -116,6 +124,26 @@ export class Engine {
     this.#setState('running');
     this.#scheduler.start();
     return this.lastReconcile;
+  }
+
+  /**
+   * Two engines on one store would each take the other's running tasks for orphans and kill them. An
+   * instance that never recorded its stop still runs if its process on this host is alive and is the
+   * same process (it started before the instance did; a reused pid started later).
+   */
+  #refuseIfAnotherInstanceRuns(): void {
+    const here = hostname();
+    for (const i of this.store.openInstances()) {
+      if (i.hostname !== here || i.pid === process.pid) continue;
+      const started = processStartedAt(i.pid);
+      if (started !== undefined && started <= i.startedAt + 1000) {
+        throw new TetoraError(
+          'TET_ERR_HOME_IN_USE',
+          `another Tetora daemon (pid ${i.pid}, instance ${i.id}) is running on ${this.#config.dbPath}; stop it first (\`tetora drain\`, or kill ${i.pid}), or give this one another TETORA_HOME.`,
+          { pid: i.pid, instance: i.id },
+        );
+      }
+    }
   }
 
   #assertAccepting(): void {
@@ -271,24 +299,36 @@ export class Engine {
    * queued again at the next start without using an attempt) and close the store.
    */
   async drain(timeoutMs: number): Promise<void> {
-    if (this.#state === 'stopped') return;
+    if (this.#state === 'stopped' || this.#stopping) return this.stop();
     this.#setState('draining');
     this.#scheduler.stop();
     const all = Promise.all([...this.#runs.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    await Promise.race([all, new Promise((r) => (timer = setTimeout(r, clampDelay(timeoutMs))))]);
     if (timer) clearTimeout(timer);
     await this.stop();
   }
 
-  /** Interrupt whatever still runs and close. */
-  async stop(): Promise<void> {
+  /** Interrupt whatever still runs and close. Calls made while a stop is in progress share it. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  #stopping: Promise<void> | undefined;
+
+  async #stop(): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#scheduler.stop();
     for (const r of this.#runs.values()) r.abort({ kind: 'shutdown', message: 'the daemon is shutting down; the task resumes at the next start' });
     await Promise.all([...this.#runs.values()].map((r) => r.done));
     // Requests validated but not yet committed are committed now: their callers wait for the answer.
     this.#flushGroup();
+    try {
+      await this.opts.beforeClose?.();
+    } catch (err) {
+      this.#log.error({ err: (err as Error).message }, 'shutting down the HTTP side failed; closing the store anyway');
+    }
     this.store.stopInstance(this.instanceId, this.#now());
     this.#setState('stopped');
     this.#db.close();

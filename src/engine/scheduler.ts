@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/types.js';
+import { clampDelay } from '../util/timers.js';
 import { messageOf } from '../errors.js';
 import type { TaskRow, TaskStore } from '../store/tasks.js';
 import type { Ledger } from './ledger.js';
@@ -115,6 +116,6 @@ export class Scheduler {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.poke();
-    }, Math.max(0, at - this.d.now()) + 5);
+    }, clampDelay(at - this.d.now() + 5)); // a wake-up weeks away re-arms when this one fires
   }
 }

@@ -18,6 +18,8 @@ export interface AppDeps {
   requestDrain(): void;
   /** True once a drain started: new work gets 503. */
   draining(): boolean;
+  /** Aborted when the daemon closes: long-lived answers (SSE streams, ?wait) end at once. */
+  shutdown?: AbortSignal;
   /** @default 10 MiB */
   bodyLimit?: number;
   logger?: boolean | object;

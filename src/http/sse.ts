@@ -32,6 +32,8 @@ export function streamEvents(
     /** Called after the replay: true when the stream should end at once (e.g. the task already ended). */
     endedAfterReplay?(): boolean;
     heartbeatMs?: number;
+    /** Ends the stream when aborted (the daemon is stopping; clients reconnect with Last-Event-ID). */
+    shutdown?: AbortSignal;
   },
 ): void {
   reply.hijack();
@@ -52,8 +54,14 @@ export function streamEvents(
     closed = true;
     off();
     clearInterval(hb);
+    opts.shutdown?.removeEventListener('abort', close);
     res.end();
   };
+  if (opts.shutdown?.aborted) {
+    res.end();
+    return;
+  }
+  opts.shutdown?.addEventListener('abort', close, { once: true });
   const send = (e: TaskEvent) => {
     if (closed || e.seq <= last || !opts.filter(e)) return;
     last = e.seq;

@@ -157,6 +157,7 @@ export class TaskStore {
       counts: p(`SELECT COALESCE(agent, '') AS agent, status, COUNT(*) AS n FROM tasks GROUP BY agent, status`),
       instance: p(`INSERT INTO instances (id, pid, hostname, started_at) VALUES (?, ?, ?, ?)`),
       instanceStop: p(`UPDATE instances SET stopped_at = ? WHERE id = ?`),
+      instancesOpen: p(`SELECT id, pid, hostname, started_at AS startedAt FROM instances WHERE stopped_at IS NULL ORDER BY started_at`),
       sessionId: p(`UPDATE tasks SET provider_session_id = ?, updated_at = ? WHERE id = ?`),
       usage: p(`UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`),
       pgid: p(`UPDATE tasks SET pgid = ? WHERE id = ?`),
@@ -316,6 +317,11 @@ export class TaskStore {
 
   registerInstance(id: string, pid: number, hostname: string, now: number): void {
     this.#s.instance.run(id, pid, hostname, now);
+  }
+
+  /** Instances that never recorded a stop: running now, or killed without a chance to say so. */
+  openInstances(): Array<{ id: string; pid: number; hostname: string; startedAt: number }> {
+    return this.#s.instancesOpen.all() as Array<{ id: string; pid: number; hostname: string; startedAt: number }>;
   }
 
   stopInstance(id: string, now: number): void {

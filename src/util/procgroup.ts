@@ -70,3 +70,17 @@ export async function terminateGroup(pgid: number, graceMs = 3000): Promise<void
   }
   killGroup(pgid, 'SIGKILL');
 }
+
+/** When a process started (epoch ms, from /proc), or undefined when it is gone or unreadable. */
+export function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]); // field 22 (starttime), counted after the command name
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    if (!Number.isFinite(ticks) || !Number.isFinite(btime)) return undefined;
+    return btime * 1000 + (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}

@@ -229,6 +229,50 @@ describe('daemon: restarts, drain and reload', () => {
   });
 });
 
+describe('daemon: shutdown with clients attached, and a second daemon', () => {
+  it('SIGTERM ends open SSE streams and ?wait answers (202 with current states), then exits 0', async () => {
+    const d = await daemon({ drainTimeout: '300ms' });
+    const all = await d.fetch('/api/events');
+    const waiting = d.fetch('/api/dispatch?wait=true', { method: 'POST', body: JSON.stringify({ agent: 'a', prompt: d.prompt({ sleepMs: 20_000 }) }) });
+    await waitUntil(() => started(d).length === 1);
+    const taskId = started(d)[0]!.taskId;
+    const follow = await d.fetch(`/api/tasks/${taskId}/events`);
+    d.kill('SIGTERM');
+    const answer = await waiting;
+    expect(answer.status).toBe(202);
+    expect(((await answer.json()) as { tasks: Array<{ status: string }> }).tasks[0]!.status).toMatch(/^(running|interrupted)$/);
+    const followed = await readSse(follow);
+    expect(followed.at(-1)!.event).toBe('interrupted');
+    const global = await readSse(all);
+    expect(global.some((e) => e.event === 'interrupted')).toBe(true);
+    expect(await d.exited()).toBe(0);
+  });
+
+  it('a second daemon on the same home refuses to start and leaves the running one and its tasks alone', async () => {
+    const d = await daemon();
+    const res = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 1500, out: 'undisturbed' }) });
+    await waitUntil(() => started(d).length === 1);
+    const second = await runCli(['--config', d.configPath, 'serve', '--listen', '127.0.0.1:0'], { TETORA_HOME: d.home });
+    expect(second.code).not.toBe(0);
+    expect(second.stderr).toContain(`another Tetora daemon (pid ${d.child!.pid}`);
+    const [t] = await d.waitTerminal([res.body.id!]);
+    expect(t).toMatchObject({ status: 'succeeded', output: 'undisturbed', runs: 1 });
+  });
+
+  it('tetora dispatch --wait keeps following across a daemon restart and exits with the outcome', async () => {
+    const d = await daemon();
+    const cli = d.cli(['dispatch', d.prompt({ sleepMs: 1500, out: 'survived' }), '--agent', 'a', '--wait']);
+    await waitUntil(() => started(d).length === 1);
+    d.kill('SIGKILL');
+    await d.exited();
+    await d.start();
+    const r = await cli;
+    expect(r.stderr).toContain('interrupted');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('survived');
+  });
+});
+
 describe('daemon: CLI', () => {
   it('tetora dispatch --wait shows progress and exits 0 on success, non-zero on failure; task, status and agent commands read the daemon', async () => {
     const d = await daemon();

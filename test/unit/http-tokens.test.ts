@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { TetoraError } from '../../src/errors.js';
 import { tokenMatches } from '../../src/http/app.js';
 import { tasksOfBody } from '../../src/http/routes/dispatch.js';
-import { isLoopback } from '../../src/daemon/serve.js';
+import { isLoopback, unsafeWithout } from '../../src/daemon/serve.js';
+import { clampDelay, MAX_TIMER_MS } from '../../src/util/timers.js';
 
 describe('tokenMatches', () => {
   it('accepts the exact token', () => {
@@ -105,5 +106,29 @@ describe('tasksOfBody', () => {
     expect((err as TetoraError).code).toBe('TET_ERR_TASK_INVALID');
     expect((err as TetoraError).status).toBe(400);
     expect((err as TetoraError).details).toEqual({ field: '(body)' });
+  });
+});
+
+describe('unsafeWithout (start and every reload)', () => {
+  const cfg = (apiToken?: string) => ({ configPath: '/home/u/.tetora/config.json', ...(apiToken ? { apiToken } : {}) });
+  it('allows loopback without a token, and any address with one', () => {
+    expect(unsafeWithout('127.0.0.1', '127.0.0.1:8991', cfg())).toBeUndefined();
+    expect(unsafeWithout('0.0.0.0', '0.0.0.0:8991', cfg('secret'))).toBeUndefined();
+  });
+  it('refuses an address beyond loopback without a token, naming the address and the file, never a token', () => {
+    const err = unsafeWithout('0.0.0.0', '0.0.0.0:8991', cfg());
+    expect(err?.code).toBe('TET_ERR_LISTEN_UNSAFE');
+    expect(err?.message).toContain('0.0.0.0:8991');
+    expect(err?.message).toContain('/home/u/.tetora/config.json');
+  });
+});
+
+describe('clampDelay', () => {
+  it('keeps delays within what a timer can hold', () => {
+    expect(clampDelay(1500)).toBe(1500);
+    expect(clampDelay(-5)).toBe(0);
+    expect(clampDelay(2600000 * 1000)).toBe(MAX_TIMER_MS);
+    expect(clampDelay(Number.POSITIVE_INFINITY)).toBe(MAX_TIMER_MS);
+    expect(clampDelay(Number.NaN)).toBe(MAX_TIMER_MS);
   });
 });

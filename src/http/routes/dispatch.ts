@@ -3,6 +3,7 @@ import { TetoraError } from '../../errors.js';
 import type { TaskRow } from '../../store/tasks.js';
 import { isTerminal } from '../../engine/states.js';
 import { parseDuration } from '../../util/duration.js';
+import { clampDelay } from '../../util/timers.js';
 import type { AppDeps } from '../app.js';
 import { taskJson } from '../serialize.js';
 
@@ -38,7 +39,7 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
     let complete = rows.every((t) => isTerminal(t.status));
     if (wait && !complete) {
       const bound = Math.min(parseDuration(q.timeout ?? '') ?? DEFAULT_WAIT_MS, 3_600_000);
-      complete = await waitForTasks(deps, rows.map((t) => t.id), bound, reply.raw);
+      complete = await waitForTasks(deps, rows.map((t) => t.id), bound, reply.raw, deps.shutdown);
       rows = rows.map((t) => engine.get(t.id) ?? t);
     }
     const body = {
@@ -53,22 +54,32 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
  * Wait until every task is terminal or the bound passes. The tasks never depend on the connection: a
  * client that goes away only stops this wait.
  */
-function waitForTasks(deps: AppDeps, ids: string[], boundMs: number, raw: NodeJS.EventEmitter): Promise<boolean> {
+function waitForTasks(deps: AppDeps, ids: string[], boundMs: number, raw: NodeJS.EventEmitter, shutdown?: AbortSignal): Promise<boolean> {
   const { engine } = deps;
-  const done = () => ids.every((id) => isTerminal(engine.get(id)?.status ?? 'failed'));
+  const done = () => {
+    try {
+      return ids.every((id) => isTerminal(engine.get(id)?.status ?? 'failed'));
+    } catch {
+      return false; // the store is closing: answer with what is known
+    }
+  };
   return new Promise((resolve) => {
-    if (done()) return resolve(true);
+    if (done() || shutdown?.aborted) return resolve(done());
     const finish = (v: boolean) => {
       off();
       clearTimeout(timer);
       raw.off('close', onClose);
+      shutdown?.removeEventListener('abort', onShutdown);
       resolve(v);
     };
+    // The daemon is stopping: answer now (202 with the tasks' current states; they resume at the next start).
+    const onShutdown = () => finish(false);
+    shutdown?.addEventListener('abort', onShutdown, { once: true });
     const wanted = new Set(ids);
     const off = engine.subscribe((e) => {
       if (wanted.has(e.taskId) && isTerminal(e.type as TaskRow['status']) && done()) finish(true);
     });
-    const timer = setTimeout(() => finish(done()), boundMs);
+    const timer = setTimeout(() => finish(done()), clampDelay(boundMs));
     const onClose = () => finish(false);
     raw.on('close', onClose);
   });

@@ -16,6 +16,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       filter: (e) => e.taskId === id,
       isEnd: (e) => isTerminal(e.type as TaskStatus),
       endedAfterReplay: () => isTerminal(engine.require(id).status),
+      ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
     });
   });
 
@@ -27,6 +28,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
       replay: (after) => (hasCursor ? engine.store.allEvents(after, 1000) : []),
       filter: () => true,
       isEnd: () => false,
+      ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
     });
   });
 }
