@@ -28,8 +28,11 @@ export interface RunRequest {
   newSessionId?: string;
   /** Earlier turns of the session, for API providers that keep no state of their own. */
   history?: ChatMessage[];
-  /** The session's cumulative token counts as last reported by the provider (codex reports thread totals). */
-  sessionUsage?: { tokensIn: number; tokensOut: number };
+  /**
+   * The session's cumulative figures as last reported by the provider (codex reports thread totals, claude a
+   * session-wide total cost after --resume): the adapter charges this run the difference.
+   */
+  sessionUsage?: SessionUsage;
   allowedTools?: string[];
   addDirs?: string[];
   maxTurns?: number;
@@ -43,8 +46,20 @@ export interface ProviderEvent {
   data: Record<string, unknown>;
 }
 
+/** A provider's cumulative reading for a session (tokens, cached input tokens, cost in USD). */
+export interface SessionUsage {
+  tokensIn: number;
+  tokensOut: number;
+  /** Cached input tokens (a part of tokensIn), when the provider reports them. */
+  cachedIn?: number;
+  /** The provider's own total cost of the session (claude's total_cost_usd). */
+  costUsd?: number;
+}
+
 export interface EventSink {
   event(e: ProviderEvent): void;
+  /** The provider is alive (a line, a streamed token) though it has no event to record: resets the no-output watchdog. */
+  alive?(): void;
   /** A child process group was started: recorded so that a restarted daemon can kill orphans. */
   spawned(pgid: number): void;
   /** Cumulative cost so far, in USD; the engine stops the run when it passes the task's budget. */
@@ -68,8 +83,8 @@ export interface Outcome {
   resetAt?: number;
   /** Conversation turns to remember for the session (API providers). */
   turns?: ChatMessage[];
-  /** The provider's cumulative token counts for the session after this run, remembered for the next one. */
-  sessionUsage?: { tokensIn: number; tokensOut: number };
+  /** The provider's cumulative figures for the session after this run, remembered for the next one. */
+  sessionUsage?: SessionUsage;
 }
 
 export interface ProviderAdapter {

@@ -70,6 +70,17 @@ function refuseOverDailyBudget(task: TaskRow, cfg: ResolvedConfig, deps: RunnerD
   if (problem) throw new RunFailure(problem);
 }
 
+/**
+ * The task's budget against what it has spent: earlier attempts (`spentBefore`, the task's recorded cost)
+ * plus this run so far. The reason to stop, or undefined while within the budget.
+ */
+export function budgetExceeded(budgetUsd: number | null, spentBefore: number, runUsd: number): string | undefined {
+  if (budgetUsd === null || budgetUsd <= 0) return undefined;
+  const total = spentBefore + runUsd;
+  if (total <= budgetUsd) return undefined;
+  return `budget exceeded: $${total.toFixed(4)} of $${budgetUsd.toFixed(4)}${spentBefore > 0 ? ` (earlier attempts $${spentBefore.toFixed(4)})` : ''}`;
+}
+
 /** Drive one claimed (running) task to its next state. Never throws. */
 export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
   const controller = new AbortController();
@@ -142,6 +153,9 @@ async function execute(
       }
       history = sessions.history(task.sessionKey);
     }
+    // The provider's last reading of the session being resumed (codex's cumulative tokens, claude's total
+    // cost), from the usage event of the run that last reported it, failed runs and retries included.
+    if (resume) sessionUsage = sessions.lastReading(resume, { taskId: task.id, sessionKey: task.sessionKey }) ?? sessionUsage;
     const req: RunRequest = {
       taskId: task.id,
       attempt: task.attempt,
@@ -173,6 +187,7 @@ async function execute(
     };
     feed();
     const sink: EventSink = {
+      alive: feed,
       event: (e) => {
         feed();
         if (e.type === 'session' && typeof e.data.sessionId === 'string') {
@@ -183,9 +198,8 @@ async function execute(
       },
       spawned: (pgid) => ledger.store.setPgid(task.id, task.runs, pgid),
       cost: (usd) => {
-        if (task.budgetUsd !== null && task.budgetUsd > 0 && usd > task.budgetUsd) {
-          abort({ kind: 'budget', message: `budget exceeded: $${usd.toFixed(4)} of $${task.budgetUsd.toFixed(4)}` });
-        }
+        const over = budgetExceeded(task.budgetUsd, task.costUsd, usd);
+        if (over) abort({ kind: 'budget', message: over });
       },
     };
     try {
@@ -283,11 +297,16 @@ function finish(
       return;
     case 'fallback':
       log.warn({ taskId: task.id, from: task.provider, to: d.provider }, `switching provider: ${d.reason}`);
-      // The fallback provider's own model when it names one (a model id rarely fits another provider).
-      ledger.move(task, 'running', 'queued', { provider: d.provider, model: cfg.providers[d.provider]?.model ?? task.model, providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
+      // The fallback provider's own model, or none (its default): a model id rarely fits another provider.
+      ledger.move(task, 'running', 'queued', { provider: d.provider, model: fallbackModel(cfg, d.provider), providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
       return;
     case 'interrupt':
       ledger.move(task, 'running', 'interrupted', { attempt: task.attempt - 1 }, { ...extra, reason: d.reason }, { run, outcome: 'interrupted', message: d.reason });
       return;
   }
+}
+
+/** The model a task takes to its fallback provider: that provider's own, else null (the provider's default). */
+export function fallbackModel(cfg: Pick<ResolvedConfig, 'providers'>, provider: string): string | null {
+  return cfg.providers[provider]?.model ?? null;
 }

@@ -87,11 +87,36 @@ export function classifyApiError(info: ApiErrorInfo, ctx: { providerName: string
   return { class: 'permanent', message: `${name}: ${detail}${hint ? `; ${hint}` : ''}` };
 }
 
-/** One streamed completion: text so far, token counts, and an idle watchdog for stalled streams. */
-interface StreamState {
+/** One streamed completion: text so far, token counts, and how it ended. */
+export interface StreamState {
   text: string;
   tokensIn: number;
   tokensOut: number;
+  /** The stream said it was complete (Anthropic message_stop; OpenAI a finish_reason). */
+  complete: boolean;
+  /** Why the model stopped (stop_reason / finish_reason), when it said. */
+  stopReason?: string;
+}
+
+/**
+ * A stream that ended without failing may still not hold a whole answer (pure): cut off before its end →
+ * transient; stopped at the output-token limit → permanent, with what to raise.
+ */
+export function incompleteAnswer(st: Pick<StreamState, 'complete' | 'stopReason'>, ctx: { providerName: string; maxTokens: number | undefined }): (Classified & { message: string }) | undefined {
+  const name = `provider ${ctx.providerName}`;
+  if (st.stopReason === 'max_tokens' || st.stopReason === 'length') {
+    const limit = ctx.maxTokens ? `maxTokens (${ctx.maxTokens} tokens)` : "maxTokens (the model's default output limit)";
+    return { class: 'permanent', message: `${name}: the answer was cut at ${limit}; raise providers.${ctx.providerName}.maxTokens or ask for a shorter answer` };
+  }
+  if (!st.complete) return { class: 'transient', message: `${name}: the stream ended before the answer was complete` };
+  return undefined;
+}
+
+/** The secrets an API adapter may hold: the config's key and any key-like variable of the environments. */
+export function apiSecrets(apiKey: string | undefined, ...envs: Array<Record<string, string | undefined>>): string[] {
+  const out: string[] = apiKey ? [apiKey] : [];
+  for (const env of envs) for (const [k, v] of Object.entries(env)) if (v && /KEY|TOKEN|SECRET/i.test(k)) out.push(v);
+  return out;
 }
 
 abstract class ApiProvider implements ProviderAdapter {
@@ -105,6 +130,9 @@ abstract class ApiProvider implements ProviderAdapter {
   get name(): string {
     return this.cfg.name;
   }
+
+  /** The output-token limit the request sets, if any (for the message of a cut answer). */
+  protected abstract readonly maxTokens: number | undefined;
 
   protected abstract stream(req: RunRequest, model: string, signal: AbortSignal, st: StreamState, progress: () => void, sink: EventSink): Promise<void>;
 
@@ -121,19 +149,22 @@ abstract class ApiProvider implements ProviderAdapter {
     let stalled = false;
     let timer: NodeJS.Timeout | undefined;
     const progress = () => {
+      // Tokens arriving are liveness for the engine's no-output watchdog too.
+      sink.alive?.();
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         stalled = true;
         local.abort();
       }, idleMs);
     };
-    const st: StreamState = { text: '', tokensIn: 0, tokensOut: 0 };
+    const st: StreamState = { text: '', tokensIn: 0, tokensOut: 0, complete: false };
     let failure: (Classified & { message: string }) | undefined;
     progress();
     try {
       // An aborted SDK stream may just end: the abort is checked whether or not it threw.
       await this.stream(req, model, local.signal, st, progress, sink);
       if (local.signal.aborted) throw new Error('aborted');
+      failure = incompleteAnswer(st, { providerName: this.name, maxTokens: this.maxTokens });
     } catch (err) {
       if (signal.aborted) failure = { class: 'cancelled', message: abortMessage(signal) };
       else if (stalled) failure = { class: 'transient', message: `provider ${this.name}: the stream stalled (no data for ${Math.round(idleMs / 1000)} s); providers.${this.name}.firstTokenTimeout sets this limit` };
@@ -146,7 +177,7 @@ abstract class ApiProvider implements ProviderAdapter {
     sink.event({ type: 'usage', data: { tokensIn: st.tokensIn, tokensOut: st.tokensOut, costUsd, priced: price !== undefined } });
     sink.cost?.(costUsd);
     const outcome: Outcome = { class: 'success', output: st.text.trim(), sessionId, costUsd, tokensIn: st.tokensIn, tokensOut: st.tokensOut };
-    if (failure) return { ...outcome, ...failure, message: redactSecrets(failure.message, [this.cfg.apiKey]) };
+    if (failure) return { ...outcome, ...failure, message: redactSecrets(failure.message, apiSecrets(this.cfg.apiKey, this.cfg.env, req.env)) };
     outcome.turns = [
       { role: 'user', content: req.prompt },
       { role: 'assistant', content: outcome.output },
@@ -164,6 +195,10 @@ export class AnthropicProvider extends ApiProvider {
     this.keyHint = `providers.${cfg.name}.apiKey or ANTHROPIC_API_KEY`;
   }
 
+  protected get maxTokens(): number {
+    return this.cfg.maxTokens ?? 4096;
+  }
+
   /** The key comes from the config, else the environment the task sees (process env + .env). */
   async #clientFor(req: RunRequest): Promise<Anthropic> {
     const key = this.cfg.apiKey ?? this.cfg.env.ANTHROPIC_API_KEY ?? req.env.ANTHROPIC_API_KEY ?? '';
@@ -175,7 +210,7 @@ export class AnthropicProvider extends ApiProvider {
   protected async stream(req: RunRequest, model: string, signal: AbortSignal, st: StreamState, progress: () => void, sink: EventSink): Promise<void> {
     const messages = [...(req.history ?? []), { role: 'user' as const, content: req.prompt }];
     const stream = await (await this.#clientFor(req)).messages.create(
-      { model, max_tokens: this.cfg.maxTokens ?? 4096, messages, stream: true, ...(req.systemPrompt ? { system: req.systemPrompt } : {}) },
+      { model, max_tokens: this.maxTokens, messages, stream: true, ...(req.systemPrompt ? { system: req.systemPrompt } : {}) },
       { signal },
     );
     let block = '';
@@ -188,8 +223,12 @@ export class AnthropicProvider extends ApiProvider {
       } else if (ev.type === 'content_block_stop' && block) {
         sink.event({ type: 'text', data: { text: block } });
         block = '';
-      } else if (ev.type === 'message_delta') st.tokensOut = ev.usage.output_tokens;
+      } else if (ev.type === 'message_delta') {
+        st.tokensOut = ev.usage.output_tokens;
+        if (ev.delta.stop_reason) st.stopReason = ev.delta.stop_reason;
+      } else if (ev.type === 'message_stop') st.complete = true;
     }
+    if (block) sink.event({ type: 'text', data: { text: block } });
   }
 }
 
@@ -200,6 +239,10 @@ export class OpenAICompatibleProvider extends ApiProvider {
   constructor(cfg: ResolvedProvider, now?: () => number) {
     super(cfg, now);
     this.keyHint = `providers.${cfg.name}.apiKey`;
+  }
+
+  protected get maxTokens(): number | undefined {
+    return this.cfg.maxTokens;
   }
 
   async #clientFor(req: RunRequest): Promise<OpenAI> {
@@ -222,8 +265,14 @@ export class OpenAICompatibleProvider extends ApiProvider {
     );
     for await (const chunk of stream) {
       progress();
-      const delta = chunk.choices[0]?.delta?.content;
+      const choice = chunk.choices[0];
+      const delta = choice?.delta?.content;
       if (delta) st.text += delta;
+      // A finish_reason is the end of the answer (the usage chunk and [DONE] may follow).
+      if (choice?.finish_reason) {
+        st.complete = true;
+        st.stopReason = choice.finish_reason;
+      }
       if (chunk.usage) {
         st.tokensIn = chunk.usage.prompt_tokens;
         st.tokensOut = chunk.usage.completion_tokens;

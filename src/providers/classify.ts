@@ -33,14 +33,24 @@ export function resetFromHeaders(headers: Record<string, string | undefined>): n
   return undefined;
 }
 
-/** "try again in 1.5s", "try again in 20 seconds", "retry after 3 minutes" → milliseconds. */
+const UNIT_MS: Array<[RegExp, number]> = [
+  [/^(ms|milliseconds?)$/i, 1],
+  [/^(s|secs?|seconds?)$/i, 1000],
+  [/^(m|mins?|minutes?)$/i, 60_000],
+  [/^(h|hrs?|hours?)$/i, 3_600_000],
+];
+const DURATION_PART = String.raw`(\d+(?:\.\d+)?)\s*(ms|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h)\b`;
+
+/** "try again in 1.5s", "try again in 20 seconds", "retry after 3 minutes", "try again in 1m30s" / "6m0s" / "2h5m" → milliseconds. */
 export function retryInFromText(text: string): number | undefined {
-  const m = /(?:try again|retry) (?:in|after) (\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?)\b/i.exec(text);
+  const m = new RegExp(String.raw`(?:try again|retry) (?:in|after) ((?:\d+(?:\.\d+)?\s*(?:ms|milliseconds?|secs?|seconds?|s|mins?|minutes?|m|hrs?|hours?|h)\b\s*)+)`, 'i').exec(text.replace(/(\d)(ms|h|m|s)(?=\d)/gi, '$1$2 '));
   if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = (m[2] as string).toLowerCase();
-  const mult = unit.startsWith('ms') || unit.startsWith('milli') ? 1 : unit.startsWith('h') ? 3_600_000 : unit.startsWith('m') ? 60_000 : 1000;
-  return Math.round(n * mult);
+  let total = 0;
+  for (const part of (m[1] as string).matchAll(new RegExp(DURATION_PART, 'gi'))) {
+    const unit = UNIT_MS.find(([re]) => re.test(part[2] as string));
+    if (unit) total += Number(part[1]) * unit[1];
+  }
+  return Math.round(total);
 }
 
 /**
@@ -59,9 +69,15 @@ export function tryAgainAtFromText(text: string, now: number): number | undefine
     if (ampm === 'A' && hour === 12) hour = 0;
     const d = new Date(now);
     d.setHours(hour, Number(timeOnly[2]), Number(timeOnly[3] ?? 0), 0);
-    let t = d.getTime();
-    if (t <= now) t += 24 * 3_600_000;
-    return t;
+    const t = d.getTime();
+    if (t > now) return t;
+    // A time just past (codex truncates the reset to the minute, and the message may be read late): the
+    // limit is lifting now; retry in a minute rather than tomorrow.
+    if (now - t < 3_600_000) return now + 60_000;
+    // Tomorrow at that local time: by the calendar, so a DST change does not shift it by an hour.
+    d.setDate(d.getDate() + 1);
+    d.setHours(hour, Number(timeOnly[2]), Number(timeOnly[3] ?? 0), 0);
+    return d.getTime();
   }
   const withDate = Date.parse(raw.replace(/(\d)\s*([AP])\.?M\.?$/i, '$1 $2M'));
   return Number.isFinite(withDate) ? withDate : undefined;

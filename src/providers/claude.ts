@@ -1,8 +1,8 @@
 import type { ResolvedProvider } from '../config/types.js';
-import type { EventSink, Outcome, ProviderAdapter, ProviderEvent, RunRequest } from '../engine/provider.js';
+import type { EventSink, Outcome, ProviderAdapter, ProviderEvent, RunRequest, SessionUsage } from '../engine/provider.js';
 import { CONNECTION_ERROR, firstLine, classOfStatus, hintForStatus, tail, type Classified } from './classify.js';
 import { abortMessage, cliEnv, holdSession, runJsonLines, spawnFailure } from './cli.js';
-import { costOf, priceOf } from './pricing.js';
+import { costOfUse, priceOf } from './pricing.js';
 
 /**
  * The `claude-code` provider: `claude -p --output-format stream-json --verbose`, the prompt on stdin.
@@ -95,8 +95,22 @@ export function classifyClaude(input: { result?: ClaudeResult; exitCode: number 
   return { class: 'permanent', message: `${name}: ${withStatus}${hint ? `; ${hint}` : ''}` };
 }
 
-/** One stream-json line → the task events it carries (pure). */
-export function claudeEvents(e: Record<string, unknown>): ProviderEvent[] {
+/**
+ * This run's cost from claude's `total_cost_usd`, which after `--resume` covers the whole session: the
+ * difference from the session's previous total. A total below it means another session: counted whole.
+ */
+export function claudeRunCost(total: number, priorTotal: number | undefined): number {
+  if (priorTotal === undefined || total < priorTotal) return total;
+  return total - priorTotal;
+}
+
+/** The running estimate of one assistant message: cache reads at 0.1×, cache writes at 1.25× the input price. */
+export function claudeMessageCost(price: Parameters<typeof costOfUse>[0], u: NonNullable<ClaudeResult['usage']>): number {
+  return costOfUse(price, { input: u.input_tokens ?? 0, cacheRead: u.cache_read_input_tokens ?? 0, cacheWrite: u.cache_creation_input_tokens ?? 0, output: u.output_tokens ?? 0 });
+}
+
+/** One stream-json line → the task events it carries (pure). `priorCostUsd`: the resumed session's previous total. */
+export function claudeEvents(e: Record<string, unknown>, priorCostUsd?: number): ProviderEvent[] {
   const out: ProviderEvent[] = [];
   if (e.type === 'system' && e.subtype === 'init') out.push({ type: 'session', data: { sessionId: e.session_id, model: e.model ?? null } });
   else if (e.type === 'system' && e.subtype === 'api_retry') {
@@ -114,7 +128,8 @@ export function claudeEvents(e: Record<string, unknown>): ProviderEvent[] {
       }
     }
   } else if (e.type === 'result') {
-    out.push({ type: 'usage', data: { costUsd: e.total_cost_usd ?? 0, usage: e.usage ?? null, numTurns: e.num_turns ?? null, terminalReason: e.terminal_reason ?? null } });
+    const total = typeof e.total_cost_usd === 'number' ? e.total_cost_usd : 0;
+    out.push({ type: 'usage', data: { costUsd: claudeRunCost(total, priorCostUsd), sessionCostUsd: total, usage: e.usage ?? null, numTurns: e.num_turns ?? null, terminalReason: e.terminal_reason ?? null } });
   }
   return out;
 }
@@ -129,6 +144,8 @@ export class ClaudeCodeProvider implements ProviderAdapter {
 
   async run(req: RunRequest, signal: AbortSignal, outerSink: EventSink): Promise<Outcome> {
     const sink = holdSession(outerSink);
+    // After --resume claude's total_cost_usd covers the whole session: this run is charged the difference.
+    const prior: SessionUsage | undefined = req.resumeSessionId ? req.sessionUsage : undefined;
     let result: ClaudeResult | undefined;
     let retry: ClaudeRetry | undefined;
     let sessionId: string | undefined;
@@ -138,8 +155,7 @@ export class ClaudeCodeProvider implements ProviderAdapter {
     const costById = new Map<string, number>();
     const estimate = (m: ClaudeMessage | undefined) => {
       if (!m?.id || !m.usage || m.model === '<synthetic>') return;
-      const u = m.usage;
-      costById.set(m.id, costOf(priceOf(this.cfg, m.model), (u.input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0), u.output_tokens ?? 0));
+      costById.set(m.id, claudeMessageCost(priceOf(this.cfg, m.model), m.usage));
       sink.cost?.([...costById.values()].reduce((a, b) => a + b, 0));
     };
     const env = cliEnv(this.cfg, req, {
@@ -159,13 +175,18 @@ export class ClaudeCodeProvider implements ProviderAdapter {
       onEvent: (e) => {
         if (e.type === 'result') result = e as unknown as ClaudeResult;
         if (e.type === 'system' && e.subtype === 'api_retry') retry = e as ClaudeRetry;
-        for (const ev of claudeEvents(e)) {
+        for (const ev of claudeEvents(e, prior?.costUsd)) {
           if (ev.type === 'session' && typeof ev.data.sessionId === 'string') sessionId = ev.data.sessionId;
           if (ev.type === 'text' && e.type === 'assistant') texts.push(ev.data.text as string);
+          if (ev.type === 'usage') {
+            const reading = sessionReading(e as unknown as ClaudeResult);
+            const sid = (typeof e.session_id === 'string' ? e.session_id : undefined) ?? sessionId;
+            if (reading && sid) ev.data.sessionUsage = { sessionId: sid, ...reading };
+          }
           sink.event(ev);
         }
         if (e.type === 'assistant') estimate(e.message as ClaudeMessage | undefined);
-        if (e.type === 'result' && typeof e.total_cost_usd === 'number') sink.cost?.(e.total_cost_usd);
+        if (e.type === 'result' && typeof e.total_cost_usd === 'number') sink.cost?.(claudeRunCost(e.total_cost_usd, prior?.costUsd));
       },
     });
     if (res.spawnError) return { class: 'permanent', output: '', message: spawnFailure(this.cfg, res.spawnError, 'npm i -g @anthropic-ai/claude-code') };
@@ -173,14 +194,25 @@ export class ClaudeCodeProvider implements ProviderAdapter {
     const outcome: Outcome = {
       class: 'success',
       output: (result && !result.is_error && typeof result.result === 'string' ? result.result : texts.join('\n\n')).trim(),
-      costUsd: result?.total_cost_usd ?? 0,
+      costUsd: claudeRunCost(result?.total_cost_usd ?? 0, prior?.costUsd),
       tokensIn: (u?.input_tokens ?? 0) + (u?.cache_creation_input_tokens ?? 0) + (u?.cache_read_input_tokens ?? 0),
       tokensOut: u?.output_tokens ?? 0,
     };
+    const reading = result ? sessionReading(result) : undefined;
+    if (reading) outcome.sessionUsage = reading;
     const sid = result?.session_id ?? sessionId;
     if (sid) outcome.sessionId = sid;
     if (res.aborted) return { ...outcome, class: 'cancelled', message: abortMessage(signal) };
     const cls = classifyClaude({ exitCode: res.code, rawText, providerName: this.name, ...(result ? { result } : {}), ...(retry ? { retry } : {}) });
     return { ...outcome, ...cls };
   }
+}
+
+/**
+ * What to remember of a claude session after a run: its total cost so far (claude's `total_cost_usd`). The
+ * token counts claude reports are this run's, so they are not a session reading.
+ */
+function sessionReading(r: ClaudeResult): SessionUsage | undefined {
+  if (typeof r.total_cost_usd !== 'number') return undefined;
+  return { tokensIn: 0, tokensOut: 0, costUsd: r.total_cost_usd };
 }

@@ -22,7 +22,7 @@ export async function runJsonLines(
 ): Promise<CliRun> {
   const raw = new BoundedLines();
   const stderr = new BoundedLines();
-  const secrets = [cfg.apiKey, ...Object.entries(opts.env).filter(([k]) => /KEY|TOKEN|SECRET/i.test(k)).map(([, v]) => v)];
+  const secrets = cliSecrets(cfg, opts.env);
   const result = await spawnGroup({
     command: cfg.path as string,
     args: opts.args,
@@ -34,10 +34,14 @@ export async function runJsonLines(
     keepStdout: false,
     onSpawn: (pgid) => opts.sink.spawned(pgid),
     onStdoutLine: (line) => {
+      // Every line is a sign of life, event or not (the no-output watchdog).
+      opts.sink.alive?.();
       if (!line.trim()) return;
+      // Keys can reach any line (a tool result that printed the environment): removed before parsing.
+      const clean = redactSecrets(line, secrets);
       let parsed: unknown;
       try {
-        parsed = JSON.parse(line);
+        parsed = JSON.parse(clean);
       } catch {
         parsed = undefined;
       }
@@ -45,11 +49,11 @@ export async function runJsonLines(
         opts.onEvent(parsed as Record<string, unknown>);
         return;
       }
-      const clean = redactSecrets(line, secrets);
       raw.push(clean);
       opts.sink.event({ type: 'raw', data: { text: clean.slice(0, 2000) } });
     },
     onStderrLine: (line) => {
+      opts.sink.alive?.();
       if (!line.trim()) return;
       const clean = redactSecrets(line, secrets);
       stderr.push(clean);
@@ -58,6 +62,13 @@ export async function runJsonLines(
   });
   const rawText = [raw.empty ? '' : raw.text(), stderr.empty ? '' : stderr.text()].filter(Boolean).join('\n');
   return { result, rawText };
+}
+
+/** The secrets a CLI run may print: the config's key and every key-like variable of the child's environment. */
+export function cliSecrets(cfg: Pick<ResolvedProvider, 'apiKey'>, env: Record<string, string | undefined>): string[] {
+  const out: string[] = cfg.apiKey ? [cfg.apiKey] : [];
+  for (const [k, v] of Object.entries(env)) if (v && /KEY|TOKEN|SECRET|PASSWORD/i.test(k)) out.push(v);
+  return out;
 }
 
 /**

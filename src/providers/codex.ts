@@ -1,8 +1,8 @@
 import type { ResolvedProvider } from '../config/types.js';
-import type { EventSink, Outcome, ProviderAdapter, ProviderEvent, RunRequest } from '../engine/provider.js';
+import type { EventSink, Outcome, ProviderAdapter, ProviderEvent, RunRequest, SessionUsage } from '../engine/provider.js';
 import { CONNECTION_ERROR, firstLine, retryInFromText, tail, tryAgainAtFromText, type Classified } from './classify.js';
 import { abortMessage, cliEnv, holdSession, inGitRepo, runJsonLines, spawnFailure } from './cli.js';
-import { costOf, priceOf } from './pricing.js';
+import { costOfUse, priceOf, type Price } from './pricing.js';
 
 /**
  * The `codex-cli` provider: `codex exec --json` (or `codex exec resume <id>`), the prompt on stdin.
@@ -51,6 +51,8 @@ export function classifyCodex(input: { exitCode: number | null; completed: boole
   const name = `codex-cli provider ${input.providerName}`;
   const said = finalErrors.at(-1) ?? tail(rawText.split('\n').filter((l) => !/^(WARNING: proceeding|Reading (prompt|additional input) from stdin)/.test(l)).join('\n'), 1500);
   const detail = said || `codex exited with code ${exitCode ?? 'null'} and printed no error`;
+  // A completed turn is a success whatever stderr says (a usage-limit warning, an answer quoting one).
+  if (completed && exitCode === 0) return { class: 'success' };
   // Quota and usage walls, wherever they appear.
   if (/quota exceeded|insufficient_quota|usage limit|usage_limit_reached|purchase more credits/i.test(all)) {
     const quotaLine = [...errors, ...rawText.split('\n')].find((l) => /quota|usage limit|usage_limit/i.test(l)) ?? detail;
@@ -61,7 +63,6 @@ export function classifyCodex(input: { exitCode: number | null; completed: boole
     else if (inMs !== undefined) out.resetAt = now + inMs;
     return out;
   }
-  if (completed && exitCode === 0) return { class: 'success' };
   if (/no rollout found|thread\/resume failed|conversation not found|session not found/i.test(all)) {
     return { class: 'session_invalid', message: `${name}: ${firstLine(detail)} — the session is gone; starting a new one` };
   }
@@ -140,8 +141,8 @@ export class CodexCliProvider implements ProviderAdapter {
     const errors: string[] = [];
     const texts: string[] = [];
     const env = cliEnv(this.cfg, req, { [KEY_VAR]: this.cfg.baseUrl ? this.cfg.apiKey : undefined });
-    const stdin = req.systemPrompt ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt;
-    const prior = req.sessionUsage ?? { tokensIn: 0, tokensOut: 0 };
+    const stdin = codexStdin(req);
+    const prior: SessionUsage = (req.resumeSessionId ? req.sessionUsage : undefined) ?? { tokensIn: 0, tokensOut: 0 };
     const price = priceOf(this.cfg, req.model);
     const { result: res, rawText } = await runJsonLines(this.cfg, {
       args: codexArgs(this.cfg, req, inGitRepo(req.workdir)),
@@ -161,29 +162,50 @@ export class CodexCliProvider implements ProviderAdapter {
         if (e.type === 'turn.completed') {
           completed = true;
           usage = e.usage as CodexUsage;
-          const turn = perTurn(usage, req.resumeSessionId ? prior : { tokensIn: 0, tokensOut: 0 });
-          const costUsd = costOf(price, turn.tokensIn, turn.tokensOut);
-          sink.event({ type: 'usage', data: { ...turn, costUsd, cumulative: usage, priced: price !== undefined } });
+          const turn = perTurn(usage, prior);
+          const costUsd = codexCost(price, turn);
+          const data: Record<string, unknown> = { ...turn, costUsd, cumulative: usage, priced: price !== undefined };
+          if (sessionId) data.sessionUsage = { sessionId, ...codexReading(usage) };
+          sink.event({ type: 'usage', data });
           sink.cost?.(costUsd);
         }
       },
     });
     if (res.spawnError) return { class: 'permanent', output: '', message: spawnFailure(this.cfg, res.spawnError, 'npm i -g @openai/codex') };
-    const turn = usage ? perTurn(usage, req.resumeSessionId ? prior : { tokensIn: 0, tokensOut: 0 }) : { tokensIn: 0, tokensOut: 0 };
-    const outcome: Outcome = { class: 'success', output: texts.join('\n\n').trim(), ...turn, costUsd: costOf(price, turn.tokensIn, turn.tokensOut) };
+    const turn = usage ? perTurn(usage, prior) : { tokensIn: 0, tokensOut: 0, cachedIn: 0 };
+    const outcome: Outcome = { class: 'success', output: texts.join('\n\n').trim(), tokensIn: turn.tokensIn, tokensOut: turn.tokensOut, costUsd: codexCost(price, turn) };
     if (sessionId) outcome.sessionId = sessionId;
-    if (usage) outcome.sessionUsage = { tokensIn: usage.input_tokens ?? 0, tokensOut: usage.output_tokens ?? 0 };
+    if (usage) outcome.sessionUsage = codexReading(usage);
     if (res.aborted) return { ...outcome, class: 'cancelled', message: abortMessage(signal) };
     const cls = classifyCodex({ exitCode: res.code, completed, errors, rawText, providerName: this.name, now: this.now() });
     return { ...outcome, ...cls };
   }
 }
 
+/** What codex sends on stdin: the system prompt goes first only when a session starts (a resumed one has it). */
+export function codexStdin(req: Pick<RunRequest, 'prompt' | 'systemPrompt' | 'resumeSessionId'>): string {
+  return req.systemPrompt && !req.resumeSessionId ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt;
+}
+
+/** A cumulative codex reading as the session's usage to remember. */
+export function codexReading(u: CodexUsage): SessionUsage {
+  return { tokensIn: u.input_tokens ?? 0, tokensOut: u.output_tokens ?? 0, cachedIn: u.cached_input_tokens ?? 0 };
+}
+
+/** This run's tokens priced: cached input (a part of `tokensIn`) at the cached-input price. */
+export function codexCost(price: Price | undefined, turn: { tokensIn: number; tokensOut: number; cachedIn: number }): number {
+  const cached = Math.min(turn.cachedIn, turn.tokensIn);
+  return costOfUse(price, { input: turn.tokensIn - cached, cacheRead: cached, output: turn.tokensOut });
+}
+
 /** Codex's usage is cumulative for the thread: this run's share is the difference from the last reading. */
-export function perTurn(cumulative: CodexUsage, prior: { tokensIn: number; tokensOut: number }): { tokensIn: number; tokensOut: number } {
+export function perTurn(cumulative: CodexUsage, prior: SessionUsage): { tokensIn: number; tokensOut: number; cachedIn: number } {
   const cin = cumulative.input_tokens ?? 0;
   const cout = cumulative.output_tokens ?? 0;
+  const ccached = cumulative.cached_input_tokens ?? 0;
   // A reading below the previous one means a different thread: count it whole.
-  if (cin < prior.tokensIn || cout < prior.tokensOut) return { tokensIn: cin, tokensOut: cout };
-  return { tokensIn: cin - prior.tokensIn, tokensOut: cout - prior.tokensOut };
+  if (cin < prior.tokensIn || cout < prior.tokensOut || ccached < (prior.cachedIn ?? 0)) return { tokensIn: cin, tokensOut: cout, cachedIn: ccached };
+  // A prior reading without a cached count (stored before it was kept): assume the same share of cached input.
+  const priorCached = prior.cachedIn ?? (cin > 0 ? Math.round((prior.tokensIn * ccached) / cin) : 0);
+  return { tokensIn: cin - prior.tokensIn, tokensOut: cout - prior.tokensOut, cachedIn: Math.max(0, ccached - priorCached) };
 }

@@ -73,7 +73,8 @@ export class CommandProvider implements ProviderAdapter {
     if (res.spawnError) {
       return { class: 'permanent', output: '', message: `${res.spawnError}. Check providers.${this.name}.path in the config.` };
     }
-    const output = res.stdout.replace(/\n$/, '');
+    // stdout as written, less the one line ending that closes it.
+    const output = res.stdout.replace(/\r?\n$/, '');
     if (res.aborted) return { class: 'cancelled', output, message: 'the run was stopped' };
     const cls = classifyCommandExit(this.cfg, res.code, `${res.stderrTail}\n${res.stdout}`, this.now());
     if (res.code === 0 && cls.class === 'success') {

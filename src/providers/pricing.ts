@@ -4,6 +4,18 @@ import type { ResolvedProvider } from '../config/types.js';
 export interface Price {
   input: number;
   output: number;
+  /** Cached input tokens read back (prompt cache hits). @default 0.1 × input */
+  cachedInput?: number;
+  /** Input tokens written to the prompt cache (Anthropic cache creation). @default 1.25 × input */
+  cacheWrite?: number;
+}
+
+/** Token counts of one run by kind: `input` is the uncached input only. */
+export interface TokenUse {
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
 }
 
 /**
@@ -48,4 +60,12 @@ export function priceOf(provider: Pick<ResolvedProvider, 'pricing' | 'baseUrl'>,
 export function costOf(price: Price | undefined, tokensIn: number, tokensOut: number): number {
   if (!price) return 0;
   return (tokensIn * price.input + tokensOut * price.output) / 1_000_000;
+}
+
+/** The cost of a run whose input is split into uncached, cache-read and cache-write tokens. */
+export function costOfUse(price: Price | undefined, u: TokenUse): number {
+  if (!price) return 0;
+  const cachedInput = price.cachedInput ?? price.input * 0.1;
+  const cacheWrite = price.cacheWrite ?? price.input * 1.25;
+  return (u.input * price.input + (u.cacheRead ?? 0) * cachedInput + (u.cacheWrite ?? 0) * cacheWrite + u.output * price.output) / 1_000_000;
 }

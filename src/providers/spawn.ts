@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { groupAlive, terminateGroup } from '../util/procgroup.js';
 
 /**
@@ -28,7 +29,7 @@ export interface SpawnOptions {
 export interface SpawnResult {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** Full stdout ('' when `keepStdout` is false). */
+  /** Full stdout exactly as the child wrote it ('' when `keepStdout` is false). */
   stdout: string;
   /** The last `stderrKeep` bytes of stderr. */
   stderrTail: string;
@@ -71,12 +72,13 @@ export function spawnGroup(opts: SpawnOptions): Promise<SpawnResult> {
       child.stdin.on('error', () => {});
       child.stdin.end(opts.stdin);
     }
-    const outLines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
     const keepStdout = opts.keepStdout ?? true;
-    outLines.on('line', (line) => {
-      if (keepStdout) stdout += `${line}\n`;
-      opts.onStdoutLine?.(line);
-    });
+    // The result keeps the raw text (CRs, blank lines, no final newline as written); readline is for the
+    // line callbacks only.
+    const outDecoder = new StringDecoder('utf8');
+    if (keepStdout) child.stdout!.on('data', (chunk: Buffer) => (stdout += outDecoder.write(chunk)));
+    const outLines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+    outLines.on('line', (line) => opts.onStdoutLine?.(line));
     const errLines = createInterface({ input: child.stderr!, crlfDelay: Infinity });
     errLines.on('line', (line) => {
       stderr += `${line}\n`;
@@ -89,6 +91,7 @@ export function spawnGroup(opts: SpawnOptions): Promise<SpawnResult> {
     const finish = () => {
       if (!exit || !outClosed || !errClosed) return;
       opts.signal.removeEventListener('abort', onAbort);
+      if (keepStdout) stdout += outDecoder.end();
       const result: SpawnResult = { ...exit, stdout, stderrTail: stderr.slice(-keep), aborted };
       if (spawnError !== undefined) result.spawnError = spawnError;
       resolve(result);

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '../engine/provider.js';
+import type { ChatMessage, SessionUsage } from '../engine/provider.js';
 import type { Db } from './db.js';
 
 /** A provider session bound to a session key (a chat, a conversation). */
@@ -25,6 +25,7 @@ export class SessionStore {
   readonly #archive;
   readonly #addMsg;
   readonly #history;
+  readonly #reading;
 
   constructor(
     private readonly db: Db,
@@ -46,6 +47,14 @@ export class SessionStore {
     );
     this.#addMsg = db.prepare(`INSERT INTO session_messages (session_id, role, content, task_id, created_at) VALUES (?, ?, ?, ?, ?)`);
     this.#history = db.prepare(`SELECT role, content FROM session_messages WHERE session_id = ? ORDER BY id`);
+    // Runs record the provider's reading of their session in their usage event (data.sessionUsage); the
+    // tasks of the same session key (indexed) and the task itself are where an earlier run of it can be.
+    this.#reading = db.prepare(
+      `SELECT e.data AS data FROM task_events e
+        WHERE e.task_id IN (SELECT id FROM tasks WHERE id = @taskId UNION SELECT id FROM tasks WHERE session_key = @sessionKey)
+          AND e.type = 'provider.usage' AND json_extract(e.data, '$.sessionUsage.sessionId') = @sessionId
+        ORDER BY e.seq DESC LIMIT 1`,
+    );
   }
 
   active(sessionKey: string): ProviderSessionRow | undefined {
@@ -78,6 +87,26 @@ export class SessionStore {
       if (usage) this.#setUsage.run(usage.tokensIn, usage.tokensOut, this.now(), cur.id);
       return this.active(sessionKey) as ProviderSessionRow;
     })();
+  }
+
+  /**
+   * The provider's last reading of a session (cumulative tokens, its own total cost), as the latest run
+   * on it reported in its `provider.usage` event — a failed run or an earlier attempt of the same task too.
+   */
+  lastReading(providerSessionId: string, scope: { taskId: string; sessionKey?: string | null }): SessionUsage | undefined {
+    const row = this.#reading.get({ taskId: scope.taskId, sessionKey: scope.sessionKey ?? null, sessionId: providerSessionId }) as { data: string } | undefined;
+    if (!row) return undefined;
+    let r: Partial<Record<keyof SessionUsage, unknown>>;
+    try {
+      r = ((JSON.parse(row.data) as { sessionUsage?: unknown }).sessionUsage ?? {}) as typeof r;
+    } catch {
+      return undefined;
+    }
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+    const out: SessionUsage = { tokensIn: num(r.tokensIn) ?? 0, tokensOut: num(r.tokensOut) ?? 0 };
+    if (num(r.cachedIn) !== undefined) out.cachedIn = num(r.cachedIn) as number;
+    if (num(r.costUsd) !== undefined) out.costUsd = num(r.costUsd) as number;
+    return out;
   }
 
   /** Append turns to the active session of the key (opened by `record`). */

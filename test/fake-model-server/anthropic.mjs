@@ -89,11 +89,18 @@ export function anthropicMessage(res, step, body) {
   startSse(res);
   sse(res, 'message_start', { type: 'message_start', message: messageShell(model, usage) });
   sse(res, 'ping', { type: 'ping' });
+  let cut = false;
   blocks.forEach((block, index) => {
+    if (cut) return;
     if (block.type === 'text') {
       sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
       for (const part of chunks(block.text)) {
         sse(res, 'content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: part } });
+      }
+      // `end: 'cut'`: the connection closes mid-answer, before message_stop.
+      if (step.end === 'cut') {
+        cut = true;
+        return;
       }
     } else {
       sse(res, 'content_block_start', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
@@ -101,7 +108,11 @@ export function anthropicMessage(res, step, body) {
     }
     sse(res, 'content_block_stop', { type: 'content_block_stop', index });
   });
-  sse(res, 'message_delta', { type: 'message_delta', delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: usage.output } });
+  if (cut) {
+    res.end();
+    return;
+  }
+  sse(res, 'message_delta', { type: 'message_delta', delta: { stop_reason: step.end === 'max_tokens' ? 'max_tokens' : stopReason, stop_sequence: null }, usage: { output_tokens: usage.output } });
   sse(res, 'message_stop', { type: 'message_stop' });
   res.end();
 }

@@ -119,7 +119,12 @@ export function openaiChat(res, step, body) {
     chunk({}, 'tool_calls');
   } else {
     for (const part of chunks(step.text ?? DEFAULT_TEXT)) chunk({ content: part });
-    chunk({}, 'stop');
+    // `end: 'cut'`: the connection closes mid-answer, with no finish_reason and no [DONE].
+    if (step.end === 'cut') {
+      res.end();
+      return;
+    }
+    chunk({}, step.end === 'max_tokens' ? 'length' : 'stop');
   }
   if (body?.stream_options?.include_usage) sse(res, null, { id, object: 'chat.completion.chunk', created, model, choices: [], usage: chatUsage });
   sse(res, null, '[DONE]');

@@ -13,7 +13,14 @@ interface StepCommon {
 
 export type FakeStep = StepCommon &
   (
-    | { type: 'text'; text?: string; usage?: { input?: number; output?: number }; model?: string }
+    | {
+        type: 'text';
+        text?: string;
+        usage?: { input?: number; output?: number };
+        model?: string;
+        /** How a streamed answer ends: 'cut' closes the connection mid-answer; 'max_tokens' stops at the token limit. */
+        end?: 'cut' | 'max_tokens';
+      }
     | { type: 'tool_use'; name: string; input?: Record<string, unknown>; text?: string; id?: string; usage?: { input?: number; output?: number } }
     | { type: 'function_call'; name: string; arguments?: Record<string, unknown> | string; callId?: string; usage?: { input?: number; output?: number } }
     | { type: 'error'; status: number; headers?: Record<string, string>; errorType?: string; message?: string; code?: string; body?: unknown }

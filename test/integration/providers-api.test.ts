@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine.js';
 import type { TaskRow } from '../../src/store/tasks.js';
@@ -94,6 +95,26 @@ describe.each(cases)('$agent API provider through the engine', (c) => {
     const runs = e.runs(t.id);
     expect(runs.map((r) => r.outcome)).toEqual(['transient', 'success']);
     expect(runs[0]!.message).toMatch(/stream stalled/);
+  });
+
+  it('retries a stream cut off before its end (no message_stop / [DONE]) as transient', async () => {
+    p.script({ [c.family]: [{ type: 'text', text: 'The first half of the answer', end: 'cut' }, { type: 'text', text: 'the whole answer' }] });
+    const t = await run('hello');
+    expect(t.status).toBe('succeeded');
+    expect(t.output).toBe('the whole answer');
+    const runs = e.runs(t.id);
+    expect(runs.map((r) => r.outcome)).toEqual(['transient', 'success']);
+    expect(runs[0]!.message).toBe(`provider ${c.agent}: the stream ended before the answer was complete`);
+  });
+
+  it('fails an answer cut at the output-token limit as permanent, keeping the partial output', async () => {
+    p.script({ [c.family]: [{ type: 'text', text: 'The first half of the answer', end: 'max_tokens', times: -1 }] });
+    const t = await run('hello');
+    expect(t.status).toBe('failed');
+    expect(t.errorClass).toBe('permanent');
+    expect(t.errorMessage).toMatch(new RegExp(`the answer was cut at maxTokens.*raise providers\\.${c.agent}\\.maxTokens`));
+    expect(t.output).toBe('The first half of the answer');
+    expect(e.runs(t.id)).toHaveLength(1);
   });
 
   it('fails a 401 after one attempt with the provider message and without the key', async () => {
@@ -239,5 +260,67 @@ describe('global daily budget', () => {
     expect((await waitTerminal(e, [first.id]))[0]!.status).toBe('succeeded');
     expect(() => e.enqueue({ agent: 'local', prompt: 'again' }, { source: 'test' })).toThrow(/^daily budget exhausted: all agents spent \$0\.0045 of \$0\.0010 today \(UTC\); raise dailyBudget/);
     expect(p.fake.requests('openai')).toHaveLength(0);
+  });
+});
+
+describe('no-output watchdog and API streams', () => {
+  // An answer that streams for ~3 s in small pieces, 250 ms apart: longer than the 1 s no-output limit as a
+  // whole, never silent for that long.
+  const slow = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let i = 0;
+      const tick = setInterval(() => {
+        if (i < 12) {
+          res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: `tok${i} ` }, finish_reason: null }] })}\n\n`);
+          i += 1;
+          return;
+        }
+        clearInterval(tick);
+        res.end(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`);
+      }, 250);
+    });
+  });
+  let p: ProviderHarness;
+  let e: Engine;
+  beforeAll(async () => {
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(slow.address() as { port: number }).port}/v1`;
+    p = await ProviderHarness.create({ noOutputTimeout: '1s', providers: { local: { baseUrl: url } } });
+    e = await p.engine();
+  });
+  afterAll(async () => {
+    await p.close();
+    slow.close();
+  });
+
+  it('does not kill a stream whose tokens keep arriving (the adapter signals liveness)', async () => {
+    const { task } = e.enqueue({ agent: 'local', prompt: 'hello', maxAttempts: 1 }, { source: 'test' });
+    const [t] = await waitTerminal(e, [task.id], 60_000);
+    expect(t!.errorMessage).toBeNull();
+    expect(t!.status).toBe('succeeded');
+    expect(t!.output).toBe(Array.from({ length: 12 }, (_, i) => `tok${i}`).join(' '));
+  });
+});
+
+describe('fallback to a provider without a model of its own', () => {
+  let p: ProviderHarness;
+  let e: Engine;
+  beforeAll(async () => {
+    p = await ProviderHarness.create({ agents: { gpt: { provider: 'local', model: 'gpt-4o-mini', fallbackProviders: ['claude'] } } });
+    e = await p.engine();
+  });
+  afterAll(async () => p.close());
+
+  it("runs it with its own default model, not the first provider's", async () => {
+    p.script({ openai: [{ type: 'error', status: 429, errorType: 'rate_limit_error', message: 'slow down', headers: { 'retry-after': '600' } }], anthropic: [{ type: 'text', text: 'from claude' }] });
+    const { task } = e.enqueue({ agent: 'gpt', prompt: 'hello' }, { source: 'test' });
+    const [t] = await waitTerminal(e, [task.id], 90_000);
+    expect(t!.status).toBe('succeeded');
+    expect(t!.provider).toBe('claude');
+    expect(t!.model).toBeNull();
+    expect(t!.output).toBe('from claude');
+    expect(p.fake.requests('anthropic')[0]!.body.model).not.toBe('gpt-4o-mini');
   });
 });

@@ -122,11 +122,11 @@ describe.each(cases)('$agent CLI through the engine', (c) => {
 
   it('continues the conversation for a second task of the same session key', async () => {
     p.script({ [c.family]: [{ type: 'text', text: 'noted' }, { type: 'text', text: 'it was pelican' }] });
-    const first = await run('remember the word pelican', { sessionKey: `conv-${c.agent}` });
+    const first = await run('remember the word pelican', { sessionKey: `conv-${c.agent}`, systemPrompt: 'SOUL-MARKER' });
     expect(first.status).toBe('succeeded');
     // Each task may run in its own worktree: the session must resume from another folder.
     const elsewhere = mkdtempSync(join(p.h.home, 'other-workdir-'));
-    const second = await run('which word?', { sessionKey: `conv-${c.agent}`, workdir: elsewhere });
+    const second = await run('which word?', { sessionKey: `conv-${c.agent}`, workdir: elsewhere, systemPrompt: 'SOUL-MARKER' });
     expect(second.status).toBe('succeeded');
     expect(second.output).toBe('it was pelican');
     const reqs = p.fake.requests(c.family);
@@ -135,6 +135,27 @@ describe.each(cases)('$agent CLI through the engine', (c) => {
     // Codex reports thread totals: the second task is charged only for its own turn (the fake answers 12 in / 7 out).
     expect([first.tokensOut, second.tokensOut]).toEqual([7, 7]);
     expect(e.sessions.active(`conv-${c.agent}`)?.providerSessionId).toBe(first.providerSessionId);
+    // Claude's total_cost_usd after --resume covers the whole session: the second task pays only its own
+    // turn, which costs what the first did (same scripted usage), not the session's total.
+    if (c.agent === 'claude') {
+      expect(first.costUsd).toBeGreaterThan(0);
+      expect(second.costUsd).toBeCloseTo(first.costUsd, 9);
+    }
+    // The system prompt reaches the model once: a resumed codex turn does not prepend it again.
+    expect(JSON.stringify(reqs[1]!.body).split('SOUL-MARKER').length - 1).toBe(1);
+  });
+
+  it('keeps API keys out of the task events when a tool prints them', async () => {
+    const printEnv: FakeStep =
+      c.agent === 'claude'
+        ? { type: 'tool_use', name: 'Bash', input: { command: 'env | grep -i key', description: 'print keys' } }
+        : { type: 'function_call', name: 'exec_command', arguments: { cmd: 'env | grep -i key' } };
+    p.script({ [c.family]: [printEnv, { type: 'text', text: 'done' }] });
+    const t = await run('print the keys');
+    expect(t.status).toBe('succeeded');
+    const result = e.events(t.id).find((ev) => ev.type === 'provider.tool_result');
+    expect(JSON.stringify(result?.data)).toContain('_API_KEY=[redacted]');
+    expect(JSON.stringify(e.events(t.id))).not.toContain(c.key);
   });
 
   it('recovers a session the CLI does not know on a fresh session, with the two log lines', async () => {

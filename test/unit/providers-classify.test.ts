@@ -173,8 +173,8 @@ describe('codex-cli classifier on recorded outputs', () => {
   });
 
   it('prices a resumed turn as the difference of the cumulative usage', () => {
-    expect(perTurn({ input_tokens: 36, output_tokens: 21 }, { tokensIn: 24, tokensOut: 14 })).toEqual({ tokensIn: 12, tokensOut: 7 });
-    expect(perTurn({ input_tokens: 12, output_tokens: 7 }, { tokensIn: 24, tokensOut: 14 })).toEqual({ tokensIn: 12, tokensOut: 7 });
+    expect(perTurn({ input_tokens: 36, output_tokens: 21 }, { tokensIn: 24, tokensOut: 14 })).toEqual({ tokensIn: 12, tokensOut: 7, cachedIn: 0 });
+    expect(perTurn({ input_tokens: 12, output_tokens: 7 }, { tokensIn: 24, tokensOut: 14 })).toEqual({ tokensIn: 12, tokensOut: 7, cachedIn: 0 });
   });
 
   it('builds the command line: resume, no git repo, no unbounded retries, prompt on stdin', () => {
@@ -239,7 +239,7 @@ describe('shared helpers', () => {
     expect(retryAfterFromHeaders({ 'retry-after': new Date(60_000).toUTCString() }, 0)).toBe(60_000);
     expect(retryInFromText('Please try again in 20s.')).toBe(20_000);
     expect(retryInFromText('try again in 3 minutes')).toBe(180_000);
-    expect(tryAgainAtFromText('or try again at 7:15 AM.', NOW)).toBe(new Date(2026, 10, 26, 7, 15).getTime());
+    expect(tryAgainAtFromText('or try again at 6:15 AM.', NOW)).toBe(new Date(2026, 10, 26, 6, 15).getTime());
     expect(tryAgainAtFromText('try again at Nov 27th, 2026 9:30 AM.', NOW)).toBe(new Date(2026, 10, 27, 9, 30).getTime());
     expect(tryAgainAtFromText('nothing here', NOW)).toBeUndefined();
   });
