@@ -45,7 +45,11 @@ function messageOf(o: Outcome, fallback: string): string {
 
 export function decide(input: DecisionInput): Decision {
   const { outcome: o, abort, retry, now } = input;
-  if (abort) {
+  // A run that completed with an answer before the abort took effect stands: its work is done, and
+  // treating it as cancelled or interrupted would throw it away (or run it again). A spent budget
+  // still fails the task.
+  const completed = o.class === 'success' && o.output.trim() !== '';
+  if (abort && !(completed && abort.kind !== 'budget')) {
     switch (abort.kind) {
       case 'cancel':
         return { kind: 'cancel', message: abort.message };

@@ -215,6 +215,9 @@ async function execute(
   } finally {
     for (const t of timers) clearTimeout(t);
   }
+  // What ended the run is settled now: a cancel or shutdown arriving while the worktree is released
+  // below concerns a run that is already over.
+  const abortedBy = abortReason();
   if (lease) {
     try {
       summary = await lease.release();
@@ -223,7 +226,7 @@ async function execute(
     }
   }
   // Usage, session and the transition commit together: one durable write per finished run.
-  deps.ledger.atomically(() => finish(task, outcome, abortReason(), deps, summary, usedSession, replacingStale));
+  deps.ledger.atomically(() => finish(task, outcome, abortedBy, deps, summary, usedSession, replacingStale));
 }
 
 function finish(

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/engine/engine.js';
+import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { TaskEvent } from '../../src/store/tasks.js';
 import { Harness, waitTerminal } from '../helpers/engine-harness.js';
 
@@ -53,5 +54,37 @@ describe('engine: accepting tasks', () => {
     const ok = e.enqueueMany([{ agent: 'a', prompt: h.prompt({}) }, { agent: 'b', prompt: h.prompt({}) }], { source: 'test' });
     expect(ok.map((r) => r.task.status)).toEqual(['queued', 'queued']);
     await waitTerminal(e, ok.map((r) => r.task.id));
+  });
+});
+
+describe('engine: an abort that arrives after the run completed', () => {
+  it('a cancel while the worktree is being released does not throw the finished answer away', async () => {
+    const h = new Harness({ agents: { a: { provider: 'fake', worktree: true } } });
+    let releasing!: () => void;
+    const releaseStarted = new Promise<void>((r) => (releasing = r));
+    let finishRelease!: () => void;
+    const workspaces = {
+      acquire: async () => ({
+        workdir: h.home,
+        heartbeat: () => {},
+        release: async () => {
+          releasing();
+          await new Promise<void>((r) => (finishRelease = r));
+          return { path: h.home, branch: 'tetora/a/x', baseBranch: 'main', commits: 1, dirty: false, removed: false };
+        },
+      }),
+      reconcile: async () => {},
+    };
+    const config = h.config();
+    const e = new Engine({ config, providers: new ProviderRegistry(config), killGraceMs: 500, workspaces });
+    engines.push(e);
+    await e.start();
+    const { task } = e.enqueue({ agent: 'a', prompt: h.prompt({ out: 'finished work' }) }, { source: 'test' });
+    await releaseStarted;
+    const cancelling = e.cancel(task.id, 'test');
+    finishRelease();
+    await cancelling;
+    const [t] = await waitTerminal(e, [task.id]);
+    expect(t).toMatchObject({ status: 'succeeded', output: 'finished work', runs: 1 });
   });
 });

@@ -295,9 +295,17 @@ describe('decide: the engine aborted the run', () => {
     [{ kind: 'shutdown', message: 'daemon stopping' }, { kind: 'interrupt', reason: 'daemon stopping' }],
   ];
 
-  it.each(cases)('abort %o → %o, whatever the outcome', (abort, expected) => {
-    expect(decide(input(out('success', { output: 'done' }), { abort }))).toEqual(expected);
+  it.each(cases)('abort %o → %o, whatever the outcome short of a completed answer', (abort, expected) => {
+    expect(decide(input(out('success', { output: '' }), { abort }))).toEqual(expected);
     expect(decide(input(out('transient', { message: 'x' }), { abort }))).toEqual(expected);
     expect(decide(input(out('rate_limited'), { abort, nextFallback: 'b' }))).toEqual(expected);
+  });
+
+  it.each(cases.filter(([a]) => a.kind !== 'budget'))('a run that completed with an answer before abort %o took effect succeeds', (abort) => {
+    expect(decide(input(out('success', { output: 'done' }), { abort }))).toEqual({ kind: 'succeed', output: 'done' });
+  });
+
+  it('a spent budget fails the task even if the run completed', () => {
+    expect(decide(input(out('success', { output: 'done' }), { abort: { kind: 'budget', message: 'spent $5' } }))).toEqual({ kind: 'fail', errorClass: 'budget', message: 'spent $5' });
   });
 });
