@@ -42,7 +42,7 @@ export class Ledger {
     to: TaskStatus,
     patch: TaskPatch,
     data: Record<string, unknown>,
-    endRun?: { run: number; outcome: string; message: string | null },
+    endRun?: { run: number; outcome: string; message: string | null; costUsd?: number },
   ): boolean {
     const facts: TransitionFacts = {};
     if (patch.errorMessage !== undefined) facts.message = patch.errorMessage;

@@ -267,44 +267,45 @@ function finish(
     random: deps.random,
   });
   const run = task.runs;
+  const runCost = o.costUsd ?? 0; // this run's spend, counted by the daily budgets on the day it ended
   const extra: Record<string, unknown> = { attempt: task.attempt, costUsd: usage.costUsd, tokensIn: usage.tokensIn, tokensOut: usage.tokensOut };
   if (summary) extra.worktree = summary;
   const out = o.output.length > 0 ? o.output : null;
   switch (d.kind) {
     case 'succeed':
-      ledger.move(task, 'running', 'succeeded', { output: d.output, errorClass: null, errorMessage: null }, extra, { run, outcome: 'success', message: null });
+      ledger.move(task, 'running', 'succeeded', { output: d.output, errorClass: null, errorMessage: null }, extra, { run, costUsd: runCost, outcome: 'success', message: null });
       return;
     case 'fail':
-      ledger.move(task, 'running', 'failed', { output: out, errorClass: d.errorClass, errorMessage: d.message }, { ...extra, errorClass: d.errorClass, message: d.message }, { run, outcome: d.errorClass, message: d.message });
+      ledger.move(task, 'running', 'failed', { output: out, errorClass: d.errorClass, errorMessage: d.message }, { ...extra, errorClass: d.errorClass, message: d.message }, { run, costUsd: runCost, outcome: d.errorClass, message: d.message });
       return;
     case 'cancel':
-      ledger.move(task, 'running', 'cancelled', { output: out, errorClass: 'cancelled', errorMessage: d.message }, { ...extra, message: d.message }, { run, outcome: 'cancelled', message: d.message });
+      ledger.move(task, 'running', 'cancelled', { output: out, errorClass: 'cancelled', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'cancelled', message: d.message });
       return;
     case 'time_out':
-      ledger.move(task, 'running', 'timed_out', { output: out, errorClass: 'timeout', errorMessage: d.message }, { ...extra, message: d.message }, { run, outcome: 'timeout', message: d.message });
+      ledger.move(task, 'running', 'timed_out', { output: out, errorClass: 'timeout', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'timeout', message: d.message });
       return;
     case 'retry':
       log.warn({ taskId: task.id, attempt: task.attempt, delayMs: d.delayMs }, `retrying after ${d.errorClass}: ${d.reason}`);
-      ledger.move(task, 'running', 'retry_wait', { notBefore: d.notBefore, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, maxAttempts: task.maxAttempts, class: d.errorClass, reason: d.reason, delayMs: d.delayMs, retryAfterMs: o.retryAfterMs ?? null, notBefore: d.notBefore }, { run, outcome: d.errorClass, message: d.reason });
+      ledger.move(task, 'running', 'retry_wait', { notBefore: d.notBefore, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, maxAttempts: task.maxAttempts, class: d.errorClass, reason: d.reason, delayMs: d.delayMs, retryAfterMs: o.retryAfterMs ?? null, notBefore: d.notBefore }, { run, costUsd: runCost, outcome: d.errorClass, message: d.reason });
       return;
     case 'park':
       log.warn({ taskId: task.id, until: new Date(d.notBefore).toISOString() }, `parked: ${d.reason}`);
-      ledger.move(task, 'running', 'rate_limited', { notBefore: d.notBefore, parkedAt: now, attempt: task.attempt - 1, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, class: d.errorClass, reason: d.reason, notBefore: d.notBefore, resetAt: o.resetAt ?? null }, { run, outcome: d.errorClass, message: d.reason });
+      ledger.move(task, 'running', 'rate_limited', { notBefore: d.notBefore, parkedAt: now, attempt: task.attempt - 1, errorClass: d.errorClass, errorMessage: d.reason }, { ...extra, class: d.errorClass, reason: d.reason, notBefore: d.notBefore, resetAt: o.resetAt ?? null }, { run, costUsd: runCost, outcome: d.errorClass, message: d.reason });
       return;
     case 'fresh_session':
       if (task.sessionKey) {
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
         sessions.archive(task.sessionKey, d.reason);
       }
-      ledger.move(task, 'running', 'queued', { providerSessionId: null, sessionRetryUsed: 1, attempt: task.attempt - 1 }, { ...extra, reason: 'session_invalid', message: d.reason, recovering: true }, { run, outcome: 'session_invalid', message: d.reason });
+      ledger.move(task, 'running', 'queued', { providerSessionId: null, sessionRetryUsed: 1, attempt: task.attempt - 1 }, { ...extra, reason: 'session_invalid', message: d.reason, recovering: true }, { run, costUsd: runCost, outcome: 'session_invalid', message: d.reason });
       return;
     case 'fallback':
       log.warn({ taskId: task.id, from: task.provider, to: d.provider }, `switching provider: ${d.reason}`);
       // The fallback provider's own model, or none (its default): a model id rarely fits another provider.
-      ledger.move(task, 'running', 'queued', { provider: d.provider, model: fallbackModel(cfg, d.provider), providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, outcome: o.class, message: d.reason });
+      ledger.move(task, 'running', 'queued', { provider: d.provider, model: fallbackModel(cfg, d.provider), providerSessionId: null, attempt: 0, options: JSON.stringify({ ...options, triedProviders: [...tried] }) }, { ...extra, reason: 'fallback', fromProvider: task.provider, toProvider: d.provider, message: d.reason }, { run, costUsd: runCost, outcome: o.class, message: d.reason });
       return;
     case 'interrupt':
-      ledger.move(task, 'running', 'interrupted', { attempt: task.attempt - 1 }, { ...extra, reason: d.reason }, { run, outcome: 'interrupted', message: d.reason });
+      ledger.move(task, 'running', 'interrupted', { attempt: task.attempt - 1 }, { ...extra, reason: d.reason }, { run, costUsd: runCost, outcome: 'interrupted', message: d.reason });
       return;
   }
 }

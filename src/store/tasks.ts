@@ -135,7 +135,7 @@ export class TaskStore {
       claim: p(`UPDATE tasks SET status = 'running', attempt = attempt + 1, runs = runs + 1, instance_id = ?, pgid = NULL,
         started_at = COALESCE(started_at, ?), updated_at = ?, not_before = NULL WHERE id = ? AND status = 'queued'`),
       runInsert: p(`INSERT INTO task_runs (task_id, run, attempt, instance_id, provider, started_at) VALUES (?, ?, ?, ?, ?, ?)`),
-      runEnd: p(`UPDATE task_runs SET ended_at = ?, outcome = ?, message = ? WHERE task_id = ? AND run = ? AND ended_at IS NULL`),
+      runEnd: p(`UPDATE task_runs SET ended_at = ?, outcome = ?, message = ?, cost_usd = ? WHERE task_id = ? AND run = ? AND ended_at IS NULL`),
       runPgid: p(`UPDATE task_runs SET pgid = ? WHERE task_id = ? AND run = ?`),
       runs: p(`SELECT task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
         ended_at AS endedAt, outcome, message FROM task_runs WHERE task_id = ? ORDER BY run`),
@@ -161,7 +161,7 @@ export class TaskStore {
       sessionId: p(`UPDATE tasks SET provider_session_id = ?, updated_at = ? WHERE id = ?`),
       usage: p(`UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`),
       pgid: p(`UPDATE tasks SET pgid = ? WHERE id = ?`),
-      spent: p(`SELECT COALESCE(SUM(cost_usd), 0) AS usd FROM tasks WHERE updated_at >= @since AND (@agent IS NULL OR agent = @agent)`),
+      spent: p(`SELECT COALESCE(SUM(r.cost_usd), 0) AS usd FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.ended_at >= @since AND (@agent IS NULL OR t.agent = @agent)`),
     };
   }
 
@@ -235,7 +235,7 @@ export class TaskStore {
     to: TaskStatus,
     patch: TaskPatch,
     event: { at: number; data: Record<string, unknown> },
-    endRun?: { run: number; outcome: string; message: string | null },
+    endRun?: { run: number; outcome: string; message: string | null; costUsd?: number },
   ): TaskEvent | undefined {
     const sets = ['status = ?', 'updated_at = ?'];
     const args: unknown[] = [to, event.at];
@@ -250,7 +250,7 @@ export class TaskStore {
       if (this.db.prepare(sql).run(...args, id, from).changes !== 1) return undefined;
       const data = { from, ...event.data };
       const seq = Number(this.#s.event.run(id, event.at, to, JSON.stringify(data)).lastInsertRowid);
-      if (endRun) this.#s.runEnd.run(event.at, endRun.outcome, endRun.message, id, endRun.run);
+      if (endRun) this.#s.runEnd.run(event.at, endRun.outcome, endRun.message, endRun.costUsd ?? 0, id, endRun.run);
       return { seq, taskId: id, at: event.at, type: to, data };
     })();
   }
@@ -296,7 +296,7 @@ export class TaskStore {
     this.#s.usage.run(usage.costUsd, usage.tokensIn, usage.tokensOut, now, taskId);
   }
 
-  /** USD reported by tasks updated since `since` (epoch ms), for one agent or all: the daily budgets. */
+  /** USD spent by runs that ended since `since` (epoch ms), for one agent or all: the daily budgets. */
   spentSince(since: number, agent?: string): number {
     return (this.#s.spent.get({ since, agent: agent ?? null }) as { usd: number }).usd;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { migrate, migrationStatus, openDb } from '../../src/store/db.js';
 import { migrations } from '../../src/store/migrations/index.js';
+import { TaskStore } from '../../src/store/tasks.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -50,5 +51,29 @@ describe('store: the SQLite file', () => {
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get()).toBeUndefined();
     expect(migrationStatus(db, broken).current).toBe(migrations.length);
     db.close();
+  });
+});
+
+describe('store: daily spend', () => {
+  it('counts each run on the day it ended, for one agent or all', () => {
+    const store = new TaskStore(openDb(':memory:'));
+    const midnight = Date.UTC(2026, 10, 25);
+    const add = (id: string, agent: string) =>
+      store.insert({ id, source: 'test', prompt: 'p', status: 'queued', maxAttempts: 3, priority: 0, createdAt: midnight - 3_600_000, agent }, { type: 'queued', data: {} });
+    add('t1', 'coder');
+    add('t2', 'writer');
+    // t1: a $5 run that ended at 23:50 yesterday, then a $1 run today.
+    store.claim('t1', 'i1', midnight - 600_000, 'p');
+    store.transition('t1', 'running', 'retry_wait', { notBefore: midnight + 600_000, errorMessage: 'overloaded' }, { at: midnight - 600_000, data: {} }, { run: 1, outcome: 'transient', message: 'overloaded', costUsd: 5 });
+    store.transition('t1', 'retry_wait', 'queued', {}, { at: midnight + 600_000, data: {} });
+    store.claim('t1', 'i1', midnight + 600_000, 'p');
+    store.transition('t1', 'running', 'succeeded', { output: 'ok' }, { at: midnight + 700_000, data: {} }, { run: 2, outcome: 'success', message: null, costUsd: 1 });
+    // t2: $2 today; a run still going costs nothing yet.
+    store.claim('t2', 'i1', midnight + 800_000, 'p');
+    store.transition('t2', 'running', 'failed', { errorMessage: 'bad' }, { at: midnight + 900_000, data: {} }, { run: 1, outcome: 'permanent', message: 'bad', costUsd: 2 });
+    expect(store.spentSince(midnight)).toBe(3);
+    expect(store.spentSince(midnight, 'coder')).toBe(1);
+    expect(store.spentSince(midnight - 86_400_000, 'coder')).toBe(6);
+    expect(store.spentSince(midnight, 'nobody')).toBe(0);
   });
 });
