@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { decide, type Decision } from './policy.js';
 import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest } from './provider.js';
 import type { TaskOptions } from './request.js';
+import { clampDelay } from '../util/timers.js';
 import { dailyBudgetProblem } from './budget.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 
@@ -81,6 +82,30 @@ export function budgetExceeded(budgetUsd: number | null, spentBefore: number, ru
   return `budget exceeded: $${total.toFixed(4)} of $${budgetUsd.toFixed(4)}${spentBefore > 0 ? ` (earlier attempts $${spentBefore.toFixed(4)})` : ''}`;
 }
 
+/**
+ * Wait for `work`, unless the run is aborted first (a cancel or timeout must not hang on a step that
+ * never settles): then fail the run at once and hand a late result to `late` (e.g. to release a lease).
+ */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, late: (value: T) => void): Promise<T> {
+  if (signal.aborted) {
+    void work.then(late, () => {});
+    throw new RunFailure('the run was stopped before it started');
+  }
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new RunFailure('the run was stopped while its worktree was being prepared'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (err) {
+    if (signal.aborted) void work.then(late, () => {});
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 /** Drive one claimed (running) task to its next state. Never throws. */
 export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
   const controller = new AbortController();
@@ -124,12 +149,15 @@ async function execute(
     if (!adapter) throw new RunFailure(`provider "${task.provider}" is not in the config (${cfg.configPath}); add it or cancel the task`);
     const prep = prepare(task, cfg);
     refuseOverDailyBudget(task, cfg, deps);
+    // The wall-clock timeout covers the whole run, preparing the worktree included.
+    const timeoutMs = task.timeoutMs ?? cfg.defaultTimeoutMs;
+    timers.push(setTimeout(() => abort({ kind: 'timeout', message: `timed out after ${formatDuration(timeoutMs)}` }), clampDelay(timeoutMs)));
     let workdir = prep.workdir;
     if ((options.worktree ?? agent?.worktree) && deps.workspaces) {
       const wsTask: Parameters<WorkspaceManager['acquire']>[0] = { id: task.id, prompt: task.prompt, workdir, cleanup: agent?.worktreeCleanup ?? 'keep' };
       if (task.agent) wsTask.agent = task.agent;
       if (agent?.baseBranch) wsTask.baseBranch = agent.baseBranch;
-      lease = await deps.workspaces.acquire(wsTask, deps.instanceId);
+      lease = await untilAborted(deps.workspaces.acquire(wsTask, deps.instanceId), signal, (late) => void late.release().catch(() => {}));
       workdir = lease.workdir;
       const l = lease;
       timers.push(setInterval(() => l.heartbeat(), deps.heartbeatMs ?? 10_000));
@@ -177,13 +205,13 @@ async function execute(
     if (agent?.addDirs.length) req.addDirs = agent.addDirs;
     if (agent?.maxTurns) req.maxTurns = agent.maxTurns;
 
-    // Wall-clock timeout and no-output watchdog: neither CLI gives up on a server that never answers.
-    const timeoutMs = task.timeoutMs ?? cfg.defaultTimeoutMs;
-    timers.push(setTimeout(() => abort({ kind: 'timeout', message: `timed out after ${formatDuration(timeoutMs)}` }), timeoutMs));
+    // No-output watchdog (with the wall-clock timeout above): neither CLI gives up on a server that never answers.
     let watchdog: NodeJS.Timeout | undefined;
+    let ran = false;
     const feed = () => {
+      if (ran) return; // an event that arrives after the run ended arms nothing
       if (watchdog) clearTimeout(watchdog);
-      watchdog = setTimeout(() => abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` }), cfg.noOutputTimeoutMs);
+      watchdog = setTimeout(() => abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` }), clampDelay(cfg.noOutputTimeoutMs));
     };
     feed();
     const sink: EventSink = {
@@ -207,6 +235,7 @@ async function execute(
     } catch (err) {
       outcome = { class: 'permanent', output: '', message: `provider ${adapter.name} failed unexpectedly: ${messageOf(err)}` };
     } finally {
+      ran = true;
       if (watchdog) clearTimeout(watchdog);
     }
   } catch (err) {

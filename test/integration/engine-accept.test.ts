@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { TaskEvent } from '../../src/store/tasks.js';
-import { Harness, waitTerminal } from '../helpers/engine-harness.js';
+import { Harness, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
 
 let engines: Engine[] = [];
 afterEach(async () => {
@@ -86,5 +86,32 @@ describe('engine: an abort that arrives after the run completed', () => {
     await cancelling;
     const [t] = await waitTerminal(e, [task.id]);
     expect(t).toMatchObject({ status: 'succeeded', output: 'finished work', runs: 1 });
+  });
+});
+
+describe('engine: a worktree that never gets ready', () => {
+  it('cancel and timeout end the run while the worktree is still being prepared, and a late lease is released', async () => {
+    const h = new Harness({ agents: { a: { provider: 'fake', worktree: true } } });
+    const pending: Array<(l: { workdir: string; heartbeat(): void; release(): Promise<never> }) => void> = [];
+    let released = 0;
+    const workspaces = {
+      acquire: () => new Promise<never>((resolve) => pending.push(resolve as never)),
+      reconcile: async () => {},
+    };
+    const config = h.config();
+    const e = new Engine({ config, providers: new ProviderRegistry(config), killGraceMs: 500, workspaces: workspaces as never });
+    engines.push(e);
+    await e.start();
+    const cancelled = e.enqueue({ agent: 'a', prompt: h.prompt({}) }, { source: 'test' }).task;
+    const timed = e.enqueue({ agent: 'a', prompt: h.prompt({}), timeout: '300ms' }, { source: 'test' }).task;
+    await waitFor(e, () => pending.length === 2);
+    await e.cancel(cancelled.id, 'test');
+    const [c, t] = await waitTerminal(e, [cancelled.id, timed.id]);
+    expect(c).toMatchObject({ status: 'cancelled' });
+    expect(t).toMatchObject({ status: 'timed_out' });
+    expect(h.log()).toEqual([]); // the agent never ran
+    // The worktrees get ready after all: their leases are given back at once.
+    for (const resolve of pending) resolve({ workdir: h.home, heartbeat: () => {}, release: async () => (released++, undefined as never) });
+    await waitUntil(() => released === 2);
   });
 });

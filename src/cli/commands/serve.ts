@@ -26,5 +26,8 @@ export function registerServe(program: Command): void {
         ...(opts.logFormat ? { logFormat: opts.logFormat as 'pretty' | 'json' } : {}),
         ...(opts.listen ? { listen: opts.listen } : {}),
       });
+      // Everything is closed; if a stray handle (a provider's socket, a timer) would keep the process
+      // alive, do not let it hold the exit back.
+      setTimeout(() => process.exit(), 3000).unref();
     });
 }
