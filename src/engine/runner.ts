@@ -115,13 +115,26 @@ export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
     reason = r;
     controller.abort(r);
   };
-  const done = execute(task, deps, controller.signal, () => reason, abort).catch((err) => {
+  const done = execute(task, deps, controller.signal, () => reason, abort).catch(async (err) => {
     deps.log.error({ taskId: task.id, err: messageOf(err) }, 'runner crashed; failing the task');
-    try {
-      deps.ledger.move(task, 'running', 'failed', { errorClass: 'internal', errorMessage: `internal error while running the task: ${messageOf(err)}` }, {}, { run: task.runs, outcome: 'internal', message: messageOf(err) });
-    } catch {
-      /* the task already moved on */
+    // The store may be briefly unavailable (busy): try a few times, so the task does not stay `running`.
+    for (let i = 0; i < 5; i++) {
+      try {
+        deps.ledger.move(task, 'running', 'failed', { errorClass: 'internal', errorMessage: `internal error while running the task: ${messageOf(err)}` }, {}, { run: task.runs, outcome: 'internal', message: messageOf(err) });
+        return;
+      } catch (moveErr) {
+        let status: string | undefined;
+        try {
+          status = deps.ledger.store.get(task.id)?.status;
+        } catch {
+          return; // the store is closed: the next start reconciles the task
+        }
+        if (status !== 'running') return; // it already moved on
+        deps.log.warn({ taskId: task.id, err: messageOf(moveErr) }, 'could not record the failure yet; retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
     }
+    deps.log.error({ taskId: task.id }, 'could not record the failure; the next start of the daemon reconciles this task');
   });
   return { task, controller, abort, done };
 }
