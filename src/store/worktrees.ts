@@ -93,6 +93,8 @@ export class WorktreeStore {
   readonly #claim;
   readonly #setStatus;
   readonly #taskStatus;
+  readonly #touchRemoval;
+  readonly #finishRemoval;
   readonly #taskPgid;
   readonly #delete;
 
@@ -130,6 +132,12 @@ export class WorktreeStore {
        WHERE task_id = @taskId`,
     );
     this.#taskStatus = db.prepare(`SELECT status FROM tasks WHERE id = ?`);
+    this.#touchRemoval = db.prepare(`UPDATE worktrees SET updated_at = ? WHERE task_id = ? AND lock_version = ? AND status = 'removing'`);
+    this.#finishRemoval = db.prepare(
+      `UPDATE worktrees SET status = @status, note = @note, updated_at = @at,
+         removed_at = CASE WHEN @status = 'removed' THEN @at ELSE removed_at END
+       WHERE task_id = @taskId AND lock_version = @version AND status = 'removing'`,
+    );
     this.#taskPgid = db.prepare(`SELECT pgid FROM tasks WHERE id = ?`);
     this.#delete = db.prepare(`DELETE FROM worktrees WHERE task_id = ? AND lock_version = ?`);
   }
@@ -174,6 +182,16 @@ export class WorktreeStore {
   /** Mark the row `removing` if nothing changed since it was read as (`version`, `from`). */
   claimForRemoval(taskId: string, version: number, from: WorktreeStatus): boolean {
     return this.#claim.run(this.now(), taskId, version, from).changes > 0;
+  }
+
+  /** A prune still removing it says so (a removal whose row stops being touched is stale). */
+  touchRemoval(taskId: string, version: number): void {
+    this.#touchRemoval.run(this.now(), taskId, version);
+  }
+
+  /** End a removal claimed at `version`; false when a task took the row over meanwhile (left as it is). */
+  finishRemoval(taskId: string, version: number, status: WorktreeStatus, note: string | null): boolean {
+    return this.#finishRemoval.run({ taskId, version, status, note, at: this.now() }).changes > 0;
   }
 
   setStatus(taskId: string, status: WorktreeStatus, note: string | null): void {

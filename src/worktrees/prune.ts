@@ -83,20 +83,27 @@ export async function pruneOne(row: WorktreeRow, o: Pick<PruneOptions, 'store' |
   if (!o.store.claimForRemoval(row.taskId, row.lockVersion, row.status)) {
     return { ...entry, action: 'keep', reasons: ['a task leased it while prune was looking; left alone'] };
   }
-  const restore = () => o.store.setStatus(row.taskId, row.status === 'removing' ? 'active' : row.status, row.note);
+  const restore = () => o.store.finishRemoval(row.taskId, row.lockVersion, row.status === 'removing' ? 'active' : row.status, row.note);
   const again = lockVerdict(null, row.path, o.liveness);
   if (again.state === 'live') {
     restore();
     return { ...entry, action: 'keep', reasons: [`locked by task ${again.lease.taskId} (${again.detail})`] };
   }
-  return apply(entry, facts, decision, {
-    done: (branchGone, note) => {
-      if (decision.action === 'forget' && !branchGone && facts.branchExists) o.store.setStatus(row.taskId, 'missing', note ?? entry.reasons[0] ?? 'folder was deleted by hand');
-      else o.store.setStatus(row.taskId, 'removed', note ?? (decision.action === 'forget' ? 'folder was deleted by hand' : 'pruned'));
-    },
-    failed: restore,
-    commonDir: row.gitDir,
-  });
+  // While git removes it (a large tree takes a while), keep the claim fresh: a task waiting for this
+  // worktree treats only a claim nobody touches any more (a prune that died) as stale.
+  const touching = setInterval(() => o.store.touchRemoval(row.taskId, row.lockVersion), 5_000);
+  try {
+    return await apply(entry, facts, decision, {
+      done: (branchGone, note) => {
+        if (decision.action === 'forget' && !branchGone && facts.branchExists) o.store.finishRemoval(row.taskId, row.lockVersion, 'missing', note ?? entry.reasons[0] ?? 'folder was deleted by hand');
+        else o.store.finishRemoval(row.taskId, row.lockVersion, 'removed', note ?? (decision.action === 'forget' ? 'folder was deleted by hand' : 'pruned'));
+      },
+      failed: restore,
+      commonDir: row.gitDir,
+    });
+  } finally {
+    clearInterval(touching);
+  }
 }
 
 async function apply(

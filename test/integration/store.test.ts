@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { migrate, migrationStatus, openDb } from '../../src/store/db.js';
 import { migrations } from '../../src/store/migrations/index.js';
 import { TaskStore } from '../../src/store/tasks.js';
+import { WorktreeStore } from '../../src/store/worktrees.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -75,5 +76,24 @@ describe('store: daily spend', () => {
     expect(store.spentSince(midnight, 'coder')).toBe(1);
     expect(store.spentSince(midnight - 86_400_000, 'coder')).toBe(6);
     expect(store.spentSince(midnight, 'nobody')).toBe(0);
+  });
+});
+
+describe('store: a worktree removal and a task taking the worktree over', () => {
+  it('a prune that finishes after a task took the worktree over leaves the task its row', () => {
+    let now = 1_000;
+    const store = new WorktreeStore(openDb(':memory:'), () => now);
+    const lease = { taskId: 't1', instanceId: 'i1', pid: 1, host: 'h', heartbeatAt: now };
+    const v1 = store.insertLeased({ taskId: 't1', agent: 'a', repo: '/r', gitDir: '/r/.git', path: '/w/t1', subdir: '', branch: 'tetora/a/t1', baseBranch: 'main', baseCommit: 'c0' }, lease);
+    store.clearLease('t1', v1);
+    const claimed = store.get('t1')!.lockVersion;
+    expect(store.claimForRemoval('t1', claimed, 'active')).toBe(true);
+    now += 5_000;
+    store.touchRemoval('t1', claimed);
+    expect(store.get('t1')!.updatedAt).toBe(now);
+    // The removal looked stale to a retry of the task, which took the row over.
+    expect(store.takeLease('t1', claimed, { ...lease, heartbeatAt: now }, 'c0', true)).toBe(claimed + 1);
+    expect(store.finishRemoval('t1', claimed, 'removed', 'pruned')).toBe(false);
+    expect(store.get('t1')).toMatchObject({ status: 'active', lease: { taskId: 't1' } });
   });
 });
