@@ -70,7 +70,9 @@ export function registerWorktree(program: Command): void {
       `
 Each worktree task runs in $TETORA_HOME/runtime/worktrees/<task id> on a branch tetora/<agent>/<id>-<slug>.
 Prune removes a worktree and its branch only when no live session holds it, it has no uncommitted or
-untracked files, and every commit on its branch is in the base branch (merged, or squash-merged).`,
+untracked files (nor edits hidden with skip-worktree or assume-unchanged), every commit on its branch is
+in the base branch (merged, or squash-merged), and no commit reset or amended away survives only in its
+reflog. Ignored files (build output, node_modules, .env copies) do not count as work.`,
     );
 
   wt.command('list')
