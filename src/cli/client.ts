@@ -120,7 +120,7 @@ export async function followEvents(
         problem = new Error('the daemon is draining or starting (503)');
       } else if (!res.ok || !res.body) {
         const text = await res.text();
-        throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `cannot follow ${path}: HTTP ${res.status} ${text}`);
+        throw new TetoraError(res.status === 404 ? 'TET_ERR_TASK_NOT_FOUND' : 'TET_ERR_HTTP_BAD_REQUEST', `cannot follow ${path}: HTTP ${res.status} ${text.slice(0, 300)}. Check the task id with \`tetora task list\` and the daemon with \`tetora status\`.`);
       } else {
         failures = 0;
         const parser = new SseParser();

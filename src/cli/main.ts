@@ -23,6 +23,8 @@ export function buildProgram(): Command {
     .version(`tetora ${version()}`, '-V, --version', 'print the version')
     .option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json, TETORA_HOME defaults to ~/.tetora)')
     .showHelpAfterError('(run with --help for usage)')
+    // Usage errors look like every other error: one line starting with `tetora:` (then the help hint).
+    .configureOutput({ outputError: (str, write) => write(str.replace(/^error: /, 'tetora: ')) })
     .enablePositionalOptions()
     .exitOverride();
   program.addHelpCommand('help [command]', 'show help for a command');

@@ -52,7 +52,7 @@ function readJson(path: string, what: string, overflow: string[]): unknown {
         { path },
       );
     }
-    throw new TetoraError('TET_ERR_CONFIG_PARSE', `cannot read ${what} ${path}: ${(err as Error).message}`, { path });
+    throw new TetoraError('TET_ERR_CONFIG_PARSE', `cannot read ${what} ${path}: ${(err as Error).message}. Make it a readable file (\`tetora doctor\` checks the modes), or pass --config PATH.`, { path });
   }
   try {
     const doc: unknown = JSON.parse(text);

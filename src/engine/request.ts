@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
-import { timeoutDuration } from '../config/schema.js';
+import { permissionModes, timeoutDuration } from '../config/schema.js';
 import { resolvePath } from '../util/fsx.js';
 import type { NewTask } from '../store/tasks.js';
 
@@ -21,7 +21,7 @@ export const taskRequestSchema = z.object({
   workdir: z.string().min(1).optional(),
   sessionKey: z.string().min(1).optional(),
   sessionId: z.string().min(1).optional(),
-  permissionMode: z.string().min(1).optional(),
+  permissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
   systemPrompt: z.string().optional(),
   priority: z.number({ message: 'a whole number' }).int({ message: 'a whole number' }).min(-1000).max(1000).optional(),
   idempotencyKey: z.string().min(1).max(200).optional(),
@@ -77,7 +77,7 @@ export function buildTask(
     const known = Object.keys(config.agents);
     throw new TetoraError(
       'TET_ERR_AGENT_UNKNOWN',
-      `${index === undefined ? '' : `tasks[${index}].`}agent "${agentName}" is not defined in ${config.configPath}; known agents: ${known.join(', ') || 'none'}.`,
+      `${index === undefined ? '' : `tasks[${index}].`}agent "${agentName}" is not defined in ${config.configPath}; known agents: ${known.join(', ') || 'none'}. Use one of them, or add it to the config and reload the daemon (SIGHUP).`,
       { field: 'agent', value: agentName },
     );
   }
@@ -86,7 +86,7 @@ export function buildTask(
   if (!providerCfg) {
     throw new TetoraError(
       'TET_ERR_PROVIDER_UNKNOWN',
-      `${index === undefined ? '' : `tasks[${index}].`}provider "${provider}" is not defined in ${config.configPath}; known providers: ${Object.keys(config.providers).join(', ')}.`,
+      `${index === undefined ? '' : `tasks[${index}].`}provider "${provider}" is not defined in ${config.configPath}; known providers: ${Object.keys(config.providers).join(', ')}. Use one of them, or add it under "providers" and reload the daemon (SIGHUP).`,
       { field: 'provider', value: provider },
     );
   }

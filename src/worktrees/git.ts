@@ -29,12 +29,12 @@ export function git(args: readonly string[], cwd: string): Promise<GitResult> {
       const code = (err as { code?: unknown }).code;
       if (typeof code === 'number') return resolve({ code, stdout, stderr });
       if (code === 'ENOENT' && !existsSync(cwd)) {
-        return reject(new TetoraError('TET_ERR_WORKTREE', `cannot run git in ${cwd}: the folder does not exist.`, { cwd }, { cause: err }));
+        return reject(new TetoraError('TET_ERR_WORKTREE', `cannot run git in ${cwd}: the folder does not exist. Fix the workdir of the agent or the task.`, { cwd }, { cause: err }));
       }
       if (code === 'ENOENT') {
         return reject(new TetoraError('TET_ERR_WORKTREE', 'git was not found on PATH: install git (2.38 or newer) or add it to PATH for the Tetora process.', { cwd }, { cause: err }));
       }
-      reject(new TetoraError('TET_ERR_WORKTREE', `cannot run git ${args.join(' ')} in ${cwd}: ${(err as Error).message}`, { cwd }, { cause: err }));
+      reject(new TetoraError('TET_ERR_WORKTREE', `cannot run git ${args.join(' ')} in ${cwd}: ${(err as Error).message}. Check that git runs there (\`git -C ${cwd} status\`).`, { cwd }, { cause: err }));
     });
   });
 }

@@ -136,6 +136,7 @@ describe('tetora --version and help', () => {
     const opt = await s.run(['doctor', '--bogus']);
     expect(opt.code).toBe(64);
     expect(opt.stderr).toContain("unknown option '--bogus'");
+    expect(opt.stderr.split('\n')[0]).toBe("tetora: unknown option '--bogus'");
     expectNoStack(cmd);
     expectNoStack(opt);
   });

@@ -294,6 +294,8 @@ describe('daemon: CLI', () => {
 
     const list = await d.cli(['task', 'list', '--json']);
     expect((JSON.parse(list.stdout) as { tasks: unknown[] }).tasks.length).toBe(3);
+    const bySource = async (source: string) => (JSON.parse((await d.cli(['task', 'list', '--source', source, '--json'])).stdout) as { tasks: unknown[] }).tasks.length;
+    expect([await bySource('cli'), await bySource('http')]).toEqual([3, 0]);
     const show = await d.cli(['task', 'show', queued.id]);
     expect(show.stdout).toContain(queued.id);
     expect(show.stdout).toContain('succeeded');

@@ -52,7 +52,7 @@ export function registerDispatch(program: Command): void {
         body.priority = p;
       }
       const client = new DaemonClient(config);
-      const { body: res } = await client.json<{ id: string; status: string; tasks: TaskView[] }>('POST', '/api/dispatch', body);
+      const { body: res } = await client.json<{ id: string; status: string; tasks: TaskView[] }>('POST', '/api/dispatch', body, { 'x-tetora-source': 'cli' });
       const id = res.id;
       if (!opts.wait) {
         if (opts.json) printJson(res.tasks[0]);
@@ -79,6 +79,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) throw new TetoraError('TET_ERR_USAGE', 'the prompt read from stdin is empty.');
+  if (!text.trim()) throw new TetoraError('TET_ERR_USAGE', 'the prompt read from stdin is empty: pipe a prompt in, or pass it as an argument.');
   return text;
 }

@@ -32,7 +32,9 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
       if (!idem || !t || typeof t !== 'object' || 'idempotencyKey' in t) return t;
       return { ...t, idempotencyKey: tasks.length === 1 ? idem : `${idem}#${i}` };
     });
-    const results = await engine.enqueueGrouped(inputs, { source: 'http' });
+    // `tetora dispatch` says it is the CLI; anything else over HTTP is `http`.
+    const source = req.headers['x-tetora-source'] === 'cli' ? 'cli' : 'http';
+    const results = await engine.enqueueGrouped(inputs, { source });
     const q = req.query as Record<string, string | undefined>;
     const wait = q.wait === 'true' || q.wait === '1';
     let rows: TaskRow[] = results.map((r) => r.task);
