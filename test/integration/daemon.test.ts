@@ -213,8 +213,9 @@ describe('daemon: restarts, drain and reload', () => {
     await waitUntil(() => d.hasLog('config reloaded'));
     const res = await d.dispatch([0, 1, 2].map(() => ({ agent: 'a', prompt: d.prompt({ sleepMs: 300 }) })));
     const ids = res.body.tasks.map((t) => t.id);
-    await d.waitTerminal(ids);
+    expect((await d.waitTerminal(ids)).map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const runs = intervals(d.log()).sort((x, y) => x.start - y.start);
+    expect(runs).toHaveLength(3);
     for (let i = 1; i < runs.length; i++) expect(runs[i]!.start).toBeGreaterThanOrEqual(runs[i - 1]!.end!);
     expect((await d.json<{ agents: Array<{ maxTasksPerAgent: number }> }>('/api/agents')).body.agents[0]!.maxTasksPerAgent).toBe(1);
 

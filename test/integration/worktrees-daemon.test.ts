@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { workspaceFactory } from '../../src/daemon/workspaces.js';
 import { silentLogger } from '../../src/engine/logger.js';
 import { binPath, freePort } from '../helpers/cli.js';
@@ -142,7 +142,12 @@ describe('worktrees in the daemon', () => {
     await done.release();
     await waitUntil(() => !existsSync(done.workdir));
     expect(existsSync(lease.workdir)).toBe(true);
+    const prunes = vi.spyOn(ws.manager, 'prune');
+    await waitUntil(() => prunes.mock.calls.length > 0); // the schedule is running…
     await ws.close();
     await ws.close();
+    const after = prunes.mock.calls.length;
+    await new Promise((r) => setTimeout(r, 500)); // five intervals
+    expect(prunes.mock.calls.length).toBe(after); // …and close() stopped it
   });
 });

@@ -1,5 +1,5 @@
 /** The I/O half of `tetora doctor`: executables, `--version`, HTTP endpoints, ports, and gathering facts from a real home. */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { runChecks } from '../../src/doctor/checks.js';
 import { gatherFacts, providersToCheck } from '../../src/doctor/gather.js';
 import { findExecutable, httpAnswers, probeBind, runVersion } from '../../src/doctor/probe.js';
+import { processAlive, waitUntil } from '../helpers/engine-harness.js';
 import { writeTree } from '../helpers/cli.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -77,9 +78,12 @@ describe('runVersion', () => {
 
   it('gives up on a program that does not answer, and kills it', async () => {
     const dir = tempDir();
-    const exe = script(dir, 'cli', 'sleep 30');
+    const pidFile = join(dir, 'cli.pid');
+    const exe = script(dir, 'cli', `echo $$ > ${pidFile}; exec sleep 30`);
     const r = await runVersion(exe, { env: { PATH: process.env.PATH ?? '' }, timeoutMs: 300 });
     expect(r).toEqual({ ok: false, error: 'no answer within 0.3 s' });
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await waitUntil(() => !processAlive(pid), 10_000);
   });
 
   it('reports a program that cannot start', async () => {
