@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -55,9 +56,15 @@ export class DaemonHarness extends Harness {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  /** Starts `tetora serve` and resolves once it listens. */
+  #started = false;
+
+  /**
+   * Starts `tetora serve` and resolves once it listens. The first start lets the kernel pick the port
+   * (no window for another test to take it) and records it in the config for the CLI; a restart reuses it.
+   */
   start(): Promise<void> {
-    const child = spawn(process.execPath, [BIN, '--config', this.configPath, 'serve', '--log-format', 'json'], {
+    const listen = `127.0.0.1:${this.#started ? this.port : 0}`;
+    const child = spawn(process.execPath, [BIN, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
     });
@@ -72,7 +79,13 @@ export class DaemonHarness extends Harness {
     });
     return new Promise((res, rej) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        if (line.startsWith('LISTENING ')) res();
+        if (!line.startsWith('LISTENING ')) return;
+        this.port = Number(line.slice(10));
+        if (!this.#started) {
+          this.#started = true;
+          this.writeConfig({ ...(JSON.parse(readFileSync(this.configPath, 'utf8')) as Record<string, unknown>), listenAddr: `127.0.0.1:${this.port}` });
+        }
+        res();
       });
       child.once('exit', (code) => rej(new Error(`daemon exited early with ${code}: ${this.logs.map((l) => l.msg).join(' | ')}`)));
     });
