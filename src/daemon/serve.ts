@@ -82,12 +82,15 @@ export async function serve(opts: ServeOptions): Promise<number> {
     } else void drain(sig);
   };
   const onHup = () => {
-    if (state === 'starting') pendingReload = true;
-    else reload();
+    if (state === 'starting') {
+      pendingReload = true;
+      log.info('SIGHUP during start: reloading the config as soon as the daemon runs');
+    } else reload();
   };
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onTerm);
   process.on('SIGHUP', onHup);
+  log.info({ config: config.configPath, db: config.dbPath }, 'daemon starting: recovering what an earlier run left');
   const offSignals = () => {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onTerm);

@@ -274,6 +274,26 @@ describe('daemon: shutdown with clients attached, and a second daemon', () => {
   });
 });
 
+describe('daemon: signals during boot', () => {
+  it('a SIGHUP while the daemon recovers orphans at boot is applied once it runs, instead of killing it', async () => {
+    const d = await daemon();
+    const res = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 60_000, ignoreTerm: true }) });
+    await waitUntil(() => started(d).length === 1);
+    d.kill('SIGKILL'); // the agent, detached and deaf to SIGTERM, outlives its daemon
+    await d.exited();
+    const starts = () => d.logs.filter((l) => String(l.msg).startsWith('daemon starting')).length;
+    const booting = d.start();
+    await waitUntil(() => starts() === 2);
+    d.kill('SIGHUP'); // the reconciler is still waiting out the orphan's SIGTERM grace
+    await booting;
+    expect(d.hasLog('SIGHUP during start')).toBe(true);
+    await waitUntil(() => d.hasLog('config reloaded'));
+    expect(d.child!.exitCode).toBeNull();
+    const cancelled = await d.json<{ status: string }>(`/api/tasks/${res.body.id}/cancel`, { method: 'POST' });
+    expect(cancelled.status).toBeLessThan(300);
+  });
+});
+
 describe('daemon: CLI', () => {
   it('tetora dispatch --wait shows progress and exits 0 on success, non-zero on failure; task, status and agent commands read the daemon', async () => {
     const d = await daemon();
