@@ -221,15 +221,21 @@ async function execute(
     // No-output watchdog (with the wall-clock timeout above): neither CLI gives up on a server that never answers.
     let watchdog: NodeJS.Timeout | undefined;
     let ran = false;
+    // A tool the agent runs (a test suite, a build) may stay silent for long: while one is open, only
+    // the wall-clock timeout applies.
+    const openTools = new Set<unknown>();
     const feed = () => {
       if (ran) return; // an event that arrives after the run ended arms nothing
       if (watchdog) clearTimeout(watchdog);
+      if (openTools.size > 0) return;
       watchdog = setTimeout(() => abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` }), clampDelay(cfg.noOutputTimeoutMs));
     };
     feed();
     const sink: EventSink = {
       alive: feed,
       event: (e) => {
+        if (e.type === 'tool_call') openTools.add(e.data.id ?? openTools.size);
+        else if (e.type === 'tool_result') openTools.delete(e.data.id);
         feed();
         if (e.type === 'session' && typeof e.data.sessionId === 'string') {
           usedSession = e.data.sessionId;

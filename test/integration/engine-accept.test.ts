@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
+import type { ProviderAdapter } from '../../src/engine/provider.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { TaskEvent } from '../../src/store/tasks.js';
 import { Harness, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
@@ -113,5 +114,41 @@ describe('engine: a worktree that never gets ready', () => {
     // The worktrees get ready after all: their leases are given back at once.
     for (const resolve of pending) resolve({ workdir: h.home, heartbeat: () => {}, release: async () => (released++, undefined as never) });
     await waitUntil(() => released === 2);
+  });
+});
+
+describe('engine: the no-output watchdog and silent tools', () => {
+  /** An adapter that reports a tool call (or not), stays silent for a while, then answers. */
+  const silentFor = (ms: number, withTool: boolean): ProviderAdapter => ({
+    name: 'scripted',
+    type: 'scripted',
+    run: async (_req, signal, sink) => {
+      if (withTool) sink.event({ type: 'tool_call', data: { id: 'call-1', name: 'Bash', input: 'npm test' } });
+      const aborted = await new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), ms);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve(true)), { once: true });
+      });
+      if (aborted) return { class: 'cancelled', output: '' };
+      if (withTool) sink.event({ type: 'tool_result', data: { id: 'call-1', output: 'all tests pass' } });
+      return { class: 'success', output: 'done' };
+    },
+  });
+
+  it('does not end a run while a tool it started is still running, but does end a silent run with no tool open', async () => {
+    const h = new Harness({ noOutputTimeout: '200ms', defaultProvider: 'scripted', providers: { scripted: { type: 'command', path: '/bin/true' } }, agents: { tool: { provider: 'scripted' }, quiet: { provider: 'scripted' } } });
+    const config = h.config();
+    const adapters: Record<string, ProviderAdapter> = { tool: silentFor(1_000, true), quiet: silentFor(1_000, false) };
+    let agentOf = '';
+    const e = new Engine({ config, providers: { get: () => adapters[agentOf] }, killGraceMs: 500 });
+    engines.push(e);
+    await e.start();
+    agentOf = 'tool';
+    const withTool = e.enqueue({ agent: 'tool', prompt: 'run the tests' }, { source: 'test' }).task;
+    const [a] = await waitTerminal(e, [withTool.id]);
+    agentOf = 'quiet';
+    const quiet = e.enqueue({ agent: 'quiet', prompt: 'think' }, { source: 'test' }).task;
+    const [b] = await waitTerminal(e, [quiet.id]);
+    expect(a).toMatchObject({ status: 'succeeded', output: 'done' });
+    expect(b).toMatchObject({ status: 'timed_out', errorMessage: 'no output from the provider for 200ms' });
   });
 });
