@@ -271,7 +271,7 @@ bare loop.
 
 Tetora reaches **${((tp.perSecond / bare.perSecond) * 100).toFixed(0)} %** of the bare spawn rate on this machine (medians of ${ROUNDS}
 alternating rounds). Where the rest goes, from one CPU profile of the daemon on this workload
-(\`node --cpu-prof\`, taken on 2026-11-25 before finishing a run became one transaction): 29 % of the daemon's CPU in
+(\`node --cpu-prof\`, taken on 2026-11-25 before finishing a run became one transaction and progress events were batched): 29 % of the daemon's CPU in
 \`child_process.spawn\`, which forks the ~85 MiB daemon (the bare loop forks a small process), and about 35 % in
 the durable SQLite commits each task needs (claim, process group, output event, finish; \`synchronous=FULL\`).
 

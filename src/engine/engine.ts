@@ -324,6 +324,7 @@ export class Engine {
     await Promise.all([...this.#runs.values()].map((r) => r.done));
     // Requests validated but not yet committed are committed now: their callers wait for the answer.
     this.#flushGroup();
+    this.#ledger.flushProgress();
     try {
       await this.opts.beforeClose?.();
     } catch (err) {

@@ -49,6 +49,7 @@ export class Ledger {
     if (patch.output !== undefined) facts.output = patch.output;
     if (patch.notBefore !== undefined) facts.notBefore = patch.notBefore;
     checkTransition(task.id, from, to, facts);
+    this.flushProgress(); // progress recorded before this change comes before it in the log
     const terminal = to === 'succeeded' || to === 'failed' || to === 'cancelled' || to === 'timed_out';
     const fullPatch: TaskPatch = terminal ? { finishedAt: this.now(), ...patch } : patch;
     const ev = this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun);
@@ -63,6 +64,7 @@ export class Ledger {
    */
   atomically<T>(fn: () => T): T {
     if (this.#pending) return fn();
+    this.flushProgress();
     this.#pending = [];
     try {
       const out = this.store.atomically(fn);
@@ -85,6 +87,41 @@ export class Ledger {
     const r = this.store.insert(row, { type: 'queued', data: { source: row.source, agent: row.agent ?? null, provider: row.provider ?? null } });
     if (r.event) this.#publish(r.event);
     return { task: r.task, created: r.created };
+  }
+
+  /** Provider progress waiting for the next flush (see progress()). */
+  #progress: Array<{ taskId: string; type: string; data: Record<string, unknown>; at: number }> = [];
+
+  /**
+   * Record a provider progress event (text, tool calls): buffered and written with the others of the
+   * same turn of the event loop in one transaction (a chatty provider costs one commit per turn, not
+   * one per line). Any state change flushes the buffer first, so the log keeps its order.
+   */
+  progress(taskId: string, type: string, data: Record<string, unknown>): void {
+    if (this.#progress.length === 0) {
+      setImmediate(() => {
+        try {
+          this.flushProgress();
+        } catch {
+          // The store closed under us (the engine stopped): progress that late is dropped, not fatal.
+        }
+      });
+    }
+    this.#progress.push({ taskId, type, data, at: this.now() });
+  }
+
+  /** Write buffered progress now (also called before every state change, and when the engine stops). */
+  flushProgress(): void {
+    if (this.#progress.length === 0) return;
+    const batch = this.#progress;
+    this.#progress = [];
+    const write = () => batch.map((p) => this.store.appendEvent(p.taskId, p.type, p.data, p.at));
+    if (this.#pending) {
+      this.#pending.push(...write());
+      return;
+    }
+    const events = this.store.atomically(write);
+    for (const e of events) this.bus.emit(e);
   }
 
   /** Append a progress event (not a status change) and publish it. */

@@ -241,7 +241,7 @@ async function execute(
           usedSession = e.data.sessionId;
           ledger.store.setProviderSession(task.id, usedSession, deps.now());
         }
-        ledger.note(task.id, `provider.${e.type}`, e.data);
+        ledger.progress(task.id, `provider.${e.type}`, e.data);
       },
       spawned: (pgid) => ledger.store.setPgid(task.id, task.runs, pgid),
       cost: (usd) => {

@@ -44,3 +44,21 @@ describe('Ledger.atomically', () => {
     expect(seen.map((e) => e.type)).toEqual(['provider.text']);
   });
 });
+
+describe('Ledger.progress', () => {
+  it('buffers progress and writes it in one transaction at the end of the turn, before any later state change', async () => {
+    const { store, ledger, seen } = setup();
+    ledger.progress('t1', 'provider.text', { text: 'one' });
+    ledger.progress('t1', 'provider.tool_call', { id: 'c1' });
+    expect(store.events('t1').map((e) => e.type)).toEqual(['queued']);
+    expect(seen).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(store.events('t1').map((e) => e.type)).toEqual(['queued', 'provider.text', 'provider.tool_call']);
+    expect(seen.map((e) => e.type)).toEqual(['provider.text', 'provider.tool_call']);
+    // A state change right after progress keeps the order: progress first.
+    ledger.progress('t1', 'provider.text', { text: 'two' });
+    ledger.move({ id: 't1' }, 'queued', 'cancelled', { errorMessage: 'stop' }, {});
+    expect(store.events('t1').map((e) => e.type).slice(-2)).toEqual(['provider.text', 'cancelled']);
+    expect(seen.map((e) => e.type).slice(-2)).toEqual(['provider.text', 'cancelled']);
+  });
+});
