@@ -1,5 +1,5 @@
 import type { TaskStore } from '../store/tasks.js';
-import { groupHasMarker, killGroup, terminateGroup } from '../util/procgroup.js';
+import { isTaskGroup, killGroup, terminateGroup } from '../util/procgroup.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 
@@ -23,7 +23,7 @@ export async function reconcile(store: TaskStore, ledger: Ledger, instanceId: st
     // Kill only a group whose processes carry this task's marker: a recycled pgid is someone else's.
     for (const run of store.runs(t.id)) {
       const pgid = run.pgid;
-      if (pgid && groupHasMarker(pgid, 'TETORA_TASK_ID', t.id)) {
+      if (pgid && isTaskGroup(pgid, t.id)) {
         await terminateGroup(pgid, graceMs);
         killGroup(pgid, 'SIGKILL');
         report.killedGroups.push(pgid);

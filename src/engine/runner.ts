@@ -14,6 +14,7 @@ import type { TaskOptions } from './request.js';
 import { clampDelay } from '../util/timers.js';
 import { dailyBudgetProblem } from './budget.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
+import { TASK_MARKER } from '../util/procgroup.js';
 
 export interface RunnerDeps {
   ledger: Ledger;
@@ -203,7 +204,7 @@ async function execute(
       prompt: task.prompt,
       workdir,
       // TETORA_TASK_ID marks the task's processes, so a restarted daemon kills only its own orphans.
-      env: { ...cfg.env, TETORA_TASK_ID: task.id },
+      env: { ...cfg.env, [TASK_MARKER]: task.id },
     };
     if (prep.systemPrompt) req.systemPrompt = prep.systemPrompt;
     if (task.model) req.model = task.model;

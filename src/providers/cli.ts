@@ -4,6 +4,7 @@ import type { ResolvedProvider } from '../config/types.js';
 import type { AbortReason, EventSink, ProviderEvent, RunRequest } from '../engine/provider.js';
 import { BoundedLines, redactSecrets } from './classify.js';
 import { spawnGroup, type SpawnResult } from './spawn.js';
+import { TASK_MARKER } from '../util/procgroup.js';
 
 /**
  * Running a coding CLI that prints one JSON event per line (claude stream-json, codex --json): the child
@@ -98,7 +99,7 @@ export function holdSession(sink: EventSink): EventSink {
 export function cliEnv(cfg: ResolvedProvider, req: RunRequest, defaults: Record<string, string | undefined>): Record<string, string> {
   const env: Record<string, string> = { ...req.env };
   for (const [k, v] of Object.entries(defaults)) if (v !== undefined && cfg.env[k] === undefined) env[k] = v;
-  return { ...env, ...cfg.env, TETORA_TASK_ID: req.taskId };
+  return { ...env, ...cfg.env, [TASK_MARKER]: req.taskId };
 }
 
 /** Why the engine stopped the run, in words, for the outcome's message. */

@@ -2,6 +2,7 @@ import type { ResolvedProvider } from '../config/types.js';
 import type { EventSink, Outcome, ProviderAdapter, RunRequest } from '../engine/provider.js';
 import { tail } from './classify.js';
 import { spawnGroup } from './spawn.js';
+import { TASK_MARKER } from '../util/procgroup.js';
 
 /**
  * The `command` provider: any executable that reads the prompt on stdin and writes its answer on stdout.
@@ -52,7 +53,7 @@ export class CommandProvider implements ProviderAdapter {
     const env: Record<string, string> = {
       ...req.env,
       ...this.cfg.env,
-      TETORA_TASK_ID: req.taskId,
+      [TASK_MARKER]: req.taskId,
       TETORA_ATTEMPT: String(req.attempt),
       TETORA_WORKDIR: req.workdir,
     };

@@ -11,25 +11,7 @@ export interface StoredLease {
   heartbeatAt: number;
 }
 
-export interface WorktreeRow {
-  taskId: string;
-  agent: string | null;
-  repo: string;
-  gitDir: string;
-  path: string;
-  subdir: string;
-  branch: string;
-  baseBranch: string;
-  baseCommit: string;
-  status: WorktreeStatus;
-  note: string | null;
-  lockVersion: number;
-  lease: StoredLease | null;
-  createdAt: number;
-  updatedAt: number;
-  removedAt: number | null;
-}
-
+/** What creating a worktree records. */
 export interface NewWorktree {
   taskId: string;
   agent: string | null;
@@ -42,28 +24,24 @@ export interface NewWorktree {
   baseCommit: string;
 }
 
-interface RawRow {
-  taskId: string;
-  agent: string | null;
-  repo: string;
-  gitDir: string;
-  path: string;
-  subdir: string;
-  branch: string;
-  baseBranch: string;
-  baseCommit: string;
+export interface WorktreeRow extends NewWorktree {
   status: WorktreeStatus;
   note: string | null;
   lockVersion: number;
+  lease: StoredLease | null;
+  createdAt: number;
+  updatedAt: number;
+  removedAt: number | null;
+}
+
+/** A row as SQLite returns it: the lease as five nullable columns. */
+type RawRow = Omit<WorktreeRow, 'lease'> & {
   lockTaskId: string | null;
   lockInstanceId: string | null;
   lockPid: number | null;
   lockHost: string | null;
   lockHeartbeatAt: number | null;
-  createdAt: number;
-  updatedAt: number;
-  removedAt: number | null;
-}
+};
 
 const COLUMNS = `task_id AS taskId, agent, repo, git_dir AS gitDir, path, subdir, branch, base_branch AS baseBranch,
   base_commit AS baseCommit, status, note, lock_version AS lockVersion, lock_task_id AS lockTaskId,

@@ -46,6 +46,14 @@ export function groupAlive(pgid: number): boolean {
   return groupMembers(pgid).length > 0;
 }
 
+/** The variable every process of a task carries (its value: the task id), so a group can be proven to be the task's. */
+export const TASK_MARKER = 'TETORA_TASK_ID';
+
+/** Is `pgid` still the task's process group (a live member carries the task's marker), not a reused id? */
+export function isTaskGroup(pgid: number, taskId: string): boolean {
+  return groupHasMarker(pgid, TASK_MARKER, taskId);
+}
+
 /** Does any live member of the group carry `KEY=value` in its environment (our marker of a task's children)? */
 export function groupHasMarker(pgid: number, key: string, value: string): boolean {
   const needle = `${key}=${value}`;

@@ -14,7 +14,7 @@ import { pruneWorktrees, type PruneReport } from './prune.js';
 import { KeyedQueue } from './queue.js';
 import { reconcileWorktrees } from './reconcile.js';
 import { resolveRepo } from './git.js';
-import { groupHasMarker } from '../util/procgroup.js';
+import { isTaskGroup } from '../util/procgroup.js';
 
 export interface WorktreeManagerOptions {
   store: WorktreeStore;
@@ -76,7 +76,7 @@ export class GitWorktreeManager implements WorkspaceManager {
         taskStatus: (id) => store.taskStatus(id),
         agentAlive: (id) => {
           const pgid = store.taskPgid(id);
-          return pgid !== undefined && groupHasMarker(pgid, 'TETORA_TASK_ID', id);
+          return pgid !== undefined && isTaskGroup(pgid, id);
         },
       },
       pid: process.pid,

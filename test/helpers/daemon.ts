@@ -1,26 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SseParser } from '../../src/cli/client.js';
+import { binPath, freePort, runCli as runTetora, type CliResult } from './cli.js';
 import { Harness } from './engine-harness.js';
 
-export const BIN = resolve(import.meta.dirname, '../../bin/tetora.js');
 export const TOKEN = 'test-token-0123456789abcdef';
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
-
-/** A free loopback port (the kernel picks one; the daemon binds it right after). */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 export interface TaskJson {
   id: string;
@@ -64,7 +50,7 @@ export class DaemonHarness extends Harness {
    */
   start(): Promise<void> {
     const listen = `127.0.0.1:${this.#started ? this.port : 0}`;
-    const child = spawn(process.execPath, [BIN, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
+    const child = spawn(process.execPath, [binPath, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
     });
@@ -137,7 +123,7 @@ export class DaemonHarness extends Harness {
   }
 
   /** Runs the CLI against this daemon's config; resolves with code, stdout and stderr. */
-  cli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  cli(args: string[], input?: string): Promise<CliResult> {
     return runCli(['--config', this.configPath, ...args], { TETORA_HOME: this.home }, input);
   }
 
@@ -149,17 +135,10 @@ export class DaemonHarness extends Harness {
   }
 }
 
-/** Runs `tetora <args>` as a child process. */
-export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((res) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(input ?? '');
-    child.on('close', (code) => res({ code, stdout, stderr }));
-  });
+/** Runs `tetora <args>` with this process's environment plus `env`. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+  const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return runTetora(args, { ...base, ...env }, input === undefined ? {} : { input });
 }
 
 /** Reads a Server-Sent Events stream to its end (or until `stop` says so); returns the parsed events. */

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -150,4 +151,27 @@ export async function waitUntil(pred: () => boolean, deadlineMs = 30_000, everyM
     if (Date.now() > end) throw new Error(`condition not reached within ${deadlineMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * The engines a test file starts, stopped after each of its tests: `started(h)` builds one on the
+ * harness's config and starts it; `track(e)` adds one the test built itself.
+ */
+export function engineLifecycle(): { started(h: Harness): Promise<Engine>; track(e: Engine): Engine } {
+  const engines: Engine[] = [];
+  afterEach(async () => {
+    for (const e of engines.splice(0)) await e.stop();
+  });
+  const track = (e: Engine) => {
+    engines.push(e);
+    return e;
+  };
+  return {
+    track,
+    async started(h) {
+      const e = track(h.engine());
+      await e.start();
+      return e;
+    },
+  };
 }

@@ -1,22 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import type { ProviderAdapter } from '../../src/engine/provider.js';
 import { ProviderRegistry } from '../../src/providers/registry.js';
 import type { TaskEvent } from '../../src/store/tasks.js';
-import { Harness, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
+import { engineLifecycle, Harness, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
 
-let engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines) await e.stop();
-  engines = [];
-});
-
-async function started(h: Harness): Promise<Engine> {
-  const e = h.engine();
-  engines.push(e);
-  await e.start();
-  return e;
-}
+const { started, track } = engineLifecycle();
 
 describe('engine: accepting tasks', () => {
   it('groups the requests of one turn into one commit; a bad request is refused alone; a repeated key in the group is one task', async () => {
@@ -78,7 +67,7 @@ describe('engine: an abort that arrives after the run completed', () => {
     };
     const config = h.config();
     const e = new Engine({ config, providers: new ProviderRegistry(config), killGraceMs: 500, workspaces });
-    engines.push(e);
+    track(e);
     await e.start();
     const { task } = e.enqueue({ agent: 'a', prompt: h.prompt({ out: 'finished work' }) }, { source: 'test' });
     await releaseStarted;
@@ -101,7 +90,7 @@ describe('engine: a worktree that never gets ready', () => {
     };
     const config = h.config();
     const e = new Engine({ config, providers: new ProviderRegistry(config), killGraceMs: 500, workspaces: workspaces as never });
-    engines.push(e);
+    track(e);
     await e.start();
     const cancelled = e.enqueue({ agent: 'a', prompt: h.prompt({}) }, { source: 'test' }).task;
     const timed = e.enqueue({ agent: 'a', prompt: h.prompt({}), timeout: '300ms' }, { source: 'test' }).task;
@@ -140,7 +129,7 @@ describe('engine: the no-output watchdog and silent tools', () => {
     const adapters: Record<string, ProviderAdapter> = { tool: silentFor(1_000, true), quiet: silentFor(1_000, false) };
     let agentOf = '';
     const e = new Engine({ config, providers: { get: () => adapters[agentOf] }, killGraceMs: 500 });
-    engines.push(e);
+    track(e);
     await e.start();
     agentOf = 'tool';
     const withTool = e.enqueue({ agent: 'tool', prompt: 'run the tests' }, { source: 'test' }).task;

@@ -1,19 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/engine.js';
-import { Harness, intervals, processAlive, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
+import { describe, expect, it } from 'vitest';
+import { engineLifecycle, Harness, intervals, processAlive, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
 
-let engines: Engine[] = [];
-afterEach(async () => {
-  for (const e of engines) await e.stop().catch(() => {});
-  engines = [];
-});
-
-async function started(h: Harness): Promise<Engine> {
-  const e = h.engine();
-  engines.push(e);
-  await e.start();
-  return e;
-}
+const { started } = engineLifecycle();
 
 describe('engine: caps and ordering', () => {
   it('never runs more than maxTasksPerAgent of one agent, never holds up another agent, and starts each agent in arrival order', async () => {

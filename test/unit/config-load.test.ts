@@ -1,34 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LISTEN, homeDir, loadConfig } from '../../src/config/load.js';
-import { TetoraError } from '../../src/errors.js';
-import { writeTree } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LISTEN, homeDir } from '../../src/config/load.js';
+import { configHomes, load, thrown } from '../helpers/config.js';
 
-const dirs: string[] = [];
-function home(files: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tetora-config-'));
-  dirs.push(dir);
-  return writeTree(dir, files);
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const home = configHomes('tetora-config-');
 
-function load(dir: string, env: Record<string, string | undefined> = {}, file = 'config.json') {
-  return loadConfig({ configPath: join(dir, file), env });
-}
-
-function thrown(fn: () => unknown): TetoraError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TetoraError);
-    return err as TetoraError;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 /** The "Minimal realistic example" of the original (reference/original-tetora-spec.md §1), plus keys the original has and we do not. */
 const original = {

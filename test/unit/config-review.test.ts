@@ -3,38 +3,15 @@
  * `roles` in config.local.json, the key a message names, an unreadable .env, prototype names as provider or
  * agent names, and values reported as written.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { describe, expect, it } from 'vitest';
 import { MAX_DURATION_MS } from '../../src/config/schema.js';
 import { TetoraError } from '../../src/errors.js';
-import { writeTree } from '../helpers/cli.js';
+import { configHomes, load, thrown } from '../helpers/config.js';
 
-const dirs: string[] = [];
-function home(files: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tetora-config-review-'));
-  dirs.push(dir);
-  return writeTree(dir, files);
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const home = configHomes('tetora-config-review-');
 
-function load(dir: string, env: Record<string, string | undefined> = {}) {
-  return loadConfig({ configPath: join(dir, 'config.json'), env });
-}
-
-function thrown(fn: () => unknown): TetoraError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TetoraError);
-    return err as TetoraError;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 function rejection(doc: Record<string, unknown>, local?: Record<string, unknown>): TetoraError {
   const dir = home(local === undefined ? { 'config.json': doc } : { 'config.json': doc, 'config.local.json': local });

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { ResolvedConfig } from '../../src/config/types.js';
 import { buildTask } from '../../src/engine/request.js';
-import { TetoraError } from '../../src/errors.js';
 import { writeTree } from '../helpers/cli.js';
+import { thrown } from '../helpers/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tetora-request-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,15 +18,6 @@ function build(input: Record<string, unknown>, index?: number) {
   return buildTask({ prompt: 'do it', ...input }, { source: 'test' }, config, 1_000, index);
 }
 
-function thrown(fn: () => unknown): TetoraError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TetoraError);
-    return err as TetoraError;
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 describe('the timeout of a task request', () => {
   it('takes a duration up to the longest a timer can hold', () => {
