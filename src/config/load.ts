@@ -428,9 +428,11 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
       maxAttempts: raw.retry?.maxAttempts ?? 3,
       rateLimitWaitMs: raw.retry?.rateLimitWait ?? 60_000,
       maxParkMs: raw.retry?.maxParkTime ?? 6 * 3_600_000,
+      maxInterruptions: raw.retry?.maxInterruptions ?? 5,
     },
     drainTimeoutMs: raw.drainTimeout ?? 30_000,
     noOutputTimeoutMs: raw.noOutputTimeout ?? 600_000,
+    maxOutputBytes: raw.maxOutputBytes ?? 10 * 1024 * 1024,
     worktreePruneIntervalMs: raw.worktreePruneInterval ?? 3_600_000,
     env,
   };

@@ -110,6 +110,8 @@ export const retrySchema = z.object({
   rateLimitWait: duration.optional(),
   /** Ceiling on the total time one task may spend parked by rate limits and quotas. */
   maxParkTime: duration.optional(),
+  /** How many times a task may be interrupted by a daemon crash before it fails (a task that crashes the daemon must not loop). */
+  maxInterruptions: positiveInt.optional(),
 });
 
 /** Chat channel settings; the Discord bot issue gives them behaviour. Sub-keys load as given. */
@@ -158,6 +160,8 @@ export const configSchema = z.object({
   dailyBudget: usd.optional(),
   /** 0 turns the periodic prune off. */
   worktreePruneInterval: duration.optional(),
+  /** A task's output is kept in its row up to this many bytes; beyond, the row refers to the run's spool file. */
+  maxOutputBytes: positiveInt.optional(),
   /** Where the task database lives; default `tetora.db` in the home directory. */
   dbPath: nonEmpty.optional(),
 });

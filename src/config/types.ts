@@ -58,6 +58,8 @@ export interface RetryPolicyConfig {
   rateLimitWaitMs: number;
   /** @default 21600000 (6h) */
   maxParkMs: number;
+  /** Daemon crashes a task may live through before it fails. @default 5 */
+  maxInterruptions: number;
 }
 
 export interface ResolvedConfig {
@@ -99,6 +101,8 @@ export interface ResolvedConfig {
   /** No output from a provider for this long ends the run as a timeout. @default 600000 */
   noOutputTimeoutMs: number;
   dailyBudget?: number;
+  /** Output kept in the task row; beyond it the row refers to the spool file. @default 10485760 (10 MiB) */
+  maxOutputBytes: number;
   /** @default 3600000 */
   worktreePruneIntervalMs: number;
   /** The environment that providers see: the process environment plus `.env` (which never overrides). */

@@ -6,10 +6,9 @@
 export const outcomeClasses = ['success', 'transient', 'rate_limited', 'quota', 'session_invalid', 'permanent', 'cancelled', 'timeout'] as const;
 export type OutcomeClass = (typeof outcomeClasses)[number];
 
-export interface ChatMessage {
-  role: 'user' | 'assistant';
-  content: string;
-}
+import type { ChatMessage, SessionUsage } from '../model/session.js';
+
+export type { ChatMessage, SessionUsage };
 
 export interface RunRequest {
   taskId: string;
@@ -38,22 +37,39 @@ export interface RunRequest {
   maxTurns?: number;
   /** The environment the child sees (process env + .env + provider env). */
   env: Record<string, string>;
+  /**
+   * Where a CLI run's detached process keeps its files, and how the runner tracks it. Adapters that start a
+   * process pass it to the spawner; API adapters ignore it.
+   */
+  spool?: RunSpool;
+}
+
+/**
+ * A run's detached process, as the runner sees it: its spool folder, the marker its processes carry, and
+ * the callbacks that record it. With `adopt`, a previous daemon started the run: the spawner attaches to
+ * it (follows its spool from the start, quietly up to `seen`) instead of starting a new one.
+ */
+export interface RunSpool {
+  dir: string;
+  /** Value of TETORA_RUN for every process of the run. */
+  marker: string;
+  adopt?: { pid: number; pidStartedAt: number | null };
+  /** Bytes of stdout / stderr whose events are already recorded. */
+  seen: { out: number; err: number };
+  /** True while the spawner replays lines whose events are already recorded: the runner records none. */
+  replaying: boolean;
+  /** Output larger than this is left in the spool file (the outcome refers to it). */
+  maxOutputBytes: number;
+  /** The launcher started (waiting for its go): must record it durably before returning; the agent starts after. */
+  launched(l: { pid: number; pidStartedAt: number | null }): void;
+  /** Bytes of stdout / stderr turned into events so far. */
+  advanced(out: number, err: number): void;
 }
 
 /** Progress from a provider, appended to the task's events as `provider.<type>`. */
 export interface ProviderEvent {
   type: 'text' | 'tool_call' | 'tool_result' | 'provider_retry' | 'session' | 'usage' | 'stderr' | 'raw' | 'info';
   data: Record<string, unknown>;
-}
-
-/** A provider's cumulative reading for a session (tokens, cached input tokens, cost in USD). */
-export interface SessionUsage {
-  tokensIn: number;
-  tokensOut: number;
-  /** Cached input tokens (a part of tokensIn), when the provider reports them. */
-  cachedIn?: number;
-  /** The provider's own total cost of the session (claude's total_cost_usd). */
-  costUsd?: number;
 }
 
 export interface EventSink {
@@ -68,8 +84,10 @@ export interface EventSink {
 
 export interface Outcome {
   class: OutcomeClass;
-  /** The agent's full answer (never truncated). */
+  /** The agent's full answer (never truncated), or its head when `outputFile` holds it whole. */
   output: string;
+  /** An answer larger than the task row keeps: the file that holds it whole, and its size. */
+  outputFile?: { path: string; bytes: number };
   /** Required (non-empty) when class is not success: what the provider said. */
   message?: string;
   /** The provider session this run used or created. */

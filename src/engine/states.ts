@@ -1,18 +1,8 @@
 import { TetoraError } from '../errors.js';
+import { taskStatuses, type TaskStatus } from '../model/status.js';
 
 /** The task state machine. Pure: no I/O, no clock. The ledger calls `checkTransition` before every write. */
-export const taskStatuses = [
-  'queued',
-  'running',
-  'retry_wait',
-  'rate_limited',
-  'interrupted',
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-] as const;
-export type TaskStatus = (typeof taskStatuses)[number];
+export { taskStatuses, type TaskStatus };
 
 export const terminalStatuses: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 /** Not terminal and not running: waiting for the scheduler or a timer. */

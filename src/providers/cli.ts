@@ -31,6 +31,7 @@ export async function runJsonLines(
     env: opts.env,
     stdin: opts.stdin,
     signal: opts.signal,
+    ...(opts.req.spool ? { spool: opts.req.spool } : {}),
     stderrKeep: 16 * 1024,
     keepStdout: false,
     onSpawn: (pgid) => opts.sink.spawned(pgid),

@@ -67,6 +67,7 @@ export class CommandProvider implements ProviderAdapter {
       env,
       stdin: req.systemPrompt ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt,
       signal,
+      ...(req.spool ? { spool: req.spool } : {}),
       onSpawn: (pgid) => sink.spawned(pgid),
       onStdoutLine: (line) => sink.event({ type: 'text', data: { text: line } }),
       onStderrLine: (line) => sink.event({ type: 'stderr', data: { text: line } }),
@@ -75,17 +76,18 @@ export class CommandProvider implements ProviderAdapter {
       return { class: 'permanent', output: '', message: `${res.spawnError}. Check providers.${this.name}.path in the config.` };
     }
     // stdout as written, less the one line ending that closes it.
-    const output = res.stdout.replace(/\r?\n$/, '');
-    if (res.aborted) return { class: 'cancelled', output, message: 'the run was stopped' };
+    const output = res.stdoutFile ? res.stdout : res.stdout.replace(/\r?\n$/, '');
+    const file = res.stdoutFile ? { outputFile: res.stdoutFile } : {};
+    if (res.aborted) return { class: 'cancelled', output, ...file, message: 'the run was stopped' };
     const cls = classifyCommandExit(this.cfg, res.code, `${res.stderrTail}\n${res.stdout}`, this.now());
     if (res.code === 0 && cls.class === 'success') {
-      const outcome: Outcome = { class: 'success', output };
+      const outcome: Outcome = { class: 'success', output, ...file };
       if (req.resumeSessionId) outcome.sessionId = req.resumeSessionId;
       else if (req.sessionKey) outcome.sessionId = `${this.name}:${req.taskId}`;
       return outcome;
     }
     const how = res.code === null ? `was killed by ${res.signal ?? 'a signal'}` : `exited with code ${res.code}`;
     const detail = tail(res.stderrTail) || tail(output) || '(it printed nothing)';
-    return { ...cls, class: cls.class === 'success' ? 'permanent' : cls.class, output, message: `${this.cfg.path} ${how}: ${detail}` };
+    return { ...cls, class: cls.class === 'success' ? 'permanent' : cls.class, output, ...file, message: `${this.cfg.path} ${how}: ${detail}` };
   }
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage, SessionUsage } from '../engine/provider.js';
+import type { ChatMessage, SessionUsage } from '../model/session.js';
 import type { Db } from './db.js';
 
 /** A provider session bound to a session key (a chat, a conversation). */

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import type { TaskStatus } from '../engine/states.js';
+import type { TaskStatus } from '../model/status.js';
 
 /**
  * All SQL of the task ledger. Every status change goes through `transition` or `claim`: one transaction
@@ -41,6 +41,12 @@ export interface TaskRow {
   parkedMs: number;
   parkedAt: number | null;
   sessionRetryUsed: number;
+  /** Daemon crashes this task lived through (counted apart from attempts; capped by retry.maxInterruptions). */
+  interruptions: number;
+  /** The output is larger than the row keeps: the spool file that holds it whole (`output` holds its head). */
+  outputFile: string | null;
+  /** Size of the whole output in bytes when it is in `outputFile`. */
+  outputBytes: number | null;
   pgid: number | null;
   instanceId: string | null;
   createdAt: number;
@@ -68,6 +74,16 @@ export interface TaskRun {
   endedAt: number | null;
   outcome: string | null;
   message: string | null;
+  /** The run's launcher (its process group leader) and when that process started (epoch ms, from /proc). */
+  pid: number | null;
+  pidStartedAt: number | null;
+  /** The run's spool folder (stdin, stdout, stderr, exit). */
+  spoolDir: string | null;
+  /** Wall-clock deadline of the run (epoch ms). */
+  deadlineAt: number | null;
+  /** Bytes of stdout / stderr already turned into recorded events. */
+  outOffset: number;
+  errOffset: number;
 }
 
 export type NewTask = Pick<TaskRow, 'id' | 'source' | 'prompt' | 'status' | 'maxAttempts' | 'priority' | 'createdAt'> &
@@ -89,6 +105,9 @@ const PATCHABLE = {
   parkedMs: 'parked_ms',
   parkedAt: 'parked_at',
   sessionRetryUsed: 'session_retry_used',
+  interruptions: 'interruptions',
+  outputFile: 'output_file',
+  outputBytes: 'output_bytes',
   pgid: 'pgid',
   instanceId: 'instance_id',
   finishedAt: 'finished_at',
@@ -102,7 +121,11 @@ const COLUMNS = `seq, id, source, agent, provider, model, prompt, system_prompt 
   cost_usd AS costUsd, tokens_in AS tokensIn, tokens_out AS tokensOut, output, error_class AS errorClass,
   error_message AS errorMessage, parent_id AS parentId, workflow_run_id AS workflowRunId, workflow_step_id AS workflowStepId,
   idempotency_key AS idempotencyKey, options, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
-  pgid, instance_id AS instanceId, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt, finished_at AS finishedAt`;
+  interruptions, output_file AS outputFile, output_bytes AS outputBytes, pgid, instance_id AS instanceId, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt, finished_at AS finishedAt`;
+
+const RUN_COLUMNS = `task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
+  ended_at AS endedAt, outcome, message, pid, pid_started_at AS pidStartedAt, spool_dir AS spoolDir, deadline_at AS deadlineAt,
+  out_offset AS outOffset, err_offset AS errOffset`;
 
 function parseEvent(r: { seq: number; taskId: string; at: number; type: string; data: string }): TaskEvent {
   return { ...r, data: JSON.parse(r.data) as Record<string, unknown> };
@@ -137,8 +160,16 @@ export class TaskStore {
       runInsert: p(`INSERT INTO task_runs (task_id, run, attempt, instance_id, provider, started_at) VALUES (?, ?, ?, ?, ?, ?)`),
       runEnd: p(`UPDATE task_runs SET ended_at = ?, outcome = ?, message = ?, cost_usd = ? WHERE task_id = ? AND run = ? AND ended_at IS NULL`),
       runPgid: p(`UPDATE task_runs SET pgid = ? WHERE task_id = ? AND run = ?`),
-      runs: p(`SELECT task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
-        ended_at AS endedAt, outcome, message FROM task_runs WHERE task_id = ? ORDER BY run`),
+      runs: p(`SELECT ${RUN_COLUMNS} FROM task_runs WHERE task_id = ? ORDER BY run`),
+      run: p(`SELECT ${RUN_COLUMNS} FROM task_runs WHERE task_id = ? AND run = ?`),
+      runLaunch: p(`UPDATE task_runs SET pid = @pid, pgid = @pid, pid_started_at = @pidStartedAt, spool_dir = @spoolDir, deadline_at = @deadlineAt
+        WHERE task_id = @taskId AND run = @run`),
+      runCursor: p(`UPDATE task_runs SET out_offset = ?, err_offset = ? WHERE task_id = ? AND run = ?`),
+      adoptTask: p(`UPDATE tasks SET instance_id = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
+      adoptRun: p(`UPDATE task_runs SET instance_id = ? WHERE task_id = ? AND run = ?`),
+      homeId: p(`SELECT value FROM meta WHERE key = 'home_id'`),
+      spoolDirs: p(`SELECT spool_dir AS dir FROM task_runs WHERE spool_dir IS NOT NULL AND task_id = ?`),
+      instancesClose: p(`UPDATE instances SET stopped_at = ? WHERE stopped_at IS NULL AND id != ? AND hostname = ?`),
       events: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       allEvents: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`),
       lastSeq: p(`SELECT COALESCE(MAX(seq), 0) AS seq FROM task_events`),
@@ -283,6 +314,45 @@ export class TaskStore {
     })();
   }
 
+  run(taskId: string, run: number): TaskRun | undefined {
+    return this.#s.run.get(taskId, run) as TaskRun | undefined;
+  }
+
+  /**
+   * Record a run's launcher before its agent may start: pid (= pgid), the process's start time, spool folder
+   * and deadline. One transaction, committed when this returns.
+   */
+  setRunLaunch(taskId: string, run: number, l: { pid: number; pidStartedAt: number | null; spoolDir: string; deadlineAt: number | null }): void {
+    this.db.transaction(() => {
+      this.#s.runLaunch.run({ taskId, run, ...l });
+      this.#s.pgid.run(l.pid, taskId);
+    })();
+  }
+
+  /** How far the run's spool was turned into events (written in the same transaction as those events). */
+  setRunCursor(taskId: string, run: number, out: number, err: number): void {
+    this.#s.runCursor.run(out, err, taskId, run);
+  }
+
+  /** A restarted daemon takes over a running task's current run. False when the task is no longer running. */
+  adoptRun(taskId: string, run: number, instanceId: string, now: number): boolean {
+    return this.db.transaction(() => {
+      if (this.#s.adoptTask.run(instanceId, now, taskId).changes !== 1) return false;
+      this.#s.adoptRun.run(instanceId, taskId, run);
+      return true;
+    })();
+  }
+
+  /** Spool folders of a task's runs. */
+  spoolDirs(taskId: string): string[] {
+    return (this.#s.spoolDirs.all(taskId) as Array<{ dir: string }>).map((r) => r.dir);
+  }
+
+  /** This store's id, shared by every daemon that uses it (it names the store in the marker of run processes). */
+  homeId(): string {
+    return (this.#s.homeId.get() as { value: string }).value;
+  }
+
   setProviderSession(taskId: string, sessionId: string | null, now: number): void {
     this.#s.sessionId.run(sessionId, now, taskId);
   }
@@ -322,6 +392,11 @@ export class TaskStore {
   /** Instances that never recorded a stop: running now, or killed without a chance to say so. */
   openInstances(): Array<{ id: string; pid: number; hostname: string; startedAt: number }> {
     return this.#s.instancesOpen.all() as Array<{ id: string; pid: number; hostname: string; startedAt: number }>;
+  }
+
+  /** Record the stop of every other open instance on this host (the caller holds the home lock: they are dead). */
+  closeOtherInstances(id: string, host: string, now: number): number {
+    return this.#s.instancesClose.run(now, id, host).changes;
   }
 
   stopInstance(id: string, now: number): void {

@@ -92,3 +92,91 @@ export function processStartedAt(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * The variable that marks every process of a run, whatever group or session it moved to:
+ * `TETORA_RUN=<homeId>/<taskId>/<run>`. The home id names the store (its family of daemons), so a sweep
+ * never touches another home's runs.
+ */
+export const RUN_MARKER = 'TETORA_RUN';
+
+export function runMarker(homeId: string, taskId: string, run: number): string {
+  return `${homeId}/${taskId}/${run}`;
+}
+
+/** A process still running (not a zombie)? */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The value of `key` in a process's environment (as it was at exec), or undefined. */
+export function envOf(pid: number, key: string): string | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
+  const needle = Buffer.from(`${key}=`);
+  let at = buf.indexOf(needle);
+  while (at > 0 && buf[at - 1] !== 0) at = buf.indexOf(needle, at + 1);
+  if (at < 0) return undefined;
+  const end = buf.indexOf(0, at);
+  return buf.toString('utf8', at + needle.length, end < 0 ? buf.length : end);
+}
+
+/** Live processes whose run marker satisfies `match` (read from /proc; this process excepted). */
+export function markedProcesses(match: (marker: string) => boolean): Array<{ pid: number; marker: string }> {
+  const out: Array<{ pid: number; marker: string }> = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    if (name.charCodeAt(0) > 57 || !/^\d+$/.test(name)) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const marker = envOf(pid, RUN_MARKER);
+    if (marker !== undefined && match(marker) && processAlive(pid)) out.push({ pid, marker });
+  }
+  return out;
+}
+
+/**
+ * Kill every live process whose run marker satisfies `match`: SIGTERM, up to `graceMs` for them to go,
+ * then SIGKILL for what is left (found again, so a new process a survivor started is caught too).
+ * Resolves with the pids signalled.
+ */
+export async function killMarked(match: (marker: string) => boolean, graceMs = 3000): Promise<number[]> {
+  const first = markedProcesses(match);
+  if (first.length === 0) return [];
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  for (const p of first) signal(p.pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  let left = markedProcesses(match);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = markedProcesses(match);
+  }
+  // Until none is left: a survivor may fork while we kill.
+  for (let i = 0; i < 10 && left.length > 0; i++) {
+    for (const p of left) signal(p.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 20));
+    left = markedProcesses(match);
+  }
+  return [...new Set([...first.map((p) => p.pid), ...left.map((p) => p.pid)])];
+}

@@ -2,6 +2,7 @@ import { migration001 } from './001-core.js';
 import { migration002 } from './002-provider-sessions.js';
 import { migration003 } from './003-worktrees.js';
 import { migration004 } from './004-run-costs.js';
+import { migration005 } from './005-detached-runs.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** Applied in order at open; each in its own transaction and recorded in schema_migrations. Never edit a released one. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005];
