@@ -4,7 +4,9 @@ import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { processStartedAt } from '../util/procgroup.js';
 import { clampDelay } from '../util/timers.js';
+import { join } from 'node:path';
 import { openDb, type Db } from '../store/db.js';
+import { tryLockHome, type HomeLock } from '../store/lock.js';
 import { SessionStore } from '../store/sessions.js';
 import { TaskStore, type ListFilter, type NewTask, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
 import { EventBus, Ledger } from './ledger.js';
@@ -21,7 +23,12 @@ import type { WorkspaceManager } from './workspace.js';
 export interface EngineOptions {
   config: ResolvedConfig;
   /** Builds the adapter for a provider name under the current config (e.g. a ProviderRegistry). */
-  providers: { get(name: string): ProviderAdapter | undefined; reload?(config: ResolvedConfig): void };
+  providers: {
+    get(name: string): ProviderAdapter | undefined;
+    reload?(config: ResolvedConfig): void;
+    /** Resolves once every process the providers are still killing is gone (a clean stop waits for it). */
+    idle?(): Promise<void>;
+  };
   workspaces?: WorkspaceManager;
   log?: Logger;
   now?: () => number;
@@ -63,6 +70,8 @@ export class Engine {
   readonly #now: () => number;
   #config: ResolvedConfig;
   #state: EngineState = 'created';
+  #lock: HomeLock | undefined;
+  readonly #homeId: string;
   lastReconcile: ReconcileReport | undefined;
 
   constructor(private readonly opts: EngineOptions) {
@@ -74,6 +83,7 @@ export class Engine {
     this.store = new TaskStore(this.#db);
     this.sessions = new SessionStore(this.#db, this.#now);
     this.#ledger = new Ledger(this.store, this.bus, this.#now);
+    this.#homeId = this.store.homeId();
     const random = opts.random ?? Math.random;
     this.#scheduler = new Scheduler({
       store: this.store,
@@ -83,8 +93,11 @@ export class Engine {
       log: this.#log,
       instanceId: this.instanceId,
       running: this.#runs,
-      start: (task) => {
+      start: (task, adopt) => {
         const deps = {
+          homeId: this.#homeId,
+          spoolRoot: join(this.#config.home, 'runtime', 'runs'),
+          stopping: () => this.#stopping !== undefined || this.#state === 'stopped',
           ledger: this.#ledger,
           sessions: this.sessions,
           provider: (name: string) => this.opts.providers.get(name),
@@ -95,7 +108,7 @@ export class Engine {
           log: this.#log,
           ...(this.opts.workspaces ? { workspaces: this.opts.workspaces } : {}),
         };
-        return startRun(task, deps);
+        return startRun(task, deps, adopt);
       },
     });
   }
@@ -113,37 +126,52 @@ export class Engine {
     this.#state = s;
   }
 
-  /** Register this instance, reconcile what a previous one left, and start scheduling. */
+  /**
+   * Take the home lock (one engine per store), register this instance, reconcile what a previous one left —
+   * re-attaching to its runs that still go or ended unwatched —, and start scheduling.
+   */
   async start(): Promise<ReconcileReport> {
     if (this.#state !== 'created') throw new TetoraError('TET_ERR_ENGINE_STOPPED', `the engine cannot start from state ${this.#state}.`);
-    this.#refuseIfAnotherInstanceRuns();
-    this.store.registerInstance(this.instanceId, process.pid, hostname(), this.#now());
-    this.lastReconcile = await reconcile(this.store, this.#ledger, this.instanceId, this.#log, this.opts.killGraceMs);
-    // Nothing runs in this instance yet: every lock held by an earlier instance's task is released.
-    if (this.opts.workspaces) await this.opts.workspaces.reconcile(new Set());
+    this.#lockHome();
+    const here = hostname();
+    this.store.registerInstance(this.instanceId, process.pid, here, this.#now());
+    // We hold the lock: every other instance of this host that never recorded its stop is dead.
+    this.store.closeOtherInstances(this.instanceId, here, this.#now());
+    const { adopt, ...report } = await reconcile(this.store, this.#ledger, this.instanceId, this.#log, {
+      homeId: this.#homeId,
+      now: this.#now(),
+      maxInterruptions: this.#config.retry.maxInterruptions,
+      ...(this.opts.killGraceMs !== undefined ? { graceMs: this.opts.killGraceMs } : {}),
+    });
+    this.lastReconcile = report;
+    // Locks held by an earlier instance's tasks are released, except those of the runs re-attached to.
+    if (this.opts.workspaces) await this.opts.workspaces.reconcile(new Set(adopt.map((a) => a.task.id)));
     this.#setState('running');
+    for (const a of adopt) this.#scheduler.adopt(a.task, a.run);
     this.#scheduler.start();
     return this.lastReconcile;
   }
 
   /**
-   * Two engines on one store would each take the other's running tasks for orphans and kill them. An
-   * instance that never recorded its stop still runs if its process on this host is alive and is the
-   * same process (it started before the instance did; a reused pid started later).
+   * Two engines on one store would each take the other's running tasks for orphans and kill them: the
+   * kernel's lock on the store's lock file decides which one runs (atomically: two started together
+   * cannot both pass). The refusal names the holder when its instance row says who it is.
    */
-  #refuseIfAnotherInstanceRuns(): void {
-    const here = hostname();
-    for (const i of this.store.openInstances()) {
-      if (i.hostname !== here || i.pid === process.pid) continue;
-      const started = processStartedAt(i.pid);
-      if (started !== undefined && started <= i.startedAt + 1000) {
-        throw new TetoraError(
-          'TET_ERR_HOME_IN_USE',
-          `another Tetora daemon (pid ${i.pid}, instance ${i.id}) is running on ${this.#config.dbPath}; stop it first (\`tetora drain\`, or kill ${i.pid}), or give this one another TETORA_HOME.`,
-          { pid: i.pid, instance: i.id },
-        );
-      }
+  #lockHome(): void {
+    if (this.#config.dbPath === ':memory:') return;
+    const lock = tryLockHome(this.#config.dbPath);
+    if (lock) {
+      this.#lock = lock;
+      return;
     }
+    const here = hostname();
+    const holder = this.store.openInstances().find((i) => i.hostname === here && i.pid !== process.pid && processStartedAt(i.pid) !== undefined);
+    const who = holder ? `pid ${holder.pid}, instance ${holder.id}` : 'its pid is not recorded yet';
+    throw new TetoraError(
+      'TET_ERR_HOME_IN_USE',
+      `another Tetora daemon (${who}) is running on ${this.#config.dbPath}; stop it first (\`tetora drain\`${holder ? `, or kill ${holder.pid}` : ''}), or give this one another TETORA_HOME.`,
+      holder ? { pid: holder.pid, instance: holder.id } : {},
+    );
   }
 
   #assertAccepting(): void {
@@ -322,6 +350,8 @@ export class Engine {
     this.#scheduler.stop();
     for (const r of this.#runs.values()) r.abort({ kind: 'shutdown', message: 'the daemon is shutting down; the task resumes at the next start' });
     await Promise.all([...this.#runs.values()].map((r) => r.done));
+    // Nothing a task started outlives the daemon's clean stop: wait for the last kills.
+    await this.opts.providers.idle?.();
     // Requests validated but not yet committed are committed now: their callers wait for the answer.
     this.#flushGroup();
     this.#ledger.flushProgress();
@@ -333,5 +363,6 @@ export class Engine {
     this.store.stopInstance(this.instanceId, this.#now());
     this.#setState('stopped');
     this.#db.close();
+    this.#lock?.release();
   }
 }

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import type { NewTask, TaskEvent, TaskPatch, TaskRow, TaskStore } from '../store/tasks.js';
 import { checkTransition, type TaskStatus, type TransitionFacts } from './states.js';
 
+/** Progress events held while the store refuses writes. */
+const MAX_BUFFERED = 10_000;
+
 /** In-process fan-out of appended events (the store is the source of truth; SSE replays from it). */
 export class EventBus {
   readonly #ee = new EventEmitter();
@@ -98,29 +101,62 @@ export class Ledger {
    * one per line). Any state change flushes the buffer first, so the log keeps its order.
    */
   progress(taskId: string, type: string, data: Record<string, unknown>): void {
-    if (this.#progress.length === 0) {
-      setImmediate(() => {
-        try {
-          this.flushProgress();
-        } catch {
-          // The store closed under us (the engine stopped): progress that late is dropped, not fatal.
-        }
-      });
-    }
+    this.#scheduleFlush();
     this.#progress.push({ taskId, type, data, at: this.now() });
+  }
+
+  /**
+   * How far a run's spool has been turned into events: written in the same transaction as those events,
+   * so a daemon that re-attaches to the run after a crash records each event once.
+   */
+  cursor(taskId: string, run: number, out: number, err: number): void {
+    this.#scheduleFlush();
+    this.#cursors.set(taskId, { run, out, err });
+  }
+
+  #cursors = new Map<string, { run: number; out: number; err: number }>();
+  #flushScheduled = false;
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      try {
+        this.flushProgress();
+      } catch {
+        // The store closed or refuses writes (the engine stopped, a full disk): the events stay buffered
+        // and go with the next flush; a closed store drops them.
+      }
+    });
   }
 
   /** Write buffered progress now (also called before every state change, and when the engine stops). */
   flushProgress(): void {
-    if (this.#progress.length === 0) return;
+    if (this.#progress.length === 0 && this.#cursors.size === 0) return;
     const batch = this.#progress;
+    const cursors = this.#cursors;
     this.#progress = [];
-    const write = () => batch.map((p) => this.store.appendEvent(p.taskId, p.type, p.data, p.at));
+    this.#cursors = new Map();
+    const write = () => {
+      const events = batch.map((p) => this.store.appendEvent(p.taskId, p.type, p.data, p.at));
+      for (const [taskId, c] of cursors) this.store.setRunCursor(taskId, c.run, c.out, c.err);
+      return events;
+    };
     if (this.#pending) {
       this.#pending.push(...write());
       return;
     }
-    const events = this.store.atomically(write);
+    let events: TaskEvent[];
+    try {
+      events = this.store.atomically(write);
+    } catch (err) {
+      // Not written (the store refuses writes): keep them, in order, for the next flush.
+      // Bounded: past MAX_BUFFERED the oldest progress is dropped (the output itself stays whole in the spool).
+      this.#progress = [...batch, ...this.#progress].slice(-MAX_BUFFERED);
+      for (const [k, v] of cursors) if (!this.#cursors.has(k)) this.#cursors.set(k, v);
+      throw err;
+    }
     for (const e of events) this.bus.emit(e);
   }
 

@@ -1,20 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import type { SessionStore } from '../store/sessions.js';
-import type { TaskRow } from '../store/tasks.js';
+import type { TaskRow, TaskRun } from '../store/tasks.js';
+import { isStoreUnavailable, storeFailureReason } from '../store/errors.js';
 import { formatDuration } from '../util/duration.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import { decide, type Decision } from './policy.js';
-import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest } from './provider.js';
+import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest, RunSpool } from './provider.js';
 import type { TaskOptions } from './request.js';
 import { clampDelay } from '../util/timers.js';
 import { dailyBudgetProblem } from './budget.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
-import { TASK_MARKER } from '../util/procgroup.js';
+import { TASK_MARKER, killMarked, runMarker } from '../util/procgroup.js';
+import { readExitStatus, spoolPath } from '../util/spool.js';
+import { shortenEventData } from './shorten.js';
 
 export interface RunnerDeps {
   ledger: Ledger;
@@ -28,6 +31,12 @@ export interface RunnerDeps {
   log: Logger;
   /** @default 10000 */
   heartbeatMs?: number;
+  /** This store's id: it names the store in the marker every run's processes carry. */
+  homeId: string;
+  /** Where runs keep their spool folders (`<root>/<taskId>/<run>/`). */
+  spoolRoot: string;
+  /** True once the engine is stopping: a record the store refuses is then left to the next start. */
+  stopping(): boolean;
 }
 
 /** A run in progress: the engine aborts it for cancel, drain or shutdown. */
@@ -64,6 +73,15 @@ function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; w
   const out: { systemPrompt?: string; workdir: string } = { workdir };
   if (parts.length) out.systemPrompt = parts.join('\n\n');
   return out;
+}
+
+/** A run being adopted: the soul file and workdir as far as they can still be read (the agent runs already). */
+function prepareForAdoption(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; workdir: string } {
+  try {
+    return prepare(task, cfg);
+  } catch {
+    return { workdir: task.workdir ?? cfg.defaultWorkdir ?? cfg.home };
+  }
 }
 
 /** Once a daily budget is spent, new runs are refused (tasks accepted before it was spent end here). */
@@ -107,8 +125,12 @@ async function untilAborted<T>(work: Promise<T>, signal: AbortSignal, late: (val
   }
 }
 
-/** Drive one claimed (running) task to its next state. Never throws. */
-export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
+/**
+ * Drive one claimed (running) task to its next state. Never throws. With `adopt`, the task's current run
+ * was started by an earlier daemon and is still going (or ended while no daemon watched): the runner
+ * re-attaches to it instead of starting the agent again.
+ */
+export function startRun(task: TaskRow, deps: RunnerDeps, adopt?: TaskRun): ActiveRun {
   const controller = new AbortController();
   let reason: AbortReason | undefined;
   const abort = (r: AbortReason) => {
@@ -116,7 +138,7 @@ export function startRun(task: TaskRow, deps: RunnerDeps): ActiveRun {
     reason = r;
     controller.abort(r);
   };
-  const done = execute(task, deps, controller.signal, () => reason, abort).catch(async (err) => {
+  const done = execute(task, deps, controller.signal, () => reason, abort, adopt).catch(async (err) => {
     deps.log.error({ taskId: task.id, err: messageOf(err) }, 'runner crashed; failing the task');
     // The store may be briefly unavailable (busy): try a few times, so the task does not stay `running`.
     for (let i = 0; i < 5; i++) {
@@ -146,9 +168,16 @@ async function execute(
   signal: AbortSignal,
   abortReason: () => AbortReason | undefined,
   abort: (r: AbortReason) => void,
+  adopt?: TaskRun,
 ): Promise<void> {
   const { ledger, sessions, log } = deps;
   const cfg = deps.config();
+  const run = task.runs;
+  const spoolDir = adopt?.spoolDir ?? join(deps.spoolRoot, task.id, String(run));
+  const marker = runMarker(deps.homeId, task.id, run);
+  /** Has the run's agent ended (its exit status is recorded)? Then a deadline or watchdog that fires late changes nothing. */
+  const agentEnded = () => readExitStatus(spoolDir) !== undefined;
+  let spool: RunSpool | undefined;
   const options = JSON.parse(task.options) as TaskOptions;
   const agent = task.agent ? cfg.agents[task.agent] : undefined;
   let lease: Lease | undefined;
@@ -161,16 +190,23 @@ async function execute(
   try {
     const adapter = task.provider ? deps.provider(task.provider) : undefined;
     if (!adapter) throw new RunFailure(`provider "${task.provider}" is not in the config (${cfg.configPath}); add it or cancel the task`);
-    const prep = prepare(task, cfg);
-    refuseOverDailyBudget(task, cfg, deps);
-    // The wall-clock timeout covers the whole run, preparing the worktree included.
+    // A run being adopted goes on whatever the config says now: it is already running.
+    const prep = adopt ? prepareForAdoption(task, cfg) : prepare(task, cfg);
+    if (!adopt) refuseOverDailyBudget(task, cfg, deps);
+    // The wall-clock timeout covers the whole run, preparing the worktree included. It is a deadline in
+    // the run's record (a re-attached run keeps it), checked against the agent's recorded exit when it fires.
     const timeoutMs = task.timeoutMs ?? cfg.defaultTimeoutMs;
-    timers.push(setTimeout(() => abort({ kind: 'timeout', message: `timed out after ${formatDuration(timeoutMs)}` }), clampDelay(timeoutMs)));
+    const deadlineAt = adopt?.deadlineAt ?? deps.now() + timeoutMs;
+    const onDeadline = () => {
+      if (!agentEnded()) abort({ kind: 'timeout', message: `timed out after ${formatDuration(timeoutMs)}` });
+    };
+    timers.push(setTimeout(onDeadline, clampDelay(deadlineAt - deps.now())));
     let workdir = prep.workdir;
     if ((options.worktree ?? agent?.worktree) && deps.workspaces) {
       const wsTask: Parameters<WorkspaceManager['acquire']>[0] = { id: task.id, prompt: task.prompt, workdir, cleanup: agent?.worktreeCleanup ?? 'keep' };
       if (task.agent) wsTask.agent = task.agent;
       if (agent?.baseBranch) wsTask.baseBranch = agent.baseBranch;
+      if (adopt) wsTask.takeOverFrom = adopt.instanceId;
       lease = await untilAborted(deps.workspaces.acquire(wsTask, deps.instanceId), signal, (late) => void late.release().catch(() => {}));
       workdir = lease.workdir;
       const l = lease;
@@ -184,7 +220,7 @@ async function execute(
     let sessionUsage: RunRequest['sessionUsage'];
     if (task.sessionKey) {
       const active = sessions.active(task.sessionKey);
-      if (active && (active.provider !== task.provider || (active.model ?? null) !== (task.model ?? null))) {
+      if (!adopt && active && (active.provider !== task.provider || (active.model ?? null) !== (task.model ?? null))) {
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
         sessions.archive(task.sessionKey, `provider or model changed (${active.provider}/${active.model ?? '-'} → ${task.provider}/${task.model ?? '-'})`);
         ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: 'provider or model changed' });
@@ -212,8 +248,32 @@ async function execute(
     if (task.sessionKey) req.sessionKey = task.sessionKey;
     if (resume) req.resumeSessionId = resume;
     else req.newSessionId = randomUUID();
-    if (history?.length) req.history = history;
     if (sessionUsage) req.sessionUsage = sessionUsage;
+    // What was chosen for the run (the session it resumes or names, the usage reading it is charged
+    // against) is kept with its spool: a daemon that re-attaches reads the run as it was started.
+    const chosen = spoolPath(spoolDir, 'request');
+    if (adopt) {
+      const was = readChosen(chosen);
+      delete req.resumeSessionId;
+      delete req.newSessionId;
+      delete req.sessionUsage;
+      Object.assign(req, was);
+    }
+    if (history?.length) req.history = history;
+    spool = {
+      dir: spoolDir,
+      marker,
+      seen: { out: adopt?.outOffset ?? 0, err: adopt?.errOffset ?? 0 },
+      replaying: false,
+      maxOutputBytes: cfg.maxOutputBytes,
+      launched: (l) => {
+        writeChosen(chosen, req);
+        ledger.store.setRunLaunch(task.id, run, { ...l, spoolDir, deadlineAt });
+      },
+      advanced: (out, err) => ledger.cursor(task.id, run, out, err),
+    };
+    if (adopt?.pid) spool.adopt = { pid: adopt.pid, pidStartedAt: adopt.pidStartedAt };
+    req.spool = spool;
     const tools = options.allowedTools ?? agent?.allowedTools;
     if (tools?.length) req.allowedTools = tools;
     if (agent?.addDirs.length) req.addDirs = agent.addDirs;
@@ -229,7 +289,9 @@ async function execute(
       if (ran) return; // an event that arrives after the run ended arms nothing
       if (watchdog) clearTimeout(watchdog);
       if (openTools.size > 0) return;
-      watchdog = setTimeout(() => abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` }), clampDelay(cfg.noOutputTimeoutMs));
+      watchdog = setTimeout(() => {
+        if (!agentEnded()) abort({ kind: 'no_output', message: `no output from the provider for ${formatDuration(cfg.noOutputTimeoutMs)}` });
+      }, clampDelay(cfg.noOutputTimeoutMs));
     };
     feed();
     const sink: EventSink = {
@@ -240,11 +302,15 @@ async function execute(
         feed();
         if (e.type === 'session' && typeof e.data.sessionId === 'string') {
           usedSession = e.data.sessionId;
-          ledger.store.setProviderSession(task.id, usedSession, deps.now());
+          // Replayed lines of a re-attached run were recorded by the daemon that started it.
+          if (!spool?.replaying) ledger.store.setProviderSession(task.id, usedSession, deps.now());
         }
-        ledger.progress(task.id, `provider.${e.type}`, e.data);
+        if (!spool?.replaying) ledger.progress(task.id, `provider.${e.type}`, shortenEventData(e.data));
       },
-      spawned: (pgid) => ledger.store.setPgid(task.id, task.runs, pgid),
+      // A spooled run's launcher is recorded by spool.launched, before its agent starts.
+      spawned: (pgid) => {
+        if (!req.spool) ledger.store.setPgid(task.id, task.runs, pgid);
+      },
       cost: (usd) => {
         const over = budgetExceeded(task.budgetUsd, task.costUsd, usd);
         if (over) abort({ kind: 'budget', message: over });
@@ -261,6 +327,8 @@ async function execute(
   } catch (err) {
     if (!(err instanceof RunFailure) && !(err instanceof Error)) throw err;
     outcome = { class: 'permanent', output: '', message: messageOf(err) };
+    // A run adopted from an earlier daemon that cannot be followed must not go on unwatched.
+    if (adopt) await killMarked((m) => m === marker).catch(() => []);
   } finally {
     for (const t of timers) clearTimeout(t);
   }
@@ -274,8 +342,52 @@ async function execute(
       log.warn({ taskId: task.id, err: messageOf(err) }, 'releasing the worktree failed');
     }
   }
-  // Usage, session and the transition commit together: one durable write per finished run.
-  deps.ledger.atomically(() => finish(task, outcome, abortedBy, deps, summary, usedSession, replacingStale));
+  // Usage, session and the transition commit together: one durable write per finished run. While the store
+  // refuses writes (a full disk), the outcome is kept here and the run keeps its slot until it is recorded.
+  const o = outcome;
+  await recordWhenPossible(task, deps, () => deps.ledger.atomically(() => finish(task, o, abortedBy, deps, summary, usedSession, replacingStale)));
+  // The spool is only kept while the task refers to it (an output too large for the row).
+  if (!o.outputFile) rmSync(spoolDir, { recursive: true, force: true });
+}
+
+/**
+ * Write a run's result, retrying with backoff (1 s doubling to 30 s) while the store refuses writes. When
+ * the engine stops first, the next start records it from the run's spool (the exit status is on disk).
+ */
+async function recordWhenPossible(task: TaskRow, deps: RunnerDeps, write: () => void): Promise<void> {
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      write();
+      return;
+    } catch (err) {
+      if (!isStoreUnavailable(err) || deps.stopping()) throw err;
+      deps.log.warn({ taskId: task.id, retryInMs: delay, err: storeFailureReason(err) }, 'cannot record the run\'s result yet: the store refuses writes; keeping it and retrying');
+      await new Promise((r) => setTimeout(r, delay));
+      if (deps.stopping()) throw err;
+    }
+  }
+}
+
+/** What a run chose at its start (session, usage reading), from its spool. */
+function readChosen(path: string): Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'>;
+    const out: Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> = {};
+    if (typeof j.resumeSessionId === 'string') out.resumeSessionId = j.resumeSessionId;
+    if (typeof j.newSessionId === 'string') out.newSessionId = j.newSessionId;
+    if (j.sessionUsage && typeof j.sessionUsage === 'object') out.sessionUsage = j.sessionUsage;
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+function writeChosen(path: string, req: RunRequest): void {
+  const j: Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> = {};
+  if (req.resumeSessionId) j.resumeSessionId = req.resumeSessionId;
+  if (req.newSessionId) j.newSessionId = req.newSessionId;
+  if (req.sessionUsage) j.sessionUsage = req.sessionUsage;
+  writeFileSync(path, JSON.stringify(j), { mode: 0o600 });
 }
 
 function finish(
@@ -320,18 +432,21 @@ function finish(
   const extra: Record<string, unknown> = { attempt: task.attempt, costUsd: usage.costUsd, tokensIn: usage.tokensIn, tokensOut: usage.tokensOut };
   if (summary) extra.worktree = summary;
   const out = o.output.length > 0 ? o.output : null;
+  // An output too large for the row: the row keeps its head and refers to the spool file holding it whole.
+  if (o.outputFile) extra.outputBytes = o.outputFile.bytes;
+  const file = o.outputFile ? { outputFile: o.outputFile.path, outputBytes: o.outputFile.bytes } : {};
   switch (d.kind) {
     case 'succeed':
-      ledger.move(task, 'running', 'succeeded', { output: d.output, errorClass: null, errorMessage: null }, extra, { run, costUsd: runCost, outcome: 'success', message: null });
+      ledger.move(task, 'running', 'succeeded', { output: d.output, ...file, errorClass: null, errorMessage: null }, extra, { run, costUsd: runCost, outcome: 'success', message: null });
       return;
     case 'fail':
-      ledger.move(task, 'running', 'failed', { output: out, errorClass: d.errorClass, errorMessage: d.message }, { ...extra, errorClass: d.errorClass, message: d.message }, { run, costUsd: runCost, outcome: d.errorClass, message: d.message });
+      ledger.move(task, 'running', 'failed', { output: out, ...file, errorClass: d.errorClass, errorMessage: d.message }, { ...extra, errorClass: d.errorClass, message: d.message }, { run, costUsd: runCost, outcome: d.errorClass, message: d.message });
       return;
     case 'cancel':
-      ledger.move(task, 'running', 'cancelled', { output: out, errorClass: 'cancelled', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'cancelled', message: d.message });
+      ledger.move(task, 'running', 'cancelled', { output: out, ...file, errorClass: 'cancelled', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'cancelled', message: d.message });
       return;
     case 'time_out':
-      ledger.move(task, 'running', 'timed_out', { output: out, errorClass: 'timeout', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'timeout', message: d.message });
+      ledger.move(task, 'running', 'timed_out', { output: out, ...file, errorClass: 'timeout', errorMessage: d.message }, { ...extra, message: d.message }, { run, costUsd: runCost, outcome: 'timeout', message: d.message });
       return;
     case 'retry':
       log.warn({ taskId: task.id, attempt: task.attempt, delayMs: d.delayMs }, `retrying after ${d.errorClass}: ${d.reason}`);

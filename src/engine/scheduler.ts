@@ -1,7 +1,7 @@
 import type { ResolvedConfig } from '../config/types.js';
 import { clampDelay } from '../util/timers.js';
 import { messageOf } from '../errors.js';
-import type { TaskRow, TaskStore } from '../store/tasks.js';
+import type { TaskRow, TaskRun, TaskStore } from '../store/tasks.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { ActiveRun } from './runner.js';
@@ -15,7 +15,7 @@ export interface SchedulerDeps {
   instanceId: string;
   /** Runs in progress in this instance, by task id (owned by the engine, updated here). */
   running: Map<string, ActiveRun>;
-  start(task: TaskRow): ActiveRun;
+  start(task: TaskRow, adopt?: TaskRun): ActiveRun;
 }
 
 /** Which agents, providers and sessions cannot take another task right now. Pure. */
@@ -96,15 +96,24 @@ export class Scheduler {
       const claimed = store.claim(cand.id, this.d.instanceId, now, cand.provider);
       if (!claimed) continue;
       ledger.bus.emit(claimed.event);
-      const run = this.d.start(claimed.task);
-      running.set(cand.id, run);
-      void run.done.finally(() => {
-        running.delete(cand.id);
-        this.poke();
-      });
+      this.#track(this.d.start(claimed.task));
     }
     const next = store.nextWakeAt();
     if (next !== undefined) this.#arm(next);
+  }
+
+  /** Follow a run an earlier daemon started (boot): it counts against the caps like any other. */
+  adopt(task: TaskRow, run: TaskRun): void {
+    this.#track(this.d.start(task, run));
+  }
+
+  #track(run: ActiveRun): void {
+    const id = run.task.id;
+    this.d.running.set(id, run);
+    void run.done.finally(() => {
+      this.d.running.delete(id);
+      this.poke();
+    });
   }
 
   #arm(at: number): void {

@@ -11,6 +11,11 @@ export interface WorkspaceTask {
   baseBranch?: string;
   /** 'keep' (default) or 'remove-if-integrated'. */
   cleanup: 'keep' | 'remove-if-integrated';
+  /**
+   * A restarted daemon re-attaching to the task's run: the lease that instance (now dead: this daemon holds
+   * the home lock) took for this task is taken over instead of being treated as another live session.
+   */
+  takeOverFrom?: string;
 }
 
 export interface WorktreeSummary {

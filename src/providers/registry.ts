@@ -1,3 +1,4 @@
+import { reaper } from './reaper.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import type { ProviderAdapter } from '../engine/provider.js';
 import { AnthropicProvider, OpenAICompatibleProvider } from './api.js';
@@ -45,5 +46,10 @@ export class ProviderRegistry {
     const adapter = this.factory(cfg);
     this.#cache.set(name, adapter);
     return adapter;
+  }
+
+  /** Resolves once every process left by ended runs has been killed. */
+  idle(): Promise<void> {
+    return reaper.idle();
   }
 }

@@ -5,7 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { RunSpool } from '../engine/provider.js';
-import { RUN_MARKER, envOf, killMarked, processAlive, processStartedAt, terminateGroup } from '../util/procgroup.js';
+import { RUN_MARKER, killMarked, launcherAlive, processStartedAt, terminateGroup } from '../util/procgroup.js';
 import { readExitStatus, spoolPath } from '../util/spool.js';
 import { reaper } from './reaper.js';
 
@@ -75,6 +75,8 @@ export const LAUNCHER = [
   'IFS= read -r go || exit 0',
   '[ "$go" = go ] || exit 0',
   'exec 0</dev/null',
+  // From here on the agent may have started: a restarted daemon adopts the run only if this file exists.
+  ': >"$dir/started"',
   'in=/dev/null; [ -e "$dir/stdin" ] && in="$dir/stdin"',
   // A signal to the group reaches the agent too; the launcher waits for the agent, then records its status.
   "trap 'stopping=1' TERM INT HUP",
@@ -130,11 +132,6 @@ export async function spawnGroup(opts: SpawnOptions): Promise<SpawnResult> {
   } finally {
     rmSync(spool.dir, { recursive: true, force: true });
   }
-}
-
-/** Is the adopted launcher `pid` still this run's (alive and carrying the run's marker)? */
-export function launcherAlive(pid: number, marker: string): boolean {
-  return processAlive(pid) && envOf(pid, RUN_MARKER) === marker;
 }
 
 async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnResult> {

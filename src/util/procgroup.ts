@@ -180,3 +180,8 @@ export async function killMarked(match: (marker: string) => boolean, graceMs = 3
   }
   return [...new Set([...first.map((p) => p.pid), ...left.map((p) => p.pid)])];
 }
+
+/** Is `pid` still the launcher of the run `marker` (alive, and carrying the run's marker: not a reused pid)? */
+export function launcherAlive(pid: number, marker: string): boolean {
+  return processAlive(pid) && envOf(pid, RUN_MARKER) === marker;
+}

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 
@@ -8,9 +8,11 @@ import { constants } from 'node:os';
  *   stdin   the prompt (absent: the agent's stdin is /dev/null)
  *   stdout  everything the agent printed on stdout, as written
  *   stderr  the same for stderr
+ *   started written by the launcher once it got its go, just before it starts the agent
  *   exit    the agent's exit status, one line, written by the launcher when the agent ended
+ *   request.json  what the runner chose for the run (session to resume, usage reading), for a daemon that re-attaches
  */
-export const spoolFiles = { stdin: 'stdin', stdout: 'stdout', stderr: 'stderr', exit: 'exit' } as const;
+export const spoolFiles = { stdin: 'stdin', stdout: 'stdout', stderr: 'stderr', exit: 'exit', started: 'started', request: 'request.json' } as const;
 
 export function spoolPath(dir: string, file: keyof typeof spoolFiles): string {
   return join(dir, spoolFiles[file]);
@@ -42,4 +44,9 @@ export function readExitStatus(dir: string): ExitStatus | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Did the launcher get its go (the agent may have started)? */
+export function spoolStarted(dir: string): boolean {
+  return existsSync(spoolPath(dir, 'started'));
 }

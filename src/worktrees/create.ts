@@ -45,7 +45,8 @@ export async function createOrReuse(ctx: ManagerContext, task: WorkspaceTask, in
       );
     }
     const held = lockVerdict(row.lease, row.path, ctx.liveness);
-    if (held.state === 'live' && (held.lease.pid !== ctx.pid || (held.lease.host && held.lease.host !== ctx.host))) {
+    const takingOver = held.state === 'live' && task.takeOverFrom !== undefined && held.lease.taskId === task.id && held.lease.instanceId === task.takeOverFrom;
+    if (held.state === 'live' && !takingOver && (held.lease.pid !== ctx.pid || (held.lease.host && held.lease.host !== ctx.host))) {
       throw new TetoraError(
         'TET_ERR_WORKTREE_LOCKED',
         `the worktree ${row.path} of task ${task.id} is held by another live session (${held.detail}): another Tetora process runs this task. Stop that process, or wait until its heartbeat is older than ${formatAge(ctx.liveness.windowMs)}, then retry.`,

@@ -120,6 +120,12 @@ export function waitFor(engine: Engine, pred: () => boolean, deadlineMs = 30_000
 }
 
 /** Is the process alive and not a zombie? */
+/** The parent pid of a process (from /proc), e.g. an agent's launcher. */
+export function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
 export function processAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -106,7 +106,7 @@ describe('worktrees in the daemon', () => {
     expect(await d.stop('SIGTERM')).toBe(0);
   });
 
-  it('after the daemon is killed mid-task, the next daemon releases the lock and the retry continues in the same worktree', async () => {
+  it('after the daemon is killed mid-task, the next daemon re-attaches to the agent, takes its lease over, and the run ends in the same worktree', async () => {
     const h = harness({ worktreePruneInterval: '0' });
     const first = await startDaemon(h);
     const go = join(h.home, 'go');
@@ -119,11 +119,12 @@ describe('worktrees in the daemon', () => {
     expect(await first.stop('SIGKILL')).toBe('SIGKILL');
 
     const second = await startDaemon(h);
-    // Boot: the killed daemon's task was re-queued; its lock was released before the retry took a new one.
+    // Boot: the killed daemon's agent still runs in the worktree; the new daemon follows it and holds its lease.
     writeFileSync(go, '');
-    expect((await finished(second, id)).status, second.log()).toBe('succeeded');
+    const fin = await finished(second, id);
+    expect(fin.status, JSON.stringify(fin) + second.log()).toBe('succeeded');
     const runs = h.log().filter((l) => l.event === 'start' && l.taskId === id);
-    expect(runs.map((r) => r.cwd)).toEqual([dir, dir]);
+    expect(runs.map((r) => r.cwd)).toEqual([dir]);
     expect(git(dir, 'show', '--name-only', '--format=', 'HEAD')).toContain('wip.txt');
     expect(branches(h.repo, 'tetora/')).toHaveLength(1);
     expect(existsSync(join(dir, '.tetora-session.lock'))).toBe(false);
