@@ -6,13 +6,16 @@ export const MAX_EVENT_STRING = 64 * 1024;
  * maps each cut key to its full length. Pure; returns the same object when nothing is cut.
  */
 export function shortenEventData(data: Record<string, unknown>, max = MAX_EVENT_STRING): Record<string, unknown> {
+  // The adapter shortened it already (a line cut as it was read), saying by how much.
+  if (data.truncated !== undefined) return data;
   let out: Record<string, unknown> | undefined;
   let truncated: Record<string, number> | undefined;
   for (const [k, v] of Object.entries(data)) {
     if (typeof v !== 'string' || v.length <= max) continue;
     out ??= { ...data };
     truncated ??= {};
-    out[k] = `${v.slice(0, max)}…`;
+    // A copy, not a slice: a slice would keep the whole string alive as long as the event.
+    out[k] = `${Buffer.from(v.slice(0, max)).toString()}…`;
     truncated[k] = v.length;
   }
   if (!out) return data;

@@ -7,6 +7,7 @@ import { registerAdminRoutes } from './routes/admin.js';
 import { registerDispatchRoutes } from './routes/dispatch.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
+import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 
 export interface AppDeps {
@@ -78,6 +79,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
 
   registerDispatchRoutes(app, deps);
   registerTaskRoutes(app, deps);
+  registerOutputRoutes(app, deps.engine);
   registerEventRoutes(app, deps);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);

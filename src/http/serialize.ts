@@ -28,9 +28,15 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
     workdir: t.workdir,
     parentId: t.parentId,
     workflowRunId: t.workflowRunId,
-    outputBytes: t.output === null ? 0 : Buffer.byteLength(t.output),
+    outputBytes: t.outputBytes ?? (t.output === null ? 0 : Buffer.byteLength(t.output)),
+    interruptions: t.interruptions,
     prompt: opts.full ? t.prompt : t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
   };
+  // An output too large for the row: `output` is its head, the whole is at GET /api/tasks/:id/output.
+  if (t.outputFile) {
+    out.outputFile = t.outputFile;
+    out.outputTruncated = true;
+  }
   if (opts.full) {
     out.output = t.output;
     out.systemPrompt = t.systemPrompt;

@@ -3,6 +3,7 @@ import type { EventSink, Outcome, ProviderAdapter, RunRequest } from '../engine/
 import { tail } from './classify.js';
 import { spawnGroup } from './spawn.js';
 import { TASK_MARKER } from '../util/procgroup.js';
+import { MAX_EVENT_STRING } from '../engine/shorten.js';
 
 /**
  * The `command` provider: any executable that reads the prompt on stdin and writes its answer on stdout.
@@ -69,8 +70,10 @@ export class CommandProvider implements ProviderAdapter {
       signal,
       ...(req.spool ? { spool: req.spool } : {}),
       onSpawn: (pgid) => sink.spawned(pgid),
-      onStdoutLine: (line) => sink.event({ type: 'text', data: { text: line } }),
-      onStderrLine: (line) => sink.event({ type: 'stderr', data: { text: line } }),
+      // The output comes whole from the spool file: events need no more of a line than the event log keeps.
+      maxLineBytes: MAX_EVENT_STRING,
+      onStdoutLine: (line, cut) => sink.event({ type: 'text', data: cut ? { text: `${line}…`, truncated: { text: cut.bytes } } : { text: line } }),
+      onStderrLine: (line, cut) => sink.event({ type: 'stderr', data: cut ? { text: `${line}…`, truncated: { text: cut.bytes } } : { text: line } }),
     });
     if (res.spawnError) {
       return { class: 'permanent', output: '', message: `${res.spawnError}. Check providers.${this.name}.path in the config.` };

@@ -39,8 +39,11 @@ export interface SpawnOptions {
   graceMs?: number;
   /** The launcher started and is recorded (pgid == pid). */
   onSpawn?(pgid: number): void;
-  onStdoutLine?(line: string): void;
-  onStderrLine?(line: string): void;
+  /** A line of stdout (without its newline); `bytes` is its whole length when it was cut to `maxLineBytes`. */
+  onStdoutLine?(line: string, cut?: { bytes: number }): void;
+  onStderrLine?(line: string, cut?: { bytes: number }): void;
+  /** Lines longer than this are cut (the spool keeps them whole). @default MAX_LINE_BYTES */
+  maxLineBytes?: number;
   /** Bytes of stderr kept for error messages (the tail). @default 64 KiB */
   stderrKeep?: number;
   /** Return stdout in the result (adapters that parse it line by line turn this off). @default true */
@@ -194,15 +197,16 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
 
   const keep = opts.stderrKeep ?? 64 * 1024;
   let stderr = '';
-  const out = new SpoolReader(spoolPath(spool.dir, 'stdout'), spool.seen.out, (line, replay) => {
+  const maxLine = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const out = new SpoolReader(spoolPath(spool.dir, 'stdout'), spool.seen.out, maxLine, (line, replay, cut) => {
     spool.replaying = replay;
-    opts.onStdoutLine?.(line);
+    opts.onStdoutLine?.(line, cut);
   });
-  const err = new SpoolReader(spoolPath(spool.dir, 'stderr'), spool.seen.err, (line, replay) => {
+  const err = new SpoolReader(spoolPath(spool.dir, 'stderr'), spool.seen.err, maxLine, (line, replay, cut) => {
     spool.replaying = replay;
     stderr += `${line}\n`;
     if (stderr.length > keep * 2) stderr = stderr.slice(-keep);
-    opts.onStderrLine?.(line);
+    opts.onStderrLine?.(line, cut);
   });
   try {
     await out.open();
@@ -288,6 +292,7 @@ export class SpoolReader {
   #parts: Buffer[] = [];
   #partLen = 0;
   #cut = false;
+  #lineBytes = 0;
   /** Offset just past the last whole line handed out. */
   consumed = 0;
   readonly #buf = Buffer.allocUnsafe(CHUNK);
@@ -295,7 +300,8 @@ export class SpoolReader {
   constructor(
     readonly path: string,
     readonly quietUntil: number,
-    readonly onLine: (line: string, replay: boolean) => void,
+    readonly maxLine: number,
+    readonly onLine: (line: string, replay: boolean, cut?: { bytes: number }) => void,
   ) {}
 
   async open(): Promise<void> {
@@ -331,8 +337,9 @@ export class SpoolReader {
   }
 
   #keep(buf: Buffer, from: number, to: number): void {
+    this.#lineBytes += to - from;
     if (this.#cut) return;
-    const room = MAX_LINE_BYTES - this.#partLen;
+    const room = this.maxLine - this.#partLen;
     const len = Math.min(to - from, room);
     if (len > 0) {
       this.#parts.push(Buffer.from(buf.subarray(from, from + len)));
@@ -346,11 +353,13 @@ export class SpoolReader {
     let len = whole.length;
     if (len > 0 && whole[len - 1] === 13) len--;
     const line = whole.toString('utf8', 0, len);
+    const cut = this.#cut ? { bytes: this.#lineBytes } : undefined;
     this.#parts = [];
     this.#partLen = 0;
+    this.#lineBytes = 0;
     this.#cut = false;
     this.consumed = end;
-    this.onLine(line, end <= this.quietUntil);
+    this.onLine(line, end <= this.quietUntil, cut);
   }
 
   /** The run ended: a last line without its newline is handed out too. */

@@ -168,6 +168,8 @@ export class TaskStore {
       adoptTask: p(`UPDATE tasks SET instance_id = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       adoptRun: p(`UPDATE task_runs SET instance_id = ? WHERE task_id = ? AND run = ?`),
       homeId: p(`SELECT value FROM meta WHERE key = 'home_id'`),
+      lastWorktree: p(`SELECT json_extract(data, '$.worktree') AS w FROM task_events
+        WHERE task_id = ? AND type NOT LIKE 'provider.%' AND json_type(data, '$.worktree') = 'object' ORDER BY seq DESC LIMIT 1`),
       spoolDirs: p(`SELECT spool_dir AS dir FROM task_runs WHERE spool_dir IS NOT NULL AND task_id = ?`),
       instancesClose: p(`UPDATE instances SET stopped_at = ? WHERE stopped_at IS NULL AND id != ? AND hostname = ?`),
       events: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
@@ -341,6 +343,12 @@ export class TaskStore {
       this.#s.adoptRun.run(instanceId, taskId, run);
       return true;
     })();
+  }
+
+  /** The worktree summary of the task's last run that reported one (without reading its other events). */
+  lastWorktreeSummary(taskId: string): Record<string, unknown> | null {
+    const r = this.#s.lastWorktree.get(taskId) as { w: string } | undefined;
+    return r ? (JSON.parse(r.w) as Record<string, unknown>) : null;
   }
 
   /** Spool folders of a task's runs. */

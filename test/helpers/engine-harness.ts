@@ -19,6 +19,10 @@ export interface FakeStep {
   grandchild?: boolean;
   ignoreTerm?: boolean;
   silent?: boolean;
+  setsidChild?: boolean;
+  killDaemon?: boolean;
+  bigOutput?: number;
+  lineBytes?: number;
 }
 
 export interface LogLine {
@@ -27,6 +31,7 @@ export interface LogLine {
   attempt: number;
   run: number;
   pid: number;
+  ppid?: number;
   t: number;
   grandchildPid?: number;
   session?: string | null;

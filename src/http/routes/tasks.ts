@@ -32,7 +32,8 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/tasks/:id', async (req) => {
     const { id } = req.params as { id: string };
     const out = taskJson(engine.require(id), { full: true, runs: engine.runs(id) });
-    out.worktree = lastWorktree(engine.events(id));
+    // One indexed query, not the task's whole event log (which may hold a huge output's progress).
+    out.worktree = engine.store.lastWorktreeSummary(id);
     return out;
   });
 
@@ -44,10 +45,3 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** The worktree a task ran in, as its latest run reported it (branch, commits, dirty), or null. */
-function lastWorktree(events: ReadonlyArray<{ data: Record<string, unknown> }>): unknown {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const w = events[i]?.data.worktree;
-    if (w && typeof w === 'object') return w;
-  }
-  return null;
-}
