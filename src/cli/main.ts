@@ -1,21 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { isTetoraError, messageOf } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { addConfigOptionEverywhere } from './context.js';
-
-export function version(): string {
-  const pkgPath = fileURLToPath(new URL('../../package.json', import.meta.url));
-  return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-}
-
-/** Thrown by commands to end with a code after printing their own output. */
-export class ExitWith extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+import { ExitWith } from './exit.js';
+import { version } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('tetora')
