@@ -3,8 +3,13 @@
  * process): ports fetch refuses, workdirs, --json errors, output of drain, the store fallback of
  * `task list|show|logs` without a daemon, and tool results in the progress lines.
  */
+import type { Command } from 'commander';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonHarness } from '../helpers/daemon.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { DaemonHarness, runCli } from '../helpers/daemon.js';
 
 let daemons: DaemonHarness[] = [];
 afterEach(async () => {
@@ -57,5 +62,65 @@ describe('CLI: reaching the daemon', () => {
     expect(drain.code).toBe(0);
     expect(drain.stdout).toMatch(/^draining: /);
     expect(await d.exited()).toBe(0);
+  });
+});
+
+/** Every command with a --json option, with a placeholder for each required argument. */
+function jsonCommands(): string[][] {
+  const out: string[][] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      const path = [...prefix, sub.name()];
+      if (sub.options.some((o) => o.long === '--json')) out.push([...path, ...sub.registeredArguments.filter((a) => a.required).map(() => 'x')]);
+      walk(sub, path);
+    }
+  };
+  walk(buildProgram(), []);
+  return out;
+}
+
+interface JsonError {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+describe('CLI: --json errors', () => {
+  it('every command with --json prints its error as {"error": {code, message, details}} on stdout, keeping the exit code', async () => {
+    const missing = join(mkdtempSync(join(tmpdir(), 'tetora-json-')), 'nowhere', 'config.json');
+    const commands = jsonCommands().filter((c) => !['init', 'doctor', 'config validate'].includes(c.slice(0, 2).join(' ').replace(/ x$/, '')));
+    expect(commands.length).toBeGreaterThan(10);
+    for (const args of commands) {
+      const r = await runCli([...args, '--json', '--config', missing]);
+      expect(r.code, args.join(' ')).toBe(78);
+      const out = JSON.parse(r.stdout) as JsonError;
+      expect(out, args.join(' ')).toEqual({ error: { code: 'TET_ERR_CONFIG_NOT_FOUND', message: expect.stringContaining(missing) as string, details: { path: missing } } });
+      expect(r.stderr).toContain(missing);
+    }
+    // `config validate --json` keeps its {ok: false, error} answer.
+    const validate = await runCli(['config', 'validate', '--json', '--config', missing]);
+    expect(validate.code).toBe(78);
+    expect((JSON.parse(validate.stdout) as { ok: boolean; error: { code: string } }).error.code).toBe('TET_ERR_CONFIG_NOT_FOUND');
+  });
+
+  it('usage errors, daemon errors and an unreachable daemon print the error object too', async () => {
+    const d = await daemon();
+    const usage = await d.cli(['task', 'list', '--json', '--bogus']);
+    expect(usage.code).toBe(64);
+    expect((JSON.parse(usage.stdout) as JsonError).error.code).toBe('TET_ERR_USAGE');
+    const priority = await d.cli(['dispatch', 'hi', '--priority', 'high', '--json']);
+    expect(priority.code).toBe(64);
+    expect((JSON.parse(priority.stdout) as JsonError).error).toMatchObject({ code: 'TET_ERR_USAGE', message: expect.stringContaining('--priority') as string });
+    const unknown = await d.cli(['task', 'show', 'no-such-task', '--json']);
+    expect(unknown.code).toBe(65);
+    expect((JSON.parse(unknown.stdout) as JsonError).error).toMatchObject({ code: 'TET_ERR_TASK_NOT_FOUND', details: { status: 404 } });
+    const agent = await d.cli(['dispatch', 'hi', '--agent', 'nobody', '--json']);
+    expect(agent.code).toBe(64);
+    expect((JSON.parse(agent.stdout) as JsonError).error.code).toBe('TET_ERR_AGENT_UNKNOWN');
+    // Without --json, stdout stays empty.
+    expect((await d.cli(['task', 'show', 'no-such-task'])).stdout).toBe('');
+
+    await d.stop();
+    const down = await d.cli(['status', '--json']);
+    expect(down.code).toBe(69);
+    expect((JSON.parse(down.stdout) as JsonError).error).toMatchObject({ code: 'TET_ERR_DAEMON_UNREACHABLE', details: { url: `http://127.0.0.1:${d.port}` } });
   });
 });
