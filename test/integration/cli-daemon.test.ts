@@ -4,11 +4,12 @@
  * `task list|show|logs` without a daemon, and tool results in the progress lines.
  */
 import type { Command } from 'commander';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
+import { runCli as runCliIn } from '../helpers/cli.js';
 import { DaemonHarness, runCli } from '../helpers/daemon.js';
 
 let daemons: DaemonHarness[] = [];
@@ -122,5 +123,39 @@ describe('CLI: --json errors', () => {
     const down = await d.cli(['status', '--json']);
     expect(down.code).toBe(69);
     expect((JSON.parse(down.stdout) as JsonError).error).toMatchObject({ code: 'TET_ERR_DAEMON_UNREACHABLE', details: { url: `http://127.0.0.1:${d.port}` } });
+  });
+});
+
+/** `tetora <args>` against `d`, run from the folder `cwd`. */
+function cliFrom(d: DaemonHarness, cwd: string, args: string[]) {
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  return runCliIn(['--config', d.configPath, ...args], { ...env, TETORA_HOME: d.home }, { cwd });
+}
+
+describe('CLI: dispatch --workdir', () => {
+  it('sends the folder the user typed, made absolute from their current folder, never one in the Tetora home', async () => {
+    const d = await daemon();
+    const project = realpathSync(mkdtempSync(join(tmpdir(), 'tetora-project-')));
+    mkdirSync(join(project, 'sub'));
+    writeFileSync(join(project, 'notes.txt'), 'a file\n');
+
+    const here = await cliFrom(d, project, ['dispatch', d.prompt({ out: 'here' }), '--agent', 'a', '--workdir', '.', '--wait', '--json']);
+    expect(here.code).toBe(0);
+    const sub = await cliFrom(d, project, ['dispatch', d.prompt({ out: 'sub' }), '--agent', 'a', '--workdir', './sub', '--wait', '--json']);
+    expect(sub.code).toBe(0);
+    const byTask = (id: string) => d.log().find((l) => l.event === 'start' && l.taskId === id)?.cwd;
+    const hereTask = JSON.parse(here.stdout) as { id: string; workdir: string };
+    const subTask = JSON.parse(sub.stdout) as { id: string; workdir: string };
+    expect([hereTask.workdir, byTask(hereTask.id)]).toEqual([project, project]);
+    expect([subTask.workdir, byTask(subTask.id)]).toEqual([join(project, 'sub'), join(project, 'sub')]);
+
+    const missing = await cliFrom(d, project, ['dispatch', 'never runs', '--agent', 'a', '--workdir', 'missing']);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain(`${join(project, 'missing')}, which does not exist`);
+    const file = await cliFrom(d, project, ['dispatch', 'never runs', '--agent', 'a', '--workdir', 'notes.txt']);
+    expect(file.code).toBe(64);
+    expect(file.stderr).toContain('not a folder');
+    const list = JSON.parse((await d.cli(['task', 'list', '--json'])).stdout) as { tasks: unknown[] };
+    expect(list.tasks).toHaveLength(2); // the refused ones were never sent
   });
 });
