@@ -4,7 +4,8 @@
  * `task list|show|logs` without a daemon, and tool results in the progress lines.
  */
 import type { Command } from 'commander';
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -157,5 +158,81 @@ describe('CLI: dispatch --workdir', () => {
     expect(file.stderr).toContain('not a folder');
     const list = JSON.parse((await d.cli(['task', 'list', '--json'])).stdout) as { tasks: unknown[] };
     expect(list.tasks).toHaveLength(2); // the refused ones were never sent
+  });
+});
+
+describe('CLI: task list|show|logs without a daemon', () => {
+  const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+  it('read the store (read-only) and print what the daemon printed, human and --json, saying so on stderr', async () => {
+    const d = await daemon();
+    const ok = await d.cli(['dispatch', d.prompt({ out: 'first answer' }), '--agent', 'a', '--wait']);
+    expect(ok.code).toBe(0);
+    const bad = await d.cli(['dispatch', d.prompt({ exit: 3, stderr: 'it broke' }), '--agent', 'b', '--wait', '--json']);
+    expect(bad.code).toBe(1);
+    const failed = JSON.parse(bad.stdout) as { id: string };
+    const [first] = (JSON.parse((await d.cli(['task', 'list', '--status', 'succeeded', '--json'])).stdout) as { tasks: Array<{ id: string }> }).tasks;
+    const commands = [
+      ['task', 'list'],
+      ['task', 'list', '--json'],
+      ['task', 'list', '--status', 'failed', '--agent', 'b', '--json'],
+      ['task', 'list', '-n', '1'],
+      ['task', 'show', first!.id],
+      ['task', 'show', failed.id, '--json'],
+      ['task', 'logs', first!.id],
+      ['task', 'logs', failed.id, '--json'],
+    ];
+    const online = [];
+    for (const c of commands) online.push(await d.cli(c));
+    for (const [i, r] of online.entries()) {
+      expect(r.code, commands[i]!.join(' ')).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+    expect(online[6]!.stdout).toContain('succeeded');
+
+    const drained = await d.cli(['drain']);
+    expect(drained.code).toBe(0);
+    expect(await d.exited()).toBe(0);
+    const dbPath = join(d.home, 'tetora.db');
+    const before = sha(dbPath);
+    for (const [i, c] of commands.entries()) {
+      const r = await d.cli(c);
+      expect(r.code, c.join(' ')).toBe(0);
+      expect(r.stdout, c.join(' ')).toBe(online[i]!.stdout);
+      expect(r.stderr).toBe(`tetora: no daemon answers at http://127.0.0.1:${d.port}; reading the store ${dbPath} directly\n`);
+    }
+    const follow = await d.cli(['task', 'logs', failed.id, '--follow']);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toContain('it broke');
+    expect(follow.stderr).toContain('not following');
+    expect(sha(dbPath)).toBe(before);
+
+    const missing = await d.cli(['task', 'show', 'no-such-task', '--json']);
+    expect(missing.code).toBe(65);
+    expect((JSON.parse(missing.stdout) as JsonError).error.code).toBe('TET_ERR_TASK_NOT_FOUND');
+    const badStatus = await d.cli(['task', 'list', '--status', 'done']);
+    expect(badStatus.code).toBe(64);
+    expect(badStatus.stderr).toContain('--status "done" is not a task status');
+  });
+
+  it('after a SIGKILL (WAL files left behind) the store still reads; a home without a database has no tasks', async () => {
+    const d = await daemon();
+    const r = await d.cli(['dispatch', d.prompt({ out: 'kept' }), '--agent', 'a', '--wait', '--json']);
+    const id = (JSON.parse(r.stdout) as { id: string }).id;
+    d.kill('SIGKILL');
+    await d.exited();
+    const show = await d.cli(['task', 'show', id, '--json']);
+    expect(show.code).toBe(0);
+    expect(JSON.parse(show.stdout)).toMatchObject({ id, status: 'succeeded', output: 'kept' });
+
+    const empty = await DaemonHarness.create();
+    expect(existsSync(join(empty.home, 'tetora.db'))).toBe(false);
+    const list = await empty.cli(['task', 'list', '--json']);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual({ tasks: [], nextCursor: null });
+    const none = await empty.cli(['task', 'logs', 'abc']);
+    expect(none.code).toBe(65);
+    expect(none.stderr).toContain('no database yet');
+    expect(existsSync(join(empty.home, 'tetora.db'))).toBe(false);
   });
 });
