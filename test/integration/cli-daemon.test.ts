@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { runCli as runCliIn } from '../helpers/cli.js';
 import { DaemonHarness, runCli } from '../helpers/daemon.js';
+import { waitUntil } from '../helpers/engine-harness.js';
 
 let daemons: DaemonHarness[] = [];
 afterEach(async () => {
@@ -234,5 +235,22 @@ describe('CLI: task list|show|logs without a daemon', () => {
     expect(none.code).toBe(65);
     expect(none.stderr).toContain('no database yet');
     expect(existsSync(join(empty.home, 'tetora.db'))).toBe(false);
+  });
+});
+
+describe('CLI: drain', () => {
+  it('prints one whole line, also when the daemon is already draining, and a JSON document with --json', async () => {
+    const d = await daemon({ drainTimeout: '20s' });
+    const res = await d.dispatch({ prompt: d.prompt({ sleepMs: 2500, out: 'slow' }), agent: 'a' });
+    expect(res.status).toBe(202);
+    await waitUntil(() => d.log().some((l) => l.event === 'start'));
+    const first = await d.cli(['drain']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe('draining: 1 running task(s) get up to drainTimeout to finish; 0 queued task(s) stay queued for the next start.\n');
+    const again = await d.cli(['drain', '--json']);
+    expect(again.code).toBe(0);
+    expect(again.stdout.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'draining', alreadyDraining: true, running: 1 });
+    expect(await d.exited()).toBe(0);
   });
 });
