@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 import { SseParser } from '../../src/cli/client.js';
 import { binPath, freePort, runCli as runTetora, type CliResult } from './cli.js';
 import { Harness } from './engine-harness.js';
@@ -134,6 +135,29 @@ export class DaemonHarness extends Harness {
       await this.exited();
     }
   }
+}
+
+/**
+ * The daemons a test file makes, killed after each of its tests: `daemon(raw)` creates and starts one,
+ * `track(d)` adds one the test made itself.
+ */
+export function daemonLifecycle(): { daemon(raw?: Record<string, unknown>): Promise<DaemonHarness>; track(d: DaemonHarness): DaemonHarness } {
+  const daemons: DaemonHarness[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+  const track = (d: DaemonHarness) => {
+    daemons.push(d);
+    return d;
+  };
+  return {
+    track,
+    async daemon(raw = {}) {
+      const d = track(await DaemonHarness.create(raw));
+      await d.start();
+      return d;
+    },
+  };
 }
 
 /** Runs `tetora <args>` with this process's environment plus `env`. */

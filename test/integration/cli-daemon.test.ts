@@ -8,24 +8,13 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { runCli as runCliIn } from '../helpers/cli.js';
-import { DaemonHarness, runCli } from '../helpers/daemon.js';
+import { DaemonHarness, daemonLifecycle, runCli } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
 
-let daemons: DaemonHarness[] = [];
-afterEach(async () => {
-  for (const d of daemons) await d.stop();
-  daemons = [];
-});
-
-async function daemon(raw: Record<string, unknown> = {}): Promise<DaemonHarness> {
-  const d = await DaemonHarness.create(raw);
-  daemons.push(d);
-  await d.start();
-  return d;
-}
+const { daemon, track } = daemonLifecycle();
 
 /** Unprivileged ports on the WHATWG fetch "bad ports" list, which undici's fetch refuses to connect to. */
 const BAD_PORTS = [6667, 6000, 5060, 10080, 6665, 6666, 6668, 6669, 6679, 6697, 5061, 6566, 4190, 4045, 3659, 2049, 1719, 1720, 1723];
@@ -35,7 +24,7 @@ describe('CLI: reaching the daemon', () => {
     let d: DaemonHarness | undefined;
     for (const port of BAD_PORTS) {
       const candidate = await DaemonHarness.create();
-      daemons.push(candidate);
+      track(candidate);
       try {
         await candidate.start({ port });
         d = candidate;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { TetoraError } from '../../errors.js';
+import { resolvePath } from '../../util/fsx.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { exitCodeOf, isTerminalType, progressLine, type TaskView } from '../format.js';
@@ -84,7 +84,7 @@ export function registerDispatch(program: Command): void {
  */
 export function workdirFromHere(typed: string, cwd: string = process.cwd(), home: string = homedir()): string {
   if (typed.trim() === '') throw new TetoraError('TET_ERR_USAGE', '--workdir is empty: give the folder the agent should work in (for example --workdir .).', { field: 'workdir' });
-  const path = typed === '~' ? home : typed.startsWith('~/') ? resolve(home, typed.slice(2)) : resolve(cwd, typed);
+  const path = resolvePath(typed, cwd, home);
   let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
