@@ -14,6 +14,16 @@ export function globalOpts(cmd: Command): { config?: string } {
   return {};
 }
 
+/** The --config path given anywhere on the command line (the nearest wins), or undefined for the default. */
+export function configPathFrom(cmd: Command): string | undefined {
+  return globalOpts(cmd).config;
+}
+
+/** Adds the per-command `-c, --config <path>` option (listed before the command's own options in its help). */
+export function withConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json)');
+}
+
 /** Give every command (and subcommand) that lacks one a `-c, --config <path>` option, so it works after any command. */
 export function addConfigOptionEverywhere(cmd: Command): void {
   for (const sub of cmd.commands) {

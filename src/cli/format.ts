@@ -62,7 +62,7 @@ export function progressLine(e: EventView, t0: number): string | undefined {
     case 'provider.tool_call':
       return `${at} tool ${d.name ?? '?'}: ${one(typeof d.input === 'string' ? d.input : JSON.stringify(d.input ?? ''), 160)}`;
     case 'provider.tool_result':
-      return `${at}   ↳ ${one(String(d.content ?? ''), 160)}`;
+      return toolResultLines(d, `${at}   ↳ `);
     case 'provider.provider_retry':
       return `${at} provider retrying: ${one(JSON.stringify(d), 160)}`;
     case 'session_recovery':
@@ -78,6 +78,64 @@ export function progressLine(e: EventView, t0: number): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** How many lines of a tool's output a progress entry shows, and how wide each may be. */
+export const TOOL_RESULT_LINES = 3;
+export const TOOL_RESULT_WIDTH = 160;
+
+/**
+ * Blocks of a tool result (claude's `content` may be an array of `{type: 'text', text}` blocks, also
+ * as a JSON string of one; an MCP result is `{content: [...]}`): their text, or undefined when `v`
+ * is not such a list.
+ */
+function blocksText(v: unknown): string | undefined {
+  let blocks: unknown = v;
+  if (typeof v === 'string') {
+    if (!v.startsWith('[{') || !v.endsWith('}]')) return undefined;
+    try {
+      blocks = JSON.parse(v);
+    } catch {
+      return undefined;
+    }
+  } else if (v && typeof v === 'object' && !Array.isArray(v) && Array.isArray((v as { content?: unknown }).content)) {
+    blocks = (v as { content: unknown }).content;
+  }
+  if (!Array.isArray(blocks) || blocks.length === 0) return undefined;
+  if (!blocks.every((b) => b && typeof b === 'object' && typeof (b as { type?: unknown }).type === 'string')) return undefined;
+  return blocks
+    .map((b: { type: string; text?: unknown }) => (b.type === 'text' && typeof b.text === 'string' ? b.text : `[${b.type}]`))
+    .join('\n');
+}
+
+/** The text a tool result carries, whichever provider sent it. */
+export function toolResultText(d: Record<string, unknown>): string {
+  const raw = d.output ?? d.content;
+  if (Array.isArray(d.changes)) {
+    const files = d.changes.map((c: { path?: unknown; kind?: unknown }) => `${c?.kind ? `${String(c.kind)} ` : ''}${String(c?.path ?? '?')}`);
+    return `changed ${files.length} file(s): ${files.join(', ')}`;
+  }
+  if (raw === undefined || raw === null) return '';
+  return blocksText(raw) ?? (typeof raw === 'string' ? raw : JSON.stringify(raw));
+}
+
+/**
+ * A tool result as progress: its first lines (blank ones skipped), each shortened, then how many more
+ * there are; an error or a non-zero exit code says so first. Continuation lines line up under the first.
+ */
+function toolResultLines(d: Record<string, unknown>, prefix: string): string {
+  const lines = toolResultText(d)
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '');
+  const exit = typeof d.exitCode === 'number' && d.exitCode !== 0 ? `exit ${d.exitCode}` : '';
+  const status = [d.isError === true ? 'error' : '', exit].filter(Boolean).join(', ');
+  const head = lines.slice(0, TOOL_RESULT_LINES).map((l) => one(l, TOOL_RESULT_WIDTH));
+  if (lines.length > TOOL_RESULT_LINES) head.push(`… ${lines.length - TOOL_RESULT_LINES} more line(s)`);
+  if (head.length === 0) head.push('(no output)');
+  if (status) head[0] = `(${status}) ${head[0]}`;
+  const pad = ' '.repeat(Array.from(prefix).length);
+  return head.map((l, i) => `${i === 0 ? prefix : pad}${l}`).join('\n');
 }
 
 export function taskLine(t: TaskView): string {

@@ -1,21 +1,9 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { isTetoraError, messageOf } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { addConfigOptionEverywhere } from './context.js';
-
-export function version(): string {
-  const pkgPath = fileURLToPath(new URL('../../package.json', import.meta.url));
-  return (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version;
-}
-
-/** Thrown by commands to end with a code after printing their own output. */
-export class ExitWith extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+import { ExitWith } from './exit.js';
+import { version } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('tetora')
@@ -50,13 +38,34 @@ function unknownCommandWord(program: Command, args: string[]): string | undefine
   return word;
 }
 
+/**
+ * Did the user ask for JSON output? The command that ran says so once commander parsed its options;
+ * before that (a usage error), a `--json` word before any `--` does.
+ */
+function jsonWordIn(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+}
+
+/** With --json, an error is printed on stdout as well, as the daemon's error bodies are: one line. */
+function printJsonError(error: { code: string; message: string; details?: Record<string, unknown> }): void {
+  process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, details: error.details ?? {} } })}\n`);
+}
+
 /** Runs the CLI; resolves to the exit code. User errors print one line, never a stack trace. */
 export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   const program = buildProgram();
+  let json: boolean | undefined;
+  program.hook('preAction', (_program, action) => {
+    json = action.opts<{ json?: boolean }>().json === true;
+  });
+  const wantsJson = () => json ?? jsonWordIn(argv.slice(2));
   const unknown = unknownCommandWord(program, argv.slice(2));
   if (unknown !== undefined) {
-    process.stderr.write(`tetora: unknown command '${unknown}'. Run \`tetora help\` for the list of commands.\n`);
+    const message = `unknown command '${unknown}'. Run \`tetora help\` for the list of commands.`;
+    process.stderr.write(`tetora: ${message}\n`);
+    if (wantsJson()) printJsonError({ code: 'TET_ERR_USAGE', message, details: { command: unknown } });
     return 64;
   }
   try {
@@ -66,13 +75,17 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof ExitWith) return err.code;
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      return err.exitCode === 0 ? 0 : 64;
+      if (err.exitCode === 0) return 0;
+      if (wantsJson()) printJsonError({ code: 'TET_ERR_USAGE', message: err.message.replace(/^error: /, ''), details: { reason: err.code } });
+      return 64;
     }
     if (isTetoraError(err)) {
       process.stderr.write(`tetora: ${err.message}\n`);
+      if (wantsJson()) printJsonError(err.toJSON());
       return err.exitCode;
     }
     process.stderr.write(`tetora: unexpected error: ${messageOf(err)}\n${(err as Error)?.stack ?? ''}\n`);
+    if (wantsJson()) printJsonError({ code: 'TET_ERR_INTERNAL', message: `unexpected error: ${messageOf(err)}` });
     return 70;
   }
 }

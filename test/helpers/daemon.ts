@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 import { SseParser } from '../../src/cli/client.js';
 import { binPath, freePort, runCli as runTetora, type CliResult } from './cli.js';
 import { Harness } from './engine-harness.js';
@@ -47,9 +48,10 @@ export class DaemonHarness extends Harness {
   /**
    * Starts `tetora serve` and resolves once it listens. The first start lets the kernel pick the port
    * (no window for another test to take it) and records it in the config for the CLI; a restart reuses it.
+   * `port` asks for that port instead (the first start rejects when it is taken).
    */
-  start(): Promise<void> {
-    const listen = `127.0.0.1:${this.#started ? this.port : 0}`;
+  start(opts: { port?: number } = {}): Promise<void> {
+    const listen = `127.0.0.1:${opts.port ?? (this.#started ? this.port : 0)}`;
     const child = spawn(process.execPath, [binPath, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
@@ -133,6 +135,29 @@ export class DaemonHarness extends Harness {
       await this.exited();
     }
   }
+}
+
+/**
+ * The daemons a test file makes, killed after each of its tests: `daemon(raw)` creates and starts one,
+ * `track(d)` adds one the test made itself.
+ */
+export function daemonLifecycle(): { daemon(raw?: Record<string, unknown>): Promise<DaemonHarness>; track(d: DaemonHarness): DaemonHarness } {
+  const daemons: DaemonHarness[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+  const track = (d: DaemonHarness) => {
+    daemons.push(d);
+    return d;
+  };
+  return {
+    track,
+    async daemon(raw = {}) {
+      const d = track(await DaemonHarness.create(raw));
+      await d.start();
+      return d;
+    },
+  };
 }
 
 /** Runs `tetora <args>` with this process's environment plus `env`. */

@@ -496,7 +496,12 @@ describe('tetora config', () => {
       const r = await s.run(args);
       expect(r.code, args.join(' ')).toBe(78);
       expect(r.stderr).toBe(`tetora: config ${path}: agents.coder.timeout is "forever", expected a duration such as "90s", "15m", "1h30m" or a number of milliseconds. Fix it and run \`tetora config validate\`.\n`);
-      expect(r.stdout).toBe('');
+      if (args.includes('--json')) {
+        // With --json the error object is printed on stdout too.
+        expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'TET_ERR_CONFIG_INVALID', details: { path: 'agents.coder.timeout', value: 'forever', file: path } } });
+      } else {
+        expect(r.stdout).toBe('');
+      }
       expectNoStack(r);
     }
     const j = await s.run(['config', 'validate', '--json', '--config', path]);

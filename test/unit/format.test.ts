@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { exitCodeOf, isTerminalType, one, progressLine, taskDetail, taskLine, type EventView, type TaskView } from '../../src/cli/format.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exitCodeOf, isTerminalType, one, progressLine, taskDetail, taskLine, toolResultText, type EventView, type TaskView } from '../../src/cli/format.js';
+import { claudeEvents } from '../../src/providers/claude.js';
+import { codexEvents } from '../../src/providers/codex.js';
+import { repoRoot } from '../helpers/cli.js';
 
 const T0 = Date.parse('2026-03-04T05:06:07.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -106,8 +111,8 @@ describe('progressLine', () => {
   });
 
   it('provider.tool_result and provider.provider_retry', () => {
-    expect(progressLine(ev('provider.tool_result', { content: 'ok\ndone' }), T0)).toBe('[   1.5s]   ↳ ok done');
-    expect(progressLine(ev('provider.tool_result', {}), T0)).toBe('[   1.5s]   ↳ ');
+    expect(progressLine(ev('provider.tool_result', { content: 'ok\ndone' }), T0)).toBe('[   1.5s]   ↳ ok\n              done');
+    expect(progressLine(ev('provider.tool_result', {}), T0)).toBe('[   1.5s]   ↳ (no output)');
     expect(progressLine(ev('provider.provider_retry', { attempt: 2 }), T0)).toBe('[   1.5s] provider retrying: {"attempt":2}');
   });
 
@@ -212,5 +217,47 @@ describe('taskDetail', () => {
       'prompt',
       '  fix the bug',
     ]);
+  });
+});
+
+/** The `provider.<type>` events the adapter makes of a recorded fixture, as the CLI receives them. */
+function fixtureEvents(provider: 'claude' | 'codex', name: string): EventView[] {
+  const lines = readFileSync(join(repoRoot, 'test', 'fixtures', 'providers', provider, `${name}.stdout.jsonl`), 'utf8').split('\n').filter(Boolean);
+  const toEvents = provider === 'claude' ? (e: Record<string, unknown>) => claudeEvents(e) : codexEvents;
+  return lines.flatMap((l) => toEvents(JSON.parse(l) as Record<string, unknown>)).map((e) => ev(`provider.${e.type}`, e.data as Record<string, unknown>));
+}
+
+describe('tool results in progress lines', () => {
+  it("shows the output of claude's Bash tool from the recorded stream (it was an empty line)", () => {
+    const result = fixtureEvents('claude', 'tool-call').find((e) => e.type === 'provider.tool_result');
+    expect(result).toBeDefined();
+    expect(progressLine(result as EventView, T0)).toBe('[   1.5s]   ↳ hi');
+  });
+
+  it("shows the output of codex's command from the recorded stream", () => {
+    const result = fixtureEvents('codex', 'tool-call').find((e) => e.type === 'provider.tool_result');
+    expect(progressLine(result as EventView, T0)).toBe('[   1.5s]   ↳ hi');
+  });
+
+  it('takes the text of content blocks (an array, or the JSON of one), and names other blocks', () => {
+    const userLine = { type: 'user', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't', is_error: false, content: [{ type: 'text', text: 'first\nsecond' }, { type: 'image', source: {} }] }] } };
+    const [fromClaude] = claudeEvents(userLine);
+    expect(toolResultText(fromClaude?.data as Record<string, unknown>)).toBe('first\nsecond\n[image]');
+    expect(toolResultText({ content: [{ type: 'text', text: 'a' }] })).toBe('a');
+    expect(toolResultText({ output: { content: [{ type: 'text', text: 'from mcp' }], structured_content: null } })).toBe('from mcp');
+    expect(toolResultText({ output: '[1, 2]' })).toBe('[1, 2]'); // JSON that is not blocks stays as it is
+    expect(toolResultText({ output: '[{"a": 1}]' })).toBe('[{"a": 1}]');
+    expect(toolResultText({ name: 'file_change', changes: [{ path: 'src/a.ts', kind: 'update' }, { path: 'b.md', kind: 'add' }] })).toBe('changed 2 file(s): update src/a.ts, add b.md');
+  });
+
+  it('shows the first three non-blank lines, each shortened, then how many more; errors and exit codes first', () => {
+    const output = ['', 'line 1', 'x'.repeat(500), '', 'line 3', 'line 4', 'line 5'].join('\n');
+    const lines = (progressLine(ev('provider.tool_result', { output, isError: true, exitCode: 2 }), T0) as string).split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe('[   1.5s]   ↳ (error, exit 2) line 1');
+    expect(lines[1]).toBe(`              ${'x'.repeat(159)}…`);
+    expect(lines[2]).toBe('              line 3');
+    expect(lines[3]).toBe('              … 2 more line(s)');
+    expect(progressLine(ev('provider.tool_result', { output: '', exitCode: 0 }), T0)).toBe('[   1.5s]   ↳ (no output)');
   });
 });

@@ -27,8 +27,10 @@ describe('SseParser', () => {
       ]);
     }
     const p = new SseParser();
-    expect(p.feed('data: x\r\r')).toEqual([]); // a trailing CR may still be the first half of a CRLF
-    expect(p.feed('data: y\r\r').map((m) => m.data)).toEqual(['x']);
+    // Two CRs end the message at once, whether or not an LF follows the second one in the next chunk.
+    expect(p.feed('data: x\r\r').map((m) => m.data)).toEqual(['x']);
+    expect(p.feed('\ndata: y\r\r').map((m) => m.data)).toEqual(['y']);
+    expect(p.feed('\n\r\ndata: z\n\n').map((m) => m.data)).toEqual(['z']);
   });
 
   it('parses a whole stream fed at once, skipping comments and heartbeats', () => {
@@ -147,5 +149,98 @@ describe('SseParser', () => {
 
   it('keeps unicode intact', () => {
     expect(feedAll(['data: héllo ✓ 🚀\n', '\n'])).toEqual([{ event: 'message', data: 'héllo ✓ 🚀' }]);
+  });
+});
+
+/**
+ * The characters string and array methods touch while `fn` runs: searches count what they scan, copies
+ * (slice, substring, join) what they produce, and whole-string operations (replace, split, match, …)
+ * the whole string. A parser that re-reads or copies its buffer on every chunk counts far more than its
+ * input; a linear one a small multiple of it.
+ */
+function charsTouched(fn: () => void): number {
+  const sp = String.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const ap = Array.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const saved: Array<[Record<string, (...a: unknown[]) => unknown>, string, (...a: unknown[]) => unknown]> = [];
+  let n = 0;
+  const wrap = (proto: typeof sp, name: string, cost: (self: string, args: unknown[], result: unknown) => number) => {
+    const orig = proto[name] as (...a: unknown[]) => unknown;
+    saved.push([proto, name, orig]);
+    proto[name] = function (this: string, ...args: unknown[]) {
+      const result = orig.apply(this, args);
+      n += cost(this, args, result);
+      return result;
+    };
+  };
+  const scan = (self: string, args: unknown[], result: unknown) => {
+    const from = Math.max(0, Number(args[1] ?? 0) || 0);
+    return typeof result === 'number' && result >= 0 ? result - from + String(args[0]).length : self.length - from;
+  };
+  for (const name of ['indexOf', 'includes']) wrap(sp, name, scan);
+  wrap(sp, 'lastIndexOf', (self) => self.length);
+  for (const name of ['slice', 'substring', 'substr', 'concat']) wrap(sp, name, (_s, _a, r) => String(r).length);
+  for (const name of ['replace', 'replaceAll', 'split', 'match', 'matchAll', 'search', 'trim', 'trimStart', 'trimEnd', 'normalize']) wrap(sp, name, (self) => self.length);
+  wrap(ap, 'join', (_s, _a, r) => String(r).length);
+  try {
+    fn();
+  } finally {
+    for (const [proto, name, orig] of saved.reverse()) proto[name] = orig;
+  }
+  return n;
+}
+
+describe('SseParser work is linear in its input', () => {
+  it('a 512 KiB data line fed in 512-byte chunks is scanned and copied a bounded number of times', () => {
+    const payload = JSON.stringify({ seq: 1, type: 'provider.text', data: { text: 'x'.repeat(512 * 1024) } });
+    const input = `: connected\n\nid: 1\nevent: provider.text\ndata: ${payload}\n\n`;
+    const chunks: string[] = [];
+    for (let i = 0; i < input.length; i += 512) chunks.push(input.slice(i, i + 512));
+    const p = new SseParser();
+    const got: SseMessage[] = [];
+    const work = charsTouched(() => {
+      for (const c of chunks) got.push(...p.feed(c));
+    });
+    expect(got).toEqual([{ id: '1', event: 'provider.text', data: payload }]);
+    expect(work).toBeLessThan(10 * input.length);
+  });
+
+  it('20 000 short messages in one chunk are parsed without re-reading the rest of the chunk for each', () => {
+    const input = Array.from({ length: 20_000 }, (_, i) => `id: ${i + 1}\ndata: {"n":${i}}\n\n`).join('');
+    const p = new SseParser();
+    let got: SseMessage[] = [];
+    const work = charsTouched(() => {
+      got = p.feed(input);
+    });
+    expect(got).toHaveLength(20_000);
+    expect(got[19_999]).toEqual({ id: '20000', event: 'message', data: '{"n":19999}' });
+    expect(work).toBeLessThan(10 * input.length);
+  });
+});
+
+describe('SseParser on big lines', () => {
+  const big = `${'é✓🚀 line '.repeat(600)}end`;
+  const stream = `: connected\n\nid: 1\r\nevent: a\r\ndata: ${big}\r\n\r\nid: 2\rdata: ${big}\rdata: second\r\rid: 3\ndata: small\n\n`;
+  const want: SseMessage[] = [
+    { id: '1', event: 'a', data: big },
+    { id: '2', event: 'message', data: `${big}\nsecond` },
+    { id: '3', event: 'message', data: 'small' },
+  ];
+
+  it('gives the same messages for a split at every position of a stream with lines of several thousand characters', () => {
+    expect(feedAll([stream])).toEqual(want);
+    for (let i = 0; i <= stream.length; i++) {
+      const got = feedAll([stream.slice(0, i), stream.slice(i)]);
+      if (got.length !== 3 || got[0]?.data !== big || got[1]?.data !== want[1]?.data || got[2]?.id !== '3') {
+        expect(got, `split at ${i}`).toEqual(want);
+      }
+    }
+  });
+
+  it('gives the same messages for chunks of every size from 1 to 97 characters', () => {
+    for (let size = 1; size <= 97; size++) {
+      const parts: string[] = [];
+      for (let i = 0; i < stream.length; i += size) parts.push(stream.slice(i, i + size));
+      expect(feedAll(parts), `chunks of ${size}`).toEqual(want);
+    }
   });
 });

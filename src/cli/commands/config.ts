@@ -3,25 +3,8 @@ import { loadConfig } from '../../config/load.js';
 import { redactConfig } from '../../config/redact.js';
 import type { LoadResult } from '../../config/types.js';
 import { isTetoraError } from '../../errors.js';
-import { printJson } from '../context.js';
-import { ExitWith } from '../main.js';
-
-/**
- * `--config PATH` given after a subcommand (`tetora config validate --config x.json`) or before it
- * (`tetora --config x.json doctor`): the nearest one wins.
- */
-export function configPathFrom(cmd: Command): string | undefined {
-  for (let c: Command | null = cmd; c; c = c.parent) {
-    const v = c.opts<{ config?: string }>().config;
-    if (typeof v === 'string' && v !== '') return v;
-  }
-  return undefined;
-}
-
-/** Adds the per-command `-c, --config <path>` option. */
-export function withConfigOption(cmd: Command): Command {
-  return cmd.option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json)');
-}
+import { configPathFrom, printJson, withConfigOption } from '../context.js';
+import { ExitWith } from '../exit.js';
 
 function load(cmd: Command): LoadResult {
   const configPath = configPathFrom(cmd);

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { TetoraError } from '../../errors.js';
+import { resolvePath } from '../../util/fsx.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { exitCodeOf, isTerminalType, progressLine, type TaskView } from '../format.js';
@@ -27,7 +30,7 @@ export function registerDispatch(program: Command): void {
     .option('-m, --model <model>', 'model override')
     .option('--provider <name>', 'provider override')
     .option('-t, --timeout <duration>', 'wall-clock limit, e.g. 15m')
-    .option('-w, --workdir <dir>', 'folder the agent works in')
+    .option('-w, --workdir <dir>', 'folder the agent works in (relative to the current folder; sent as an absolute path)')
     .option('-s, --session <key>', 'session key: tasks with the same key run in order and continue one conversation')
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--idempotency-key <key>', 'dispatching again with the same key returns the same task')
@@ -42,7 +45,7 @@ export function registerDispatch(program: Command): void {
       if (opts.model) body.model = opts.model;
       if (opts.provider) body.provider = opts.provider;
       if (opts.timeout) body.timeout = opts.timeout;
-      if (opts.workdir) body.workdir = opts.workdir;
+      if (opts.workdir !== undefined) body.workdir = workdirFromHere(opts.workdir);
       if (opts.session) body.sessionKey = opts.session;
       if (opts.systemPrompt) body.systemPrompt = opts.systemPrompt;
       if (opts.idempotencyKey) body.idempotencyKey = opts.idempotencyKey;
@@ -73,6 +76,30 @@ export function registerDispatch(program: Command): void {
       else if (final.output) process.stdout.write(final.output.endsWith('\n') ? final.output : `${final.output}\n`);
       process.exitCode = exitCodeOf(final.status);
     });
+}
+
+/**
+ * The folder the user typed, made absolute from where they are (the daemon would otherwise take a
+ * relative path from its own home): `~` and `~/…` are the user's home. It must be an existing folder.
+ */
+export function workdirFromHere(typed: string, cwd: string = process.cwd(), home: string = homedir()): string {
+  if (typed.trim() === '') throw new TetoraError('TET_ERR_USAGE', '--workdir is empty: give the folder the agent should work in (for example --workdir .).', { field: 'workdir' });
+  const path = resolvePath(typed, cwd, home);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TetoraError(
+      'TET_ERR_USAGE',
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `--workdir "${typed}" is ${path}, which does not exist. Create it, or give an existing folder (relative paths start from the current folder, ${cwd}).`
+        : `--workdir "${typed}" is ${path}, which cannot be read (${code ?? (err as Error).message}). Check its permissions, or give another folder.`,
+      { field: 'workdir', value: typed, path },
+    );
+  }
+  if (!isDir) throw new TetoraError('TET_ERR_USAGE', `--workdir "${typed}" is ${path}, which is a file, not a folder. Give the folder the agent should work in.`, { field: 'workdir', value: typed, path });
+  return path;
 }
 
 async function readStdin(): Promise<string> {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { formatReport, runChecks } from '../../doctor/checks.js';
 import { gatherFacts } from '../../doctor/gather.js';
-import { printJson } from '../context.js';
-import { ExitWith } from '../main.js';
-import { configPathFrom, withConfigOption } from './config.js';
+import { configPathFrom, printJson, withConfigOption } from '../context.js';
+import { ExitWith } from '../exit.js';
 
 export function registerDoctor(program: Command): void {
   withConfigOption(program.command('doctor'))

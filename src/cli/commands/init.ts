@@ -21,8 +21,7 @@ import {
   type StarterProvider,
 } from '../../init/starter.js';
 import { ensurePrivateDir, writePrivateFile } from '../../util/fsx.js';
-import { printJson } from '../context.js';
-import { configPathFrom, withConfigOption } from './config.js';
+import { configPathFrom, printJson, withConfigOption } from '../context.js';
 
 interface InitFlags {
   yes?: boolean;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TetoraError } from '../../errors.js';
 import { globalOpts } from '../context.js';
-import { version } from '../main.js';
+import { version } from '../version.js';
 
 export function registerServe(program: Command): void {
   program

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
-import { TetoraError } from '../../errors.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { isTerminalType, progressLine, taskDetail, taskLine, type EventView, type TaskView } from '../format.js';
+import { daemonOrStore, listFromStore, showFromStore, storedEvents, taskFromStore } from '../offline.js';
 
 export function registerTask(program: Command): void {
-  const task = program.command('task').description('list, inspect, cancel and follow tasks of the running daemon');
+  const task = program
+    .command('task')
+    .description('list, inspect, cancel and follow tasks (list, show and logs read the store when no daemon runs)');
 
   task
     .command('list')
@@ -17,13 +19,19 @@ export function registerTask(program: Command): void {
     .option('--cursor <cursor>', 'page on from a previous nextCursor')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; agent?: string; source?: string; limit: string; cursor?: string; json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const { config } = loadForCommand(cmd);
+      const client = new DaemonClient(config);
       const q = new URLSearchParams({ limit: opts.limit });
       if (opts.status) q.set('status', opts.status);
       if (opts.agent) q.set('agent', opts.agent);
       if (opts.source) q.set('source', opts.source);
       if (opts.cursor) q.set('cursor', opts.cursor);
-      const { body } = await client.json<{ tasks: TaskView[]; nextCursor: string | null }>('GET', `/api/tasks?${q}`);
+      const body = await daemonOrStore(
+        client,
+        config,
+        async () => (await client.json<{ tasks: TaskView[]; nextCursor: string | null }>('GET', `/api/tasks?${q}`)).body,
+        (store) => listFromStore(store, opts) as unknown as { tasks: TaskView[]; nextCursor: string | null },
+      );
       if (opts.json) return printJson(body);
       if (body.tasks.length === 0) process.stdout.write('no tasks\n');
       for (const t of body.tasks) process.stdout.write(`${taskLine(t)}\n`);
@@ -36,8 +44,14 @@ export function registerTask(program: Command): void {
     .argument('<id>', 'task id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
-      const { body } = await client.json<TaskView & Record<string, unknown>>('GET', `/api/tasks/${encodeURIComponent(id)}`);
+      const { config } = loadForCommand(cmd);
+      const client = new DaemonClient(config);
+      const body = await daemonOrStore(
+        client,
+        config,
+        async () => (await client.json<TaskView & Record<string, unknown>>('GET', `/api/tasks/${encodeURIComponent(id)}`)).body,
+        (store) => showFromStore(store, id) as unknown as TaskView & Record<string, unknown>,
+      );
       if (opts.json) printJson(body);
       else process.stdout.write(`${taskDetail(body)}\n`);
     });
@@ -61,25 +75,38 @@ export function registerTask(program: Command): void {
     .option('-f, --follow', 'keep streaming until the task ends')
     .option('--json', 'one JSON event per line')
     .action(async (id: string, opts: { follow?: boolean; json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
-      const { body: t } = await client.json<TaskView>('GET', `/api/tasks/${encodeURIComponent(id)}`);
-      const t0 = Date.parse(t.createdAt);
-      const print = (e: EventView) => {
+      const { config } = loadForCommand(cmd);
+      const client = new DaemonClient(config);
+      const print = (e: EventView, t0: number) => {
         if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
         else process.stdout.write(`${progressLine(e, t0) ?? `[event] ${e.type} ${JSON.stringify(e.data)}`}\n`);
       };
+      // Without a daemon: the recorded events, then the end (nothing can change while none runs).
+      const t = await daemonOrStore(
+        client,
+        config,
+        async () => (await client.json<TaskView>('GET', `/api/tasks/${encodeURIComponent(id)}`)).body,
+        (store) => {
+          const row = taskFromStore(store, id);
+          for (const e of storedEvents(store!, id)) print(e, row.createdAt);
+          return undefined;
+        },
+        opts.follow ? ' (not following: nothing runs without a daemon)' : '',
+      );
+      if (!t) return;
+      const t0 = Date.parse(t.createdAt);
+      const path = `/api/tasks/${encodeURIComponent(id)}/events`;
       if (!opts.follow && !isTerminalType(t.status)) {
         // Snapshot: replay what is recorded so far, then stop.
         const ac = new AbortController();
         const timer = setTimeout(() => ac.abort(), 1500);
-        await followEvents(client, `/api/tasks/${encodeURIComponent(id)}/events`, (e) => void print(e), { signal: ac.signal });
+        await followEvents(client, path, (e) => void print(e, t0), { signal: ac.signal });
         clearTimeout(timer);
         return;
       }
-      await followEvents(client, `/api/tasks/${encodeURIComponent(id)}/events`, (e) => {
-        print(e);
+      await followEvents(client, path, (e) => {
+        print(e, t0);
         return isTerminalType(e.type);
       });
-      if (!t) throw new TetoraError('TET_ERR_TASK_NOT_FOUND', `no task ${id}`);
     });
 }
