@@ -21,6 +21,9 @@ export interface SseLimits {
   maxBufferedBytes: number;
 }
 
+/** How long a disconnected slow client has to read what is left (the reason comes last) before its socket is dropped. */
+const SLOW_CLIENT_GRACE_MS = 30_000;
+
 export const DEFAULT_SSE_LIMITS: SseLimits = { pageEvents: 1000, pageBytes: 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024 };
 
 /**
@@ -74,8 +77,9 @@ export async function streamEvents(
     }
     // Too slow: say why (a client that reads at all sees it after what it already has), then let go
     // of the socket's memory even if the client never reads again.
-    res.end(`: disconnected: ${reason}\n\n`);
-    setTimeout(() => res.destroy(), 5000).unref();
+    const socket = res.socket;
+    res.end(`: disconnected: ${reason}\n\n`, () => socket?.end());
+    setTimeout(() => res.destroy(), SLOW_CLIENT_GRACE_MS).unref();
   };
   const onShutdown = () => close();
   if (opts.shutdown?.aborted) {

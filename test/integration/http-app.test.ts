@@ -1,4 +1,6 @@
 /** The HTTP app on a real engine and store: a 500 is logged with the request id its body carries (issue 10 item 7). */
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
 import { Harness } from '../helpers/engine-harness.js';
@@ -25,5 +27,41 @@ describe('internal errors', () => {
     expect(lines[0]!.obj).toMatchObject({ requestId: id, method: 'GET', url: '/api/tasks' });
     metrics.close();
     await app.close();
+  });
+});
+
+describe('a slow SSE client (issue 10 item 1)', () => {
+  it('is disconnected once its unsent data passes the per-client bound, with a comment naming the reason', async () => {
+    const h = new Harness();
+    const engine = h.engine();
+    // Not started: the task stays queued, so its stream stays live while the test appends events.
+    const { task } = engine.enqueue({ agent: 'a', prompt: 'x' }, { source: 'test' });
+    const { app, metrics } = buildApp({ engine, version: 't', apiToken: () => undefined, requestDrain: () => {}, draining: () => false, sse: { maxBufferedBytes: 256 * 1024 } });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const chunks: Buffer[] = [];
+    const socket = connect(port, '127.0.0.1');
+    const ended = new Promise<void>((r) => socket.once('close', () => r()));
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    socket.write(`GET /api/tasks/${task.id}/events HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await new Promise<void>((r) => socket.once('data', (b: Buffer) => (chunks.push(b), r())));
+    socket.pause();
+    // 40 MiB of live events to a client that does not read: beyond the kernel's socket buffers and the bound.
+    const text = 'y'.repeat(4096);
+    for (let i = 0; i < 10_000; i += 100) {
+      const batch = engine.store.atomically(() => Array.from({ length: 100 }, () => engine.store.appendEvent(task.id, 'provider.text', { text }, Date.now())));
+      for (const e of batch) engine.bus.emit(e);
+      await new Promise((r) => setImmediate(r));
+    }
+    socket.on('data', (b: Buffer) => chunks.push(b));
+    socket.resume();
+    await ended;
+    const got = Buffer.concat(chunks).toString('utf8');
+    expect(got).toContain(': disconnected: this client reads more slowly than its events arrive');
+    expect(got).toContain('reconnect with Last-Event-ID');
+    expect(got.split('\nevent: provider.text\n').length - 1).toBeLessThan(10_000);
+    metrics.close();
+    await app.close();
+    await engine.stop();
   });
 });
