@@ -24,7 +24,7 @@ export interface SseLimits {
 /** How long a disconnected slow client has to read what is left (the reason comes last) before its socket is dropped. */
 const SLOW_CLIENT_GRACE_MS = 30_000;
 
-export const DEFAULT_SSE_LIMITS: SseLimits = { pageEvents: 1000, pageBytes: 1024 * 1024, maxBufferedBytes: 8 * 1024 * 1024 };
+export const DEFAULT_SSE_LIMITS: SseLimits = { pageEvents: 1000, pageBytes: 256 * 1024, maxBufferedBytes: 8 * 1024 * 1024 };
 
 /**
  * Stream events: replay from the store after `from` in pages, then go live with no gap and no duplicate.

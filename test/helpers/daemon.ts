@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { afterEach } from 'vitest';
 import { SseParser } from '../../src/cli/client.js';
 import { binPath, freePort, runCli as runTetora, type CliResult } from './cli.js';
 import { Harness } from './engine-harness.js';
@@ -160,4 +161,27 @@ export interface SseEvent {
   id?: string;
   event: string;
   data: Record<string, unknown>;
+}
+
+/**
+ * Daemons of a test file, killed after each test: `start(raw)` creates one on a temp home and starts it;
+ * `track(d)` adds one the test created itself.
+ */
+export function daemonPool(): { start(raw?: Record<string, unknown>): Promise<DaemonHarness>; track(d: DaemonHarness): DaemonHarness } {
+  const daemons: DaemonHarness[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+  return {
+    async start(raw = {}) {
+      const d = await DaemonHarness.create(raw);
+      daemons.push(d);
+      await d.start();
+      return d;
+    },
+    track(d) {
+      daemons.push(d);
+      return d;
+    },
+  };
 }

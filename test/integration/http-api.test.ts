@@ -3,22 +3,12 @@
  * 6, 7, 8, 9, 10, 14, 15, 16 and 17.
  */
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonHarness, readSse, runCli, TOKEN } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonHarness, daemonPool, readSse, runCli, TOKEN } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
 
-let daemons: DaemonHarness[] = [];
-afterEach(async () => {
-  for (const d of daemons) await d.stop();
-  daemons = [];
-});
-
-async function daemon(raw: Record<string, unknown> = {}): Promise<DaemonHarness> {
-  const d = await DaemonHarness.create(raw);
-  daemons.push(d);
-  await d.start();
-  return d;
-}
+const pool = daemonPool();
+const daemon = pool.start;
 
 interface ErrorJson {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -228,7 +218,7 @@ describe('a second SIGTERM (item 5)', () => {
 describe('serve --listen (item 16)', () => {
   it('refuses a port out of range in the argument check, and says when the address is not on this machine', async () => {
     const d = await DaemonHarness.create();
-    daemons.push(d);
+    pool.track(d);
     const range = await runCli(['--config', d.configPath, 'serve', '--log-format', 'json', '--listen', '127.0.0.1:99999'], { TETORA_HOME: d.home });
     expect(range.code).toBe(64);
     expect(range.stderr).toContain('port 99999 is out of range');

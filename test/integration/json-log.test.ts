@@ -1,19 +1,13 @@
 /** `serve --log-format json`: every stderr line is JSON, with many SSE and ?wait clients (issue 10 item 18). */
-import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonHarness } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { daemonPool } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
 
-let daemons: DaemonHarness[] = [];
-afterEach(async () => {
-  for (const d of daemons) await d.stop();
-  daemons = [];
-});
+const pool = daemonPool();
 
 describe('the JSON log', () => {
   it('has only JSON lines: no deprecation warning at start, no listener warning with 12 SSE and 12 ?wait clients', async () => {
-    const d = await DaemonHarness.create({ drainTimeout: '200ms', maxConcurrent: 2 });
-    daemons.push(d);
-    await d.start();
+    const d = await pool.start({ drainTimeout: '200ms', maxConcurrent: 2 });
     const streams = await Promise.all(Array.from({ length: 12 }, () => d.fetch('/api/events')));
     expect(streams.every((s) => s.status === 200)).toBe(true);
     const waits = Array.from({ length: 12 }, () => d.fetch('/api/dispatch?wait=true', { method: 'POST', body: JSON.stringify({ agent: 'a', prompt: d.prompt({ sleepMs: 30_000 }) }) }));

@@ -8,14 +8,12 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { TaskStore } from '../../src/store/tasks.js';
-import { DaemonHarness, readSse, TOKEN } from '../helpers/daemon.js';
+import { DaemonHarness, daemonPool, readSse, TOKEN } from '../helpers/daemon.js';
 
-let daemons: DaemonHarness[] = [];
+const pool = daemonPool();
 const sockets: Socket[] = [];
-afterEach(async () => {
+afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
-  for (const d of daemons) await d.stop();
-  daemons = [];
 });
 
 function rssMiB(pid: number): number {
@@ -56,8 +54,7 @@ function stuckClient(d: DaemonHarness, path: string): Promise<Socket> {
 
 describe('SSE replay of a huge task', () => {
   it('four clients that never read keep the daemon answering /healthz and its RSS bounded; a reading client gets every event once, in order', async () => {
-    const d = await DaemonHarness.create();
-    daemons.push(d);
+    const d = pool.track(await DaemonHarness.create());
     const COUNT = 16_000;
     const id = seedHugeTask(d, COUNT, 4096); // ~64 MiB of event data
     await d.start();
