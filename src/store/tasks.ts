@@ -143,8 +143,6 @@ export class TaskStore {
       events: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       allEvents: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`),
       lastSeq: p(`SELECT COALESCE(MAX(seq), 0) AS seq FROM task_events`),
-      eventsPage: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
-      allEventsPage: p(`SELECT seq, task_id AS taskId, at, type, data FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?`),
       candidate: p(`SELECT ${COLUMNS} FROM tasks t
         WHERE t.status = 'queued'
           AND (t.agent IS NULL OR t.agent NOT IN (SELECT value FROM json_each(@agents)))
@@ -283,7 +281,7 @@ export class TaskStore {
    * are read one at a time, so a page of huge events never loads more than it returns.
    */
   eventsPage(taskId: string | null, afterSeq: number, maxEvents: number, maxBytes: number): TaskEvent[] {
-    const rows = taskId === null ? this.#s.allEventsPage.iterate(afterSeq, maxEvents) : this.#s.eventsPage.iterate(taskId, afterSeq, maxEvents);
+    const rows = taskId === null ? this.#s.allEvents.iterate(afterSeq, maxEvents) : this.#s.events.iterate(taskId, afterSeq, maxEvents);
     const out: TaskEvent[] = [];
     let bytes = 0;
     for (const r of rows as IterableIterator<Parameters<typeof parseEvent>[0]>) {
