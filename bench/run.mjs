@@ -2,8 +2,10 @@
 // Tetora benchmarks: `npm run bench` (builds, then runs this). Writes docs/benchmarks.md.
 //   --quick       small counts (a smoke run; numbers not comparable)
 //   --out <file>  where to write the report (default docs/benchmarks.md)
+//   --only-sse    only the SSE replay section, printed on stdout (docs/benchmarks.md is not written)
 // Everything runs on 127.0.0.1 and stops by itself.
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,8 +18,8 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const outPath = resolve(ROOT, args.includes('--out') ? args[args.indexOf('--out') + 1] : 'docs/benchmarks.md');
 const N = quick
-  ? { warmup: 50, latency1: 200, latency64: 640, tasks: 200, queued: 1000 }
-  : { warmup: 300, latency1: 2000, latency64: 6400, tasks: 2000, queued: 10000 };
+  ? { warmup: 50, latency1: 200, latency64: 640, tasks: 200, queued: 1000, replayMiB: 20, replaySeconds: 5 }
+  : { warmup: 300, latency1: 2000, latency64: 6400, tasks: 2000, queued: 10000, replayMiB: 200, replaySeconds: 20 };
 const TOKEN = 'bench-token-0123456789';
 const ROUNDS = quick ? 1 : 3;
 const homes = [];
@@ -39,8 +41,8 @@ function startListening(cmd, argv, env) {
   });
 }
 
-/** A daemon on a temp home with one agent `bench` running `provider`. */
-async function startDaemon(provider, extra = {}) {
+/** A daemon on a temp home with one agent `bench` running `provider`; `seed(dbPath)` runs before it starts. */
+async function startDaemon(provider, extra = {}, seed = undefined) {
   const home = mkdtempSync(join(tmpdir(), 'tetora-bench-'));
   homes.push(home);
   const config = {
@@ -55,6 +57,7 @@ async function startDaemon(provider, extra = {}) {
   };
   const configPath = join(home, 'config.json');
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
+  if (seed) await seed(join(home, 'tetora.db'));
   const d = await startListening(process.execPath, [BIN, '--config', configPath, 'serve', '--log-format', 'json'], {
     TETORA_ANNOUNCE: '1',
     TETORA_HOME: home,
@@ -210,7 +213,114 @@ async function memory() {
   }
 }
 
+/** A finished task with `mib` MiB of 4 KiB text events, written straight into the store (the built dist/). */
+async function seedHugeTask(dbPath, mib) {
+  const { openDb } = await import(join(ROOT, 'dist', 'store', 'db.js'));
+  const { TaskStore } = await import(join(ROOT, 'dist', 'store', 'tasks.js'));
+  const db = openDb(dbPath);
+  const store = new TaskStore(db);
+  const id = '00000000-0000-4000-8000-0000000000b1';
+  const text = 'x'.repeat(4096);
+  const count = Math.round((mib * 1024 * 1024) / 4096);
+  store.insert({ id, source: 'bench', prompt: 'huge', status: 'succeeded', maxAttempts: 1, priority: 0, createdAt: 1 }, { type: 'queued', data: {} });
+  for (let i = 0; i < count; i += 5000) {
+    store.atomically(() => {
+      for (let j = i; j < Math.min(count, i + 5000); j++) store.appendEvent(id, 'provider.text', { text, i: j }, 2);
+    });
+  }
+  store.appendEvent(id, 'succeeded', {}, 3);
+  db.close();
+  return id;
+}
+
+/** Prometheus text → the value of one unlabelled sample. */
+function metric(text, name) {
+  const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+/**
+ * An SSE client that reads slowly: at most 64 KiB every 10 ms (about 6 MiB/s), through a raw socket so
+ * nothing reads ahead of it. Returns a handle with the bytes received so far.
+ */
+function slowClient(port, path) {
+  const s = connect(port, '127.0.0.1');
+  const c = { bytes: 0, close: () => (clearInterval(timer), s.destroy()) };
+  s.on('connect', () => s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`));
+  s.pause();
+  s.on('error', () => {});
+  const timer = setInterval(() => {
+    const chunk = s.read(Math.min(65536, s.readableLength)) ?? s.read();
+    if (chunk) c.bytes += chunk.length;
+  }, 10);
+  return c;
+}
+
+/**
+ * Samples the daemon for `seconds`: its RSS every 200 ms, /healthz latency, and the event-loop delay
+ * (Node's monitorEventLoopDelay through /metrics, reset by the first scrape).
+ */
+async function observe(d, seconds) {
+  await fetch(`${d.base}/metrics`, { headers });
+  const end = performance.now() + seconds * 1000;
+  let rss = 0;
+  let healthz = 0;
+  while (performance.now() < end) {
+    rss = Math.max(rss, rssMiB(d.child.pid));
+    const t0 = performance.now();
+    await fetch(`${d.base}/healthz`);
+    healthz = Math.max(healthz, performance.now() - t0);
+    await sleep(200);
+  }
+  const text = await (await fetch(`${d.base}/metrics`, { headers })).text();
+  return { rss, healthz, lagMax: metric(text, 'nodejs_eventloop_lag_max_seconds') * 1000, lagP99: metric(text, 'nodejs_eventloop_lag_p99_seconds') * 1000 };
+}
+
+/** Four slow SSE clients replaying a huge task, against the same daemon idle for as long. */
+async function sseReplay() {
+  let id;
+  const d = await startDaemon(HOLD, {}, async (dbPath) => (id = await seedHugeTask(dbPath, N.replayMiB)));
+  try {
+    await sleep(1000);
+    const idle = await observe(d, N.replaySeconds);
+    const clients = [1, 2, 3, 4].map(() => slowClient(d.port, `/api/tasks/${id}/events`));
+    const busy = await observe(d, N.replaySeconds);
+    const received = clients.map((c) => c.bytes / 1024 / 1024);
+    for (const c of clients) c.close();
+    return { idle, busy, received };
+  } finally {
+    await stop(d.child);
+  }
+}
+
+function sseSection(sse) {
+  return `## SSE replay of a huge task
+
+A finished task with ${N.replayMiB} MiB of 4 KiB \`text\` events (written into the store before the daemon starts).
+Four clients replay \`GET /api/tasks/:id/events\` from the start, each reading at most 64 KiB every 10 ms
+(about 6 MiB/s) through a raw socket, for ${N.replaySeconds} s. The baseline is the same daemon, idle, for as long,
+just before. RSS is sampled every 200 ms (\`/proc/<pid>/status\`), \`/healthz\` is requested after each
+sample, and the event-loop delay comes from Node's \`monitorEventLoopDelay\` through \`/metrics\`
+(\`nodejs_eventloop_lag_*_seconds\`). The replay reads pages of at most 1000 events / 256 KiB and waits for
+each client's socket to drain before the next page.
+
+| | idle | 4 slow replays | ratio |
+|---|---:|---:|---:|
+| daemon RSS, max | ${sse.idle.rss.toFixed(1)} MiB | ${sse.busy.rss.toFixed(1)} MiB | ${(sse.busy.rss / sse.idle.rss).toFixed(2)} |
+| event-loop delay, max | ${sse.idle.lagMax.toFixed(1)} ms | ${sse.busy.lagMax.toFixed(1)} ms | ${(sse.busy.lagMax / sse.idle.lagMax).toFixed(1)} |
+| event-loop delay, p99 | ${sse.idle.lagP99.toFixed(1)} ms | ${sse.busy.lagP99.toFixed(1)} ms | ${(sse.busy.lagP99 / sse.idle.lagP99).toFixed(1)} |
+| \`/healthz\` latency, max | ${ms(sse.idle.healthz)} | ${ms(sse.busy.healthz)} | ${(sse.busy.healthz / sse.idle.healthz).toFixed(1)} |
+
+The clients received ${sse.received.map((x) => `${x.toFixed(1)}`).join(', ')} MiB of the ${N.replayMiB} MiB in that time.
+`;
+}
+
 async function main() {
+  if (args.includes('--only-sse')) {
+    const sse = await sseReplay();
+    process.stdout.write(sseSection(sse));
+    return;
+  }
   const started = new Date();
   log(`accept latency (${N.latency1} requests at 1 client, ${N.latency64} at 64)`);
   const latency = await acceptLatency();
@@ -229,6 +339,9 @@ async function main() {
   log(`memory: idle, then ${N.queued} queued tasks`);
   const mem = await memory();
   log(`rss idle ${mem.idle.toFixed(1)} MiB, with ${mem.queuedCount} queued ${mem.queued.toFixed(1)} MiB`);
+  log(`SSE replay: 4 slow clients on a ${N.replayMiB} MiB task for ${N.replaySeconds} s, against the same daemon idle`);
+  const sse = await sseReplay();
+  log(`rss ${sse.idle.rss.toFixed(1)} → ${sse.busy.rss.toFixed(1)} MiB; event-loop delay max ${sse.idle.lagMax.toFixed(1)} → ${sse.busy.lagMax.toFixed(1)} ms`);
 
   const cpu = cpus();
   const md = `# Benchmarks
@@ -284,7 +397,8 @@ the durable SQLite commits each task needs (claim, process group, output event, 
 
 The store (database plus WAL) held ${mem.dbMiB.toFixed(1)} MiB at that point. Queued tasks live in SQLite, not in
 the daemon's heap; the scheduler asks the store for the next candidate.
-`;
+
+${sseSection(sse)}`;
   writeFileSync(outPath, md);
   log(`wrote ${outPath}`);
 }

@@ -55,6 +55,10 @@ export const errorCatalog = {
   TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
   TET_ERR_INIT_WRITE: { status: 500, exit: ExitCode.cantCreate, summary: '`tetora init` could not create the home folder or write a file in it.' },
   TET_ERR_HOME_IN_USE: { status: 409, exit: ExitCode.tempFail, summary: 'Another daemon is running on the same home and database.' },
+  TET_ERR_HTTP_BODY_TOO_LARGE: { status: 413, exit: ExitCode.usage, summary: 'The request body is larger than the daemon accepts.' },
+  TET_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: ExitCode.usage, summary: 'The request body has a content type the API does not read (it reads application/json).' },
+  TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
+  TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -39,6 +39,37 @@ export function unsafeWithout(listenHost: string, listenAddr: string, config: Pi
   );
 }
 
+/**
+ * Process warnings (deprecations, listener limits) go through the logger instead of Node's plain-text
+ * printer, so every line of a JSON log is JSON. Returns the undo.
+ */
+export function routeWarnings(log: Pick<Pino, 'warn'>): () => void {
+  const before = process.listeners('warning');
+  process.removeAllListeners('warning');
+  const onWarning = (w: Error & { code?: string }) => log.warn({ warning: w.name, code: w.code, stack: w.stack }, w.message);
+  process.on('warning', onWarning);
+  return () => {
+    process.off('warning', onWarning);
+    for (const l of before) process.on('warning', l);
+  };
+}
+
+/** What the OS said when listening failed, and what to do about it. Pure. */
+export function listenFailure(addr: string, err: unknown): TetoraError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the address is in use by another process (perhaps another Tetora daemon: check with `tetora status`); stop it or choose another port'
+      : code === 'EADDRNOTAVAIL'
+        ? 'the address is not on this machine (no network interface has it); listen on 127.0.0.1, 0.0.0.0 or an address of this host'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'this user may not listen on that port (ports below 1024 are privileged); choose a port of 1024 or more'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? 'the host name does not resolve; use an IP address or a name in /etc/hosts'
+            : 'see the system error above';
+  return new TetoraError('TET_ERR_LISTEN_FAILED', `cannot listen on ${addr}: ${messageOf(err)} — ${why}. Change listenAddr in the config or pass --listen host:port.`, { listenAddr: addr, ...(code ? { osCode: code } : {}) }, { cause: err });
+}
+
 export function makeLogger(format: 'pretty' | 'json' | undefined): Pino {
   const usePretty = format === 'pretty' || (format === undefined && process.stderr.isTTY);
   return usePretty
@@ -59,6 +90,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const unsafe = unsafeWithout(config.listenHost, config.listenAddr, config);
   if (unsafe) throw unsafe;
+  const unrouteWarnings = routeWarnings(log);
 
   let state: DaemonState = 'starting';
   const setState = (s: DaemonState) => {
@@ -116,9 +148,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
   });
 
+  // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
+  // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive
+  // connections are cut, and app.close() (before the store closes) waits for the answers in flight.
   const stopNow = async () => {
     shutdown.abort();
-    app?.server.closeAllConnections();
+    app?.server.closeIdleConnections();
     await engine.stop();
   };
 
@@ -164,14 +199,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
       draining: () => state !== 'running',
       requestDrain: () => void drain('api'),
       shutdown: shutdown.signal,
+      log,
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
     } catch (err) {
-      throw new TetoraError('TET_ERR_LISTEN_FAILED', `cannot listen on ${config.listenAddr}: ${messageOf(err)}. Is another daemon running there? Check with \`tetora status\` or change listenAddr.`);
+      throw listenFailure(config.listenAddr, err);
     }
   } catch (err) {
     offSignals();
+    unrouteWarnings();
     await engine.stop().catch(() => {});
     throw err;
   }
@@ -186,5 +223,6 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   const code = await done;
   offSignals();
+  unrouteWarnings();
   return code;
 }

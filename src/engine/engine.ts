@@ -276,10 +276,15 @@ export class Engine {
     return this.bus.subscribe(fn);
   }
 
-  /** Cancel a task: immediate when waiting; a running one has its process group killed first. */
+  /**
+   * Cancel a task: immediate when waiting; a running one has its process group killed first. A task that
+   * already ended cannot be cancelled: TET_ERR_TASK_TRANSITION (409).
+   */
   async cancel(id: string, by = 'user'): Promise<TaskRow> {
     const t = this.require(id);
-    if (isTerminal(t.status)) return t;
+    if (isTerminal(t.status)) {
+      throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${id} already ended (${t.status}); there is nothing to cancel. Dispatch it again to run it again.`, { id, status: t.status });
+    }
     const message = `cancelled by ${by}`;
     if (t.status === 'running') {
       const run = this.#runs.get(id);

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { dirname, isAbsolute, relative, sep } from 'node:path';
+import { realpathSync } from 'node:fs';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
-import { resolvePath } from '../util/fsx.js';
 import type { NewTask } from '../store/tasks.js';
 
 /**
@@ -11,29 +12,47 @@ import type { NewTask } from '../store/tasks.js';
  * original's `/dispatch` (prompt, agent, model, provider, timeout, budget, workdir, sessionId/sessionKey,
  * permissionMode, systemPrompt, priority) plus idempotencyKey.
  */
+/** Strings that reach a child's argv or environment: Node refuses NUL there, so the request does. */
+const noNul = (s: string) => !s.includes('\0');
+const NUL = 'text without NUL (\\u0000) characters (it is passed to the provider process)';
+const text = (what = 'a non-empty string') =>
+  z
+    .string({ error: what })
+    .min(1, { error: what })
+    .refine(noNul, { error: NUL });
+
 export const taskRequestSchema = z.object({
-  prompt: z.string({ message: 'a non-empty string' }).refine((s) => s.trim().length > 0, { message: 'a non-empty string' }),
-  agent: z.string().min(1).optional(),
-  model: z.string().min(1).optional(),
-  provider: z.string().min(1).optional(),
+  prompt: z.string({ error: 'a non-empty string' }).refine((s) => s.trim().length > 0, { error: 'a non-empty string' }),
+  agent: text('the name of an agent from the config').optional(),
+  model: text('a model name').optional(),
+  provider: text('the name of a provider from the config').optional(),
   timeout: timeoutDuration.optional(),
-  budget: z.number().nonnegative({ message: 'an amount in USD, 0 or more' }).optional(),
-  workdir: z.string().min(1).optional(),
-  sessionKey: z.string().min(1).optional(),
-  sessionId: z.string().min(1).optional(),
-  permissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
-  systemPrompt: z.string().optional(),
-  priority: z.number({ message: 'a whole number' }).int({ message: 'a whole number' }).min(-1000).max(1000).optional(),
-  idempotencyKey: z.string().min(1).max(200).optional(),
-  maxAttempts: z.number().int().min(1).max(20).optional(),
-  worktree: z.boolean().optional(),
-  allowedTools: z.array(z.string()).optional(),
-  name: z.string().optional(),
+  budget: z.number({ error: 'an amount in USD (a number), 0 or more' }).nonnegative({ error: 'an amount in USD, 0 or more' }).optional(),
+  workdir: text('an absolute path to a folder').optional(),
+  sessionKey: text().optional(),
+  sessionId: text().optional(),
+  permissionMode: z.enum(permissionModes, { error: `one of ${permissionModes.join(', ')}` }).optional(),
+  systemPrompt: z.string({ error: 'a string' }).refine(noNul, { error: NUL }).optional(),
+  priority: z.number({ error: 'a whole number from -1000 to 1000' }).int({ error: 'a whole number from -1000 to 1000' }).min(-1000, { error: 'a whole number from -1000 to 1000' }).max(1000, { error: 'a whole number from -1000 to 1000' }).optional(),
+  idempotencyKey: z
+    .string({ error: 'a string of 1 to 200 characters' })
+    .min(1, { error: 'a string of 1 to 200 characters' })
+    .max(200, { error: 'a string of 1 to 200 characters' })
+    .optional(),
+  maxAttempts: z.number({ error: 'a whole number from 1 to 20' }).int({ error: 'a whole number from 1 to 20' }).min(1, { error: 'a whole number from 1 to 20' }).max(20, { error: 'a whole number from 1 to 20' }).optional(),
+  worktree: z.boolean({ error: 'true or false' }).optional(),
+  allowedTools: z.array(z.string({ error: 'a list of tool names (strings)' }).refine(noNul, { error: NUL }), { error: 'a list of tool names (strings)' }).optional(),
+  name: z.string({ error: 'a string' }).optional(),
 });
 export type TaskRequest = z.input<typeof taskRequestSchema>;
 
 export interface EnqueueContext {
   source: string;
+  /**
+   * Mixed into each task's request hash (see requestHash): the HTTP API passes the digest of a whole
+   * batch sent with one Idempotency-Key, so a changed batch is a different request for every task of it.
+   */
+  requestDigest?: string;
   parentId?: string;
   workflowRunId?: string;
   workflowStepId?: string;
@@ -46,12 +65,61 @@ export interface TaskOptions {
   name?: string;
   /** Providers of the fallback chain already tried. */
   triedProviders?: string[];
+  /** With an idempotency key: the hash of the request (see requestHash), to tell a retry from a reuse. */
+  requestHash?: string;
+}
+
+/** JSON with object keys sorted at every level: the same request always gives the same text. Pure. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/**
+ * The hash that tells a retried request from another request under the same idempotency key: sha256 of
+ * the request as sent (canonical JSON without the key itself), plus `digest` (the whole batch's). Pure.
+ */
+export function requestHash(input: unknown, digest = ''): string {
+  const rest = input !== null && typeof input === 'object' && !Array.isArray(input) ? { ...(input as Record<string, unknown>), idempotencyKey: undefined } : input;
+  return createHash('sha256').update(canonicalJson(rest)).update('\0').update(digest).digest('hex');
+}
+
+/**
+ * Whether a task recorded under an idempotency key came from the same request as `hash`. Rows recorded
+ * before hashes were kept are compared on their prompt and agent.
+ */
+export function sameRequest(existing: { options: string; prompt: string; agent: string | null }, hash: string, input: unknown): boolean {
+  let stored: string | undefined;
+  try {
+    stored = (JSON.parse(existing.options) as TaskOptions).requestHash;
+  } catch {
+    stored = undefined;
+  }
+  if (stored !== undefined) return stored === hash;
+  const r = (input ?? {}) as { prompt?: unknown; agent?: unknown };
+  return r.prompt === existing.prompt && (r.agent === undefined || r.agent === existing.agent);
+}
+
+/** How a value is shown in a message: JSON, except what JSON cannot say (1e309 parses to Infinity). */
+function shownValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'a number out of range (too large to represent)';
+  const json = JSON.stringify(value);
+  return json.length > 200 ? `${json.slice(0, 200)}…` : json;
 }
 
 export function badRequest(field: string, value: unknown, expected: string, index?: number): TetoraError {
   const where = index === undefined ? field : `tasks[${index}].${field}`;
-  const shown = value === undefined ? 'missing' : JSON.stringify(value);
-  return new TetoraError('TET_ERR_TASK_INVALID', `${where} is ${shown}: expected ${expected}.`, { field: where, value, expected });
+  const safe = typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+  return new TetoraError('TET_ERR_TASK_INVALID', `${where} is ${shownValue(value)}: expected ${expected}.`, { field: where, value: safe, expected });
 }
 
 /** Validate a request against the config and build the ledger row. Throws TET_ERR_TASK_INVALID / _AGENT_UNKNOWN. */
@@ -67,7 +135,9 @@ export function buildTask(
     const issue = parsed.error.issues[0];
     const field = issue?.path.map(String).join('.') || '(body)';
     const value = issue ? issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k], input) : input;
-    throw badRequest(field, value, issue?.message.startsWith('Invalid input') ? `a ${String((issue as { expected?: string }).expected ?? 'valid value')}` : (issue?.message ?? 'a valid task'), index);
+    // Every field has its own wording; only a body that is no object at all reaches the fallback.
+    const expected = issue && issue.path.length > 0 && !issue.message.startsWith('Invalid input') ? issue.message : 'a JSON task object with at least a "prompt"';
+    throw badRequest(field, value, expected, index);
   }
   const r = parsed.data;
   const agentName = r.agent ?? config.defaultAgent;
@@ -94,6 +164,7 @@ export function buildTask(
   if (r.worktree !== undefined) options.worktree = r.worktree;
   if (r.allowedTools) options.allowedTools = r.allowedTools;
   if (r.name) options.name = r.name;
+  if (r.idempotencyKey) options.requestHash = requestHash(input, ctx.requestDigest);
 
   const task: NewTask = {
     id: randomUUID(),
@@ -110,8 +181,8 @@ export function buildTask(
     options: JSON.stringify(options),
   };
   if (agentName) task.agent = agentName;
-  const workdir = r.workdir ?? agent?.workdir ?? config.defaultWorkdir;
-  if (workdir) task.workdir = resolvePath(workdir, config.home);
+  const workdir = taskWorkdir(r.workdir, [agent?.workdir, config.defaultWorkdir], config, index);
+  if (workdir) task.workdir = workdir;
   const sessionKey = r.sessionKey ?? r.sessionId;
   if (sessionKey) task.sessionKey = sessionKey;
   if (r.systemPrompt !== undefined) task.systemPrompt = r.systemPrompt;
@@ -122,4 +193,44 @@ export function buildTask(
   if (ctx.workflowRunId) task.workflowRunId = ctx.workflowRunId;
   if (ctx.workflowStepId) task.workflowStepId = ctx.workflowStepId;
   return task;
+}
+
+/** Folders whose files a task must never see unless the config says so: the home (config.json holds the API token) and the database's folder. */
+function protectedDirs(config: ResolvedConfig): string[] {
+  return [...new Set([config.home, dirname(config.dbPath)].map(real))];
+}
+
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Whether `dir` is `inner` or one of its ancestors. */
+function contains(dir: string, inner: string): boolean {
+  const rel = relative(dir, inner);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && rel.split(sep)[0] !== '..');
+}
+
+/**
+ * The workdir of a task. A client's must be absolute (a relative path has no meaning to a daemon whose
+ * current folder is not the client's), and may not be the Tetora home, the database's folder or one of
+ * their ancestors, unless that very folder is configured (`defaultWorkdir` or the agent's `workdir`).
+ * Configured workdirs are already absolute (the loader resolves them against the config's folder).
+ */
+export function taskWorkdir(requested: string | undefined, configured: ReadonlyArray<string | undefined>, config: ResolvedConfig, index?: number): string | undefined {
+  const fallback = configured.find((w) => w !== undefined);
+  if (requested === undefined) return fallback;
+  if (!isAbsolute(requested)) {
+    throw badRequest('workdir', requested, 'an absolute path (the daemon does not know the client\'s current folder); send the full path, e.g. `tetora dispatch --workdir .` sends it for you', index);
+  }
+  const wanted = real(requested);
+  const allowed = configured.some((w) => w !== undefined && real(w) === wanted);
+  const held = protectedDirs(config).find((p) => contains(wanted, p));
+  if (held && !allowed) {
+    throw badRequest('workdir', requested, `a folder that does not hold the Tetora home ${held} (it holds config.json with the API token and tetora.db); choose your project's folder, or set it as defaultWorkdir or an agent's workdir in the config if you really mean it`, index);
+  }
+  return requested;
 }

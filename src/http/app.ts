@@ -1,7 +1,13 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { Engine } from '../engine/engine.js';
-import { TetoraError, isTetoraError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { TetoraError, isTetoraError, messageOf, type ErrorCode } from '../errors.js';
+import { silentLogger } from '../engine/logger.js';
+import { bearerToken, tokenMatches } from './auth.js';
+import { parseJsonBody } from './body.js';
+import type { AppDeps } from './deps.js';
 import { Metrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
 import { registerDispatchRoutes } from './routes/dispatch.js';
@@ -10,71 +16,120 @@ import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 
-export interface AppDeps {
-  engine: Engine;
-  version: string;
-  /** Read on every request, so a reload takes effect at once. */
-  apiToken(): string | undefined;
-  /** Starts a drain of the whole daemon (the same as SIGTERM). */
-  requestDrain(): void;
-  /** True once a drain started: new work gets 503. */
-  draining(): boolean;
-  /** Aborted when the daemon closes: long-lived answers (SSE streams, ?wait) end at once. */
-  shutdown?: AbortSignal;
-  /** @default 10 MiB */
-  bodyLimit?: number;
-  logger?: boolean | object;
-}
+export type { AppDeps } from './deps.js';
+export { tokenMatches } from './auth.js';
 
 /** Paths that answer without a token (liveness probes). */
 const PUBLIC = new Set(['/healthz']);
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
+/** @default 10 MiB */
+const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024;
+/** The longest path segment (an id) the router takes; longer ones get a 400 in the API's format. */
+const MAX_PARAM_LENGTH = 1000;
+
+/** The one shape of every error body: `{ "error": { code, message, details } }`. */
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}): { error: { code: ErrorCode; message: string; details: Record<string, unknown> } } {
+  return { error: { code, message, details } };
 }
 
-/** Constant-time comparison of a presented bearer token with the configured one. */
-export function tokenMatches(presented: string | undefined, expected: string): boolean {
-  return timingSafeEqual(digest(presented ?? ''), digest(expected)) && presented !== undefined;
+function sendError(reply: FastifyReply, err: TetoraError): FastifyReply {
+  if (err.status === 503) void reply.header('retry-after', '30');
+  if (err.status === 401) void reply.header('www-authenticate', 'Bearer realm="tetora"');
+  return reply.status(err.status).send(errorBody(err.code, err.message, err.details ?? {}));
+}
+
+/**
+ * Errors Node's HTTP parser meets before fastify sees a request (a 100 kB URL, a broken request line):
+ * answered in the API's error format instead of fastify's default.
+ */
+function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  let status = 400;
+  let body = errorBody('TET_ERR_HTTP_BAD_REQUEST', 'the request could not be parsed as HTTP; send a well-formed HTTP/1.1 request.');
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = errorBody('TET_ERR_HTTP_HEADERS_TOO_LARGE', 'the request line and headers are longer than the daemon accepts (16 KiB); shorten the URL or headers (task ids are 36 characters).');
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = errorBody('TET_ERR_HTTP_BAD_REQUEST', 'the request took too long to arrive; send it again.');
+  }
+  if (socket.writable) {
+    const text = JSON.stringify(body);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy(err);
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
+  const log = deps.log ?? silentLogger;
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
-    logger: deps.logger ?? false,
-    bodyLimit: deps.bodyLimit ?? 10 * 1024 * 1024,
-    disableRequestLogging: true,
+    logger: false,
+    bodyLimit,
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler,
+    // Bad URLs (`/api/tasks/%ZZ`) and over-long ids reach this instead of fastify's own body format.
+    frameworkErrors: (err, _req, reply) => {
+      const msg = err.code === 'FST_ERR_BAD_URL'
+        ? `the URL is not valid (${err.message}); percent-encode it correctly.`
+        : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? `a path segment is longer than ${MAX_PARAM_LENGTH} characters; no id is that long (task ids are 36 characters).`
+          : `the request was refused: ${err.message}.`;
+      return (reply as FastifyReply).status(400).send(errorBody('TET_ERR_HTTP_BAD_REQUEST', msg, { fastifyCode: err.code }));
+    },
   });
   const metrics = new Metrics(deps.engine);
+  // Every SSE stream and ?wait answer listens on the one shutdown signal: no listener limit (a warning
+  // beyond 10 clients would be a plain-text line in a JSON log, and is no leak).
+  if (deps.shutdown) setMaxListeners(0, deps.shutdown);
+
+  // JSON only: a body sent as text/plain (or anything else) gets 415 naming its content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   app.addHook('onRequest', async (req) => {
     const token = deps.apiToken();
     const path = req.url.split('?')[0] ?? '';
     if (!token || PUBLIC.has(path)) return;
-    const h = req.headers.authorization;
-    const presented = h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+    const header = req.headers.authorization;
+    const presented = bearerToken(header);
     if (!tokenMatches(presented, token)) {
-      throw new TetoraError('TET_ERR_HTTP_UNAUTHORIZED', presented ? 'the bearer token is wrong; use the apiToken from the daemon config.' : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config).');
+      throw new TetoraError(
+        'TET_ERR_HTTP_UNAUTHORIZED',
+        presented ? 'the bearer token is wrong; use the apiToken from the daemon config.' : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config).',
+        { scheme: 'Bearer', reason: presented ? 'wrong token' : header ? 'not a Bearer token' : 'no Authorization header' },
+      );
     }
   });
 
   app.setErrorHandler((err: FastifyError | TetoraError, req, reply) => {
-    if (isTetoraError(err)) {
-      if (err.code === 'TET_ERR_ENGINE_STOPPED' || err.code === 'TET_ERR_HTTP_DRAINING') void reply.header('retry-after', '30');
-      return reply.status(err.status).send({ error: err.toJSON() });
-    }
+    if (isTetoraError(err)) return sendError(reply, err);
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status === 413) {
-      return reply.status(413).send({ error: { code: 'TET_ERR_HTTP_BAD_REQUEST', message: `the request body is larger than the ${Math.round((deps.bodyLimit ?? 10 * 1024 * 1024) / 1024)} KiB limit; send a shorter prompt or put long input in a file in the workdir.`, details: {} } });
+      return sendError(reply, new TetoraError('TET_ERR_HTTP_BODY_TOO_LARGE', `the request body is larger than the ${Math.round(bodyLimit / 1024)} KiB limit; send a shorter prompt or put long input in a file in the workdir.`, { limitBytes: bodyLimit }));
+    }
+    if (status === 415) {
+      const type = req.headers['content-type'] ?? '(none)';
+      return sendError(reply, new TetoraError('TET_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE', `the body was sent as ${type}; the API reads JSON only: send it with Content-Type: application/json.`, { contentType: type }));
     }
     if (status < 500) {
-      return reply.status(status).send({ error: { code: 'TET_ERR_HTTP_BAD_REQUEST', message: `bad request: ${err.message}`, details: {} } });
+      return reply.status(status).send(errorBody('TET_ERR_HTTP_BAD_REQUEST', `bad request: ${err.message}`, err.code ? { fastifyCode: err.code } : {}));
     }
-    req.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: { code: 'TET_ERR_INTERNAL', message: `internal error: ${err.message}; see the daemon log.`, details: {} } });
+    // A bug: log it with the request id the client sees, so the two can be matched.
+    log.error({ requestId: req.id, method: req.method, url: req.url, err: messageOf(err), stack: err.stack }, 'request failed with an internal error');
+    void reply.header('x-request-id', req.id);
+    return reply.status(500).send(errorBody('TET_ERR_INTERNAL', `internal error: ${messageOf(err)}; see the daemon log (request id ${req.id}).`, { requestId: req.id }));
   });
 
   app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: { code: 'TET_ERR_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}; see the README for the API.`, details: {} } });
+    void reply.status(404).send(errorBody('TET_ERR_HTTP_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; see the README for the API.`));
   });
 
   registerDispatchRoutes(app, deps);

@@ -1,10 +1,10 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Engine } from '../engine/engine.js';
 import { taskStatuses } from '../engine/states.js';
 
 /**
  * Prometheus metrics: tasks by state and queue depth per agent (read from the ledger at scrape time),
- * run durations and retries by class (fed from the event bus).
+ * run durations and retries by class (fed from the event bus), and Node's default process metrics.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -13,6 +13,9 @@ export class Metrics {
 
   constructor(engine: Engine) {
     const r = this.registry;
+    // The process's own figures: resident memory (process_resident_memory_bytes) and event-loop delay
+    // (nodejs_eventloop_lag_*_seconds, from perf_hooks' monitorEventLoopDelay, reset at each scrape).
+    collectDefaultMetrics({ register: r });
     new Gauge({
       name: 'tetora_tasks',
       help: 'Tasks in the ledger by status.',

@@ -133,7 +133,8 @@ function parseEvent(r: { seq: number; taskId: string; at: number; type: string; 
 
 export interface ListFilter {
   status?: string[];
-  agent?: string;
+  /** One agent, or any of several. */
+  agent?: string | string[];
   source?: string;
   /** Cursor: only tasks with seq below this (newest first). */
   before?: number;
@@ -226,7 +227,8 @@ export class TaskStore {
       where.push(`status IN (SELECT value FROM json_each(?))`);
       args.push(JSON.stringify(f.status));
     }
-    if (f.agent) (where.push('agent = ?'), args.push(f.agent));
+    if (Array.isArray(f.agent)) (where.push('agent IN (SELECT value FROM json_each(?))'), args.push(JSON.stringify(f.agent)));
+    else if (f.agent) (where.push('agent = ?'), args.push(f.agent));
     if (f.source) (where.push('source = ?'), args.push(f.source));
     if (f.before) (where.push('seq < ?'), args.push(f.before));
     const sql = `SELECT ${COLUMNS} FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
@@ -293,12 +295,34 @@ export class TaskStore {
     return { seq, taskId, at, type, data };
   }
 
+  /** The task recorded under an idempotency key, if any. */
+  byIdempotencyKey(key: string): TaskRow | undefined {
+    return this.#s.byIdem.get(key) as TaskRow | undefined;
+  }
+
   events(taskId: string, afterSeq = 0, limit = 10_000): TaskEvent[] {
     return (this.#s.events.all(taskId, afterSeq, limit) as Parameters<typeof parseEvent>[0][]).map(parseEvent);
   }
 
   allEvents(afterSeq = 0, limit = 10_000): TaskEvent[] {
     return (this.#s.allEvents.all(afterSeq, limit) as Parameters<typeof parseEvent>[0][]).map(parseEvent);
+  }
+
+  /**
+   * One page of events after `afterSeq` (one task's, or every task's when `taskId` is null): at most
+   * `maxEvents`, and no more rows once `maxBytes` of event data are read (always at least one). Rows
+   * are read one at a time, so a page of huge events never loads more than it returns.
+   */
+  eventsPage(taskId: string | null, afterSeq: number, maxEvents: number, maxBytes: number): TaskEvent[] {
+    const rows = taskId === null ? this.#s.allEvents.iterate(afterSeq, maxEvents) : this.#s.events.iterate(taskId, afterSeq, maxEvents);
+    const out: TaskEvent[] = [];
+    let bytes = 0;
+    for (const r of rows as IterableIterator<Parameters<typeof parseEvent>[0]>) {
+      out.push(parseEvent(r));
+      bytes += r.data.length;
+      if (bytes >= maxBytes) break; // leaving the loop closes the statement's cursor
+    }
+    return out;
   }
 
   lastEventSeq(): number {

@@ -137,29 +137,6 @@ export class DaemonHarness extends Harness {
   }
 }
 
-/**
- * The daemons a test file makes, killed after each of its tests: `daemon(raw)` creates and starts one,
- * `track(d)` adds one the test made itself.
- */
-export function daemonLifecycle(): { daemon(raw?: Record<string, unknown>): Promise<DaemonHarness>; track(d: DaemonHarness): DaemonHarness } {
-  const daemons: DaemonHarness[] = [];
-  afterEach(async () => {
-    for (const d of daemons.splice(0)) await d.stop();
-  });
-  const track = (d: DaemonHarness) => {
-    daemons.push(d);
-    return d;
-  };
-  return {
-    track,
-    async daemon(raw = {}) {
-      const d = track(await DaemonHarness.create(raw));
-      await d.start();
-      return d;
-    },
-  };
-}
-
 /** Runs `tetora <args>` with this process's environment plus `env`. */
 export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
   const base = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -185,4 +162,27 @@ export interface SseEvent {
   id?: string;
   event: string;
   data: Record<string, unknown>;
+}
+
+/**
+ * Daemons of a test file, killed after each test: `start(raw)` creates one on a temp home and starts it;
+ * `track(d)` adds one the test created itself.
+ */
+export function daemonPool(): { start(raw?: Record<string, unknown>): Promise<DaemonHarness>; track(d: DaemonHarness): DaemonHarness } {
+  const daemons: DaemonHarness[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+  return {
+    async start(raw = {}) {
+      const d = await DaemonHarness.create(raw);
+      daemons.push(d);
+      await d.start();
+      return d;
+    },
+    track(d) {
+      daemons.push(d);
+      return d;
+    },
+  };
 }

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
 import { runCli as runCliIn } from '../helpers/cli.js';
-import { DaemonHarness, daemonLifecycle, runCli } from '../helpers/daemon.js';
+import { DaemonHarness, daemonPool, runCli } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
 
-const { daemon, track } = daemonLifecycle();
+const { start: daemon, track } = daemonPool();
 
 /** Unprivileged ports on the WHATWG fetch "bad ports" list, which undici's fetch refuses to connect to. */
 const BAD_PORTS = [6667, 6000, 5060, 10080, 6665, 6666, 6668, 6669, 6679, 6697, 5061, 6566, 4190, 4045, 3659, 2049, 1719, 1720, 1723];

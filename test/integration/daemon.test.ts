@@ -1,20 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DaemonHarness, readSse, runCli, TOKEN } from '../helpers/daemon.js';
+import { describe, expect, it } from 'vitest';
+import { DaemonHarness, daemonPool, readSse, runCli, TOKEN } from '../helpers/daemon.js';
 import { intervals, parentOf, processAlive, waitUntil } from '../helpers/engine-harness.js';
 
-let daemons: DaemonHarness[] = [];
-afterEach(async () => {
-  for (const d of daemons) await d.stop();
-  daemons = [];
-});
-
-async function daemon(raw: Record<string, unknown> = {}): Promise<DaemonHarness> {
-  const d = await DaemonHarness.create(raw);
-  daemons.push(d);
-  await d.start();
-  return d;
-}
+const pool = daemonPool();
+const daemon = pool.start;
 
 const started = (d: DaemonHarness, taskId?: string) => d.log().filter((l) => l.event === 'start' && (!taskId || l.taskId === taskId));
 

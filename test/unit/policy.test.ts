@@ -11,6 +11,7 @@ const retry: RetryPolicyConfig = {
   maxAttempts: 3,
   rateLimitWaitMs: 60_000,
   maxParkMs: 3_600_000,
+  maxInterruptions: 5,
 };
 
 function input(outcome: Outcome, over: Partial<DecisionInput> = {}): DecisionInput {

@@ -13,9 +13,7 @@ export function registerServe(program: Command): void {
       if (opts.logFormat && opts.logFormat !== 'pretty' && opts.logFormat !== 'json') {
         throw new TetoraError('TET_ERR_USAGE', `--log-format "${opts.logFormat}" is not valid; use pretty or json.`);
       }
-      if (opts.listen && !/^(\[[0-9a-fA-F:.]+\]|[^\s:]+):\d{1,5}$/.test(opts.listen)) {
-        throw new TetoraError('TET_ERR_USAGE', `--listen "${opts.listen}" is not host:port (for example 127.0.0.1:8991).`);
-      }
+      if (opts.listen) checkListen(opts.listen);
       const { config } = globalOpts(cmd);
       // The daemon's modules (fastify, metrics, worktrees) load only here: other commands start faster.
       const [{ serve }, { workspaceFactory }] = await Promise.all([import('../../daemon/serve.js'), import('../../daemon/workspaces.js')]);
@@ -30,4 +28,12 @@ export function registerServe(program: Command): void {
       // alive, do not let it hold the exit back.
       setTimeout(() => process.exit(), 3000).unref();
     });
+}
+
+/** `--listen host:port`: the form, and a port from 0 (any free port) to 65535. Throws TET_ERR_USAGE. */
+export function checkListen(listen: string): void {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):(\d{1,5})$/.exec(listen);
+  if (!m) throw new TetoraError('TET_ERR_USAGE', `--listen "${listen}" is not host:port (for example 127.0.0.1:8991).`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new TetoraError('TET_ERR_USAGE', `--listen "${listen}": port ${port} is out of range; use a port from 1 to 65535 (or 0 for any free port).`);
 }

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { TetoraError } from '../../errors.js';
 import type { TaskRow } from '../../store/tasks.js';
 import { isTerminal } from '../../engine/states.js';
-import { parseDuration } from '../../util/duration.js';
+import { canonicalJson, requestHash, sameRequest } from '../../engine/request.js';
 import { clampDelay } from '../../util/timers.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
+import { dispatchQuery, parseQuery } from '../query.js';
 import { taskJson } from '../serialize.js';
 
 /** The body may be one task, an array of tasks, or `{ "tasks": [...] }`. */
@@ -12,8 +14,39 @@ export function tasksOfBody(body: unknown): unknown[] {
   if (Array.isArray(body)) return body;
   if (body && typeof body === 'object' && Array.isArray((body as { tasks?: unknown }).tasks)) return (body as { tasks: unknown[] }).tasks;
   if (body && typeof body === 'object') return [body];
-  throw new TetoraError('TET_ERR_TASK_INVALID', 'the body must be a JSON task object, an array of tasks, or {"tasks": [...]}, each with at least a "prompt".', { field: '(body)' });
+  if (body === undefined) throw new TetoraError('TET_ERR_TASK_INVALID', 'the request has no body; send a JSON task object (Content-Type: application/json) with at least a "prompt", an array of tasks, or {"tasks": [...]}.', { field: '(body)' });
+  throw new TetoraError('TET_ERR_TASK_INVALID', `the body is a JSON ${body === null ? 'null' : typeof body}; send a JSON task object with at least a "prompt", an array of tasks, or {"tasks": [...]}.`, { field: '(body)' });
 }
+
+/**
+ * The idempotency key of each task. A key sent in the `Idempotency-Key` header names the whole request:
+ * a single task takes it as is; the tasks of a batch take `<key>\u001f<index>`, a space no key sent by a
+ * client can reach (keys may not hold control characters), so `h1#1` never finds task 1 of batch `h1`.
+ * A key in a task's own `idempotencyKey` field wins. Pure.
+ */
+export function withIdempotencyKeys(tasks: unknown[], header: string | undefined): { inputs: unknown[]; digest?: string } {
+  tasks.forEach((t, i) => {
+    const key = (t as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+    if (typeof key === 'string' && CONTROL.test(key)) {
+      const field = tasks.length > 1 ? `tasks[${i}].idempotencyKey` : 'idempotencyKey';
+      throw new TetoraError('TET_ERR_TASK_INVALID', `${field} holds a control character: expected printable text.`, { field });
+    }
+  });
+  if (header !== undefined && (header.length === 0 || header.length > 200 || CONTROL.test(header))) {
+    throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', 'the Idempotency-Key header must be 1 to 200 printable characters.', { field: 'Idempotency-Key' });
+  }
+  if (!header) return { inputs: tasks };
+  const batch = tasks.length > 1;
+  const inputs = tasks.map((t, i) => {
+    if (!t || typeof t !== 'object' || Array.isArray(t) || 'idempotencyKey' in t) return t;
+    return { ...t, idempotencyKey: batch ? `${header}\u001f${i}` : header };
+  });
+  // A batch is one request: changing any of its tasks (or their number) changes every task's hash.
+  return batch ? { inputs, digest: createHash('sha256').update(canonicalJson(tasks)).digest('hex') } : { inputs };
+}
+
+/** Keys sent by clients hold no control characters: batch keys use one as separator. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** @default wait bound: 10 minutes; `?timeout=` changes it (at most 1 hour). */
 const DEFAULT_WAIT_MS = 600_000;
@@ -21,28 +54,46 @@ const DEFAULT_WAIT_MS = 600_000;
 export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { engine } = deps;
 
+  /** The same idempotency key with a different request: 422, naming the key (nothing is written). */
+  const refuseReuse = (inputs: unknown[], digest: string | undefined, header: string | undefined) => {
+    for (const input of inputs) {
+      const key = (input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
+      if (typeof key !== 'string') continue;
+      const existing = engine.store.byIdempotencyKey(key);
+      if (existing && !sameRequest(existing, requestHash(input, digest), input)) {
+        const shown = header && key.startsWith(`${header}\u001f`) ? header : key;
+        throw new TetoraError(
+          'TET_ERR_IDEMPOTENCY_MISMATCH',
+          `idempotency key "${shown}" was already used for task ${existing.id} with a different request; send a new key for a new request, or resend exactly the first request to get its task.`,
+          { field: 'idempotencyKey', key: shown, taskId: existing.id },
+        );
+      }
+    }
+  };
+
   app.post('/api/dispatch', async (req, reply) => {
-    if (deps.draining()) throw new TetoraError('TET_ERR_HTTP_DRAINING', 'the daemon is draining and accepts no new tasks; retry after it restarts.');
+    // Everything is validated before anything is written.
+    const q = parseQuery(dispatchQuery, req.query);
+    if (deps.draining()) throw new TetoraError('TET_ERR_HTTP_DRAINING', 'the daemon is draining and accepts no new tasks; retry after it restarts.', { retryAfterSeconds: 30 });
     const tasks = tasksOfBody(req.body);
     if (tasks.length === 0) throw new TetoraError('TET_ERR_TASK_INVALID', 'the task list is empty; send at least one task with a "prompt".', { field: 'tasks' });
     if (tasks.length > 1000) throw new TetoraError('TET_ERR_TASK_INVALID', `${tasks.length} tasks in one request is more than the limit of 1000; split the batch.`, { field: 'tasks' });
-    const header = req.headers['idempotency-key'];
-    const idem = Array.isArray(header) ? header[0] : header;
-    const inputs = tasks.map((t, i) => {
-      if (!idem || !t || typeof t !== 'object' || 'idempotencyKey' in t) return t;
-      return { ...t, idempotencyKey: tasks.length === 1 ? idem : `${idem}#${i}` };
-    });
+    const raw = req.headers['idempotency-key'];
+    const header = Array.isArray(raw) ? raw[0] : raw;
+    const { inputs, digest } = withIdempotencyKeys(tasks, header);
+    refuseReuse(inputs, digest, header);
     // `tetora dispatch` says it is the CLI; anything else over HTTP is `http`.
     const source = req.headers['x-tetora-source'] === 'cli' ? 'cli' : 'http';
-    const results = await engine.enqueueGrouped(inputs, { source });
-    const q = req.query as Record<string, string | undefined>;
-    const wait = q.wait === 'true' || q.wait === '1';
+    const results = await engine.enqueueGrouped(inputs, { source, ...(digest ? { requestDigest: digest } : {}) });
+    // A concurrent request with the same key may have won the race: it is the same check, and this
+    // request wrote nothing (its rows came back as existing ones).
+    refuseReuse(inputs.filter((_, i) => results[i]?.created === false), digest, header);
+    const wait = q.wait ?? false;
     let rows: TaskRow[] = results.map((r) => r.task);
     let complete = rows.every((t) => isTerminal(t.status));
     if (wait && !complete) {
-      const bound = Math.min(parseDuration(q.timeout ?? '') ?? DEFAULT_WAIT_MS, 3_600_000);
-      complete = await waitForTasks(deps, rows.map((t) => t.id), bound, reply.raw, deps.shutdown);
-      rows = rows.map((t) => engine.get(t.id) ?? t);
+      complete = await waitForTasks(deps, rows.map((t) => t.id), q.timeout ?? DEFAULT_WAIT_MS, reply.raw, deps.shutdown);
+      rows = rows.map((t) => currentRow(deps, t));
     }
     const body = {
       tasks: rows.map((t, i) => ({ ...taskJson(t, { full: wait }), created: results[i]?.created ?? true })),
@@ -50,6 +101,15 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
     };
     return reply.status(wait && complete ? 200 : 202).send(body);
   });
+}
+
+/** The task as the store has it now; the row known before when the store is closing. */
+function currentRow(deps: AppDeps, t: TaskRow): TaskRow {
+  try {
+    return deps.engine.get(t.id) ?? t;
+  } catch {
+    return t;
+  }
 }
 
 /**

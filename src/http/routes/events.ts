@@ -1,34 +1,45 @@
 import type { FastifyInstance } from 'fastify';
 import { isTerminal, type TaskStatus } from '../../engine/states.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
+import { eventsQuery, lastEventIdOf, parseQuery } from '../query.js';
 import { streamEvents } from '../sse.js';
 
 export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { engine } = deps;
+  const common = {
+    subscribe: (fn: Parameters<typeof engine.subscribe>[0]) => engine.subscribe(fn),
+    ...(deps.sse ? { limits: deps.sse } : {}),
+    ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
+  };
 
   /** One task's events: full replay (or from Last-Event-ID), then live, ending after its terminal event. */
   app.get('/api/tasks/:id/events', async (req, reply) => {
     const { id } = req.params as { id: string };
+    const q = parseQuery(eventsQuery, req.query);
+    const from = lastEventIdOf(req.headers['last-event-id'], q.lastEventId);
     engine.require(id);
-    streamEvents(req, reply, {
-      subscribe: (fn) => engine.subscribe(fn),
-      replay: (after) => engine.events(id, after),
+    await streamEvents(reply, {
+      ...common,
+      from,
+      replay: (after, limit, maxBytes) => engine.store.eventsPage(id, after, limit, maxBytes),
       filter: (e) => e.taskId === id,
       isEnd: (e) => isTerminal(e.type as TaskStatus),
       endedAfterReplay: () => isTerminal(engine.require(id).status),
-      ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
     });
   });
 
   /** Every task's events, live; with Last-Event-ID, replayed from there first. */
   app.get('/api/events', async (req, reply) => {
-    const hasCursor = req.headers['last-event-id'] !== undefined || (req.query as Record<string, unknown>).lastEventId !== undefined;
-    streamEvents(req, reply, {
-      subscribe: (fn) => engine.subscribe(fn),
-      replay: (after) => (hasCursor ? engine.store.allEvents(after, 1000) : []),
+    const q = parseQuery(eventsQuery, req.query);
+    const header = req.headers['last-event-id'];
+    const hasCursor = header !== undefined || q.lastEventId !== undefined;
+    const from = hasCursor ? lastEventIdOf(header, q.lastEventId) : engine.store.lastEventSeq();
+    await streamEvents(reply, {
+      ...common,
+      from,
+      replay: (after, limit, maxBytes) => engine.store.eventsPage(null, after, limit, maxBytes),
       filter: () => true,
       isEnd: () => false,
-      ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
     });
   });
 }

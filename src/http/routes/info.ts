@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 
 export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics: Metrics): void {

@@ -1,36 +1,32 @@
 import type { FastifyInstance } from 'fastify';
-import { TetoraError } from '../../errors.js';
-import { taskStatuses } from '../../engine/states.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
+import { noQuery, parseQuery, taskListQuery } from '../query.js';
 import { taskJson } from '../serialize.js';
 
 export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { engine } = deps;
 
-  /** GET /api/tasks?status=a,b&agent=&source=&limit=&cursor= — newest first; `nextCursor` pages on. */
+  /**
+   * GET /api/tasks?status=a,b&status=c&agent=x&agent=y&source=&limit=&cursor= — newest first; `nextCursor`
+   * pages on. status and agent take several values (repeated or comma-separated).
+   */
   app.get('/api/tasks', async (req) => {
-    const q = req.query as Record<string, string | undefined>;
-    const status = q.status ? q.status.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-    for (const s of status ?? []) {
-      if (!(taskStatuses as readonly string[]).includes(s)) {
-        throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `status "${s}" is not a task status; use one of ${taskStatuses.join(', ')}.`, { field: 'status', value: s });
-      }
-    }
-    const limit = q.limit === undefined ? 50 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-      throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `limit "${q.limit}" must be a whole number from 1 to 1000.`, { field: 'limit', value: q.limit });
-    }
-    const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
-    if (cursor !== undefined && !(Number.isInteger(cursor) && cursor > 0)) {
-      throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `cursor "${q.cursor}" is not valid; pass the nextCursor of the previous page.`, { field: 'cursor', value: q.cursor });
-    }
-    const rows = engine.list({ limit, ...(status ? { status } : {}), ...(q.agent ? { agent: q.agent } : {}), ...(q.source ? { source: q.source } : {}), ...(cursor ? { before: cursor } : {}) });
+    const q = parseQuery(taskListQuery, req.query);
+    const limit = q.limit ?? 50;
+    const rows = engine.list({
+      limit,
+      ...(q.status?.length ? { status: q.status } : {}),
+      ...(q.agent?.length ? { agent: q.agent.length === 1 ? q.agent[0] : q.agent } : {}),
+      ...(q.source ? { source: q.source } : {}),
+      ...(q.cursor ? { before: q.cursor } : {}),
+    });
     const last = rows[rows.length - 1];
     return { tasks: rows.map((t) => taskJson(t)), nextCursor: rows.length === limit && last ? String(last.seq) : null };
   });
 
   app.get('/api/tasks/:id', async (req) => {
     const { id } = req.params as { id: string };
+    parseQuery(noQuery, req.query);
     const out = taskJson(engine.require(id), { full: true, runs: engine.runs(id) });
     // One indexed query, not the task's whole event log (which may hold a huge output's progress).
     out.worktree = engine.store.lastWorktreeSummary(id);
@@ -39,6 +35,7 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/api/tasks/:id/cancel', async (req) => {
     const { id } = req.params as { id: string };
+    parseQuery(noQuery, req.query);
     const t = await engine.cancel(id, 'api');
     return taskJson(t, { full: true });
   });

@@ -1,0 +1,22 @@
+import type { Engine } from '../engine/engine.js';
+import type { Logger } from '../engine/logger.js';
+
+/** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
+export interface AppDeps {
+  engine: Engine;
+  version: string;
+  /** Read on every request, so a reload takes effect at once. */
+  apiToken(): string | undefined;
+  /** Starts a drain of the whole daemon (the same as SIGTERM). */
+  requestDrain(): void;
+  /** True once a drain started: new work gets 503. */
+  draining(): boolean;
+  /** Aborted when the daemon closes: long-lived answers (SSE streams, ?wait) end at once. */
+  shutdown?: AbortSignal;
+  /** @default 10 MiB */
+  bodyLimit?: number;
+  /** The daemon's logger: every 500 is logged here with its request id. @default silent */
+  log?: Logger;
+  /** SSE limits (see sse.ts); tests and the bench may lower them. */
+  sse?: { pageSize?: number; maxBufferedBytes?: number };
+}
