@@ -57,6 +57,8 @@ export function progressLine(e: EventView, t0: number): string | undefined {
       return `${at} rate limited: ${one(String(d.reason ?? ''), 160)} — parked until ${new Date(Number(d.notBefore)).toISOString()}`;
     case 'interrupted':
       return `${at} interrupted: ${d.reason}`;
+    case 'adopted':
+      return `${at} the daemon restarted; its new instance re-attached to run ${d.run} (pid ${d.pid})${d.ended ? ', which had ended meanwhile' : ''}`;
     case 'provider.text':
       return typeof d.text === 'string' && d.text.trim() ? `${at} ${one(d.text, 200)}` : undefined;
     case 'provider.tool_call':
@@ -146,7 +148,7 @@ export function taskLine(t: TaskView): string {
 export function taskDetail(t: TaskView & Record<string, unknown>): string {
   const lines = [
     `task      ${t.id}`,
-    `status    ${t.status}${t.error ? ` — ${t.error.message}` : ''}`,
+    `status    ${t.status}${t.error ? ` — ${t.error.message}` : ''}${typeof t.waiting === 'string' ? ` — waiting: ${t.waiting}` : ''}`,
     `agent     ${t.agent ?? '-'}  provider ${t.provider ?? '-'}  model ${t.model ?? '-'}`,
     `source    ${t.source}   attempt ${t.attempt}/${t.maxAttempts}`,
     `cost      $${t.costUsd.toFixed(4)}  tokens ${t.tokensIn} in / ${t.tokensOut} out`,
@@ -161,6 +163,8 @@ export function taskDetail(t: TaskView & Record<string, unknown>): string {
   }
   lines.push('prompt', indent(String(t.prompt)));
   if (t.output) lines.push('output', indent(t.output));
+  // Only the head is in the task: say so, and where the whole is (nothing cut silently).
+  if (t.outputTruncated === true) lines.push(`  … the output is ${t.outputBytes} bytes; the whole is in ${String(t.outputFile)} (\`tetora task output ${t.id}\`)`);
   return lines.join('\n');
 }
 

@@ -77,12 +77,16 @@ export interface ListenFact {
   healthz?: ProbeOutcome;
 }
 
+/** The run spools under the home: how many run folders and bytes they hold (an unreadable folder: error). */
+export type SpoolFact = { path: string; runs: number; bytes: number } | { path: string; error: string };
+
 export interface DoctorFacts {
   nodeVersion: string;
   home: HomeFact;
   files: FileModeFact[];
   config: ConfigFact;
   db?: DbFact;
+  spool?: SpoolFact;
   git: ProbeOutcome;
   providers: ProviderFact[];
   agents: AgentFact[];
@@ -145,6 +149,13 @@ export function checkDb(db: DbFact): CheckResult {
     return fail('database', `${db.path} is at schema version ${db.current}, expected ${db.latest}`, 'run `tetora doctor` again to apply the pending migrations, or report this');
   }
   return pass('database', `${db.path} (schema version ${db.current}, up to date)`);
+}
+
+export function checkSpool(f: SpoolFact): CheckResult {
+  const name = 'run spools';
+  if ('error' in f) return fail(name, `cannot read ${f.path}: ${f.error}`, `make ${f.path} readable and writable by this user (the daemon keeps its runs' output there)`);
+  const size = f.bytes >= 1024 * 1024 ? `${(f.bytes / 1024 / 1024).toFixed(1)} MiB` : `${(f.bytes / 1024).toFixed(1)} KiB`;
+  return pass(name, `${f.runs} run folder(s), ${size} in ${f.path} (kept for running tasks and outputs larger than maxOutputBytes)`);
 }
 
 export function checkGit(git: ProbeOutcome): CheckResult {
@@ -216,6 +227,7 @@ export function checkListen(l: ListenFact): CheckResult {
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
   if (f.db) out.push(checkDb(f.db));
+  if (f.spool) out.push(checkSpool(f.spool));
   out.push(checkGit(f.git));
   for (const p of f.providers) out.push(checkProvider(p));
   for (const a of f.agents) out.push(checkAgent(a));

@@ -1,11 +1,11 @@
 /** Gathers the facts `tetora doctor` judges (checks.ts): files, config, database, git, providers, agents, listen address. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact } from './checks.js';
+import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact } from './checks.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
 
 export interface GatherOptions {
@@ -139,6 +139,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
   };
   if (config) {
     facts.db = dbFact(config.dbPath);
+    facts.spool = spoolFact(join(config.home, 'runtime', 'runs'));
     const [providers, listen] = await Promise.all([
       Promise.all(providersToCheck(config).map((p) => providerFact(p, config, opts))),
       listenFact(config, opts),
@@ -156,4 +157,26 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
   }
   facts.git = await git;
   return config ? { facts, config } : { facts };
+}
+
+/** Count the run folders (`<taskId>/<run>`) and bytes under the spool root; a missing root is empty. */
+export function spoolFact(root: string): SpoolFact {
+  if (!existsSync(root)) return { path: root, runs: 0, bytes: 0 };
+  try {
+    let runs = 0;
+    let bytes = 0;
+    for (const task of readdirSync(root, { withFileTypes: true })) {
+      if (!task.isDirectory()) continue;
+      for (const run of readdirSync(join(root, task.name), { withFileTypes: true })) {
+        if (!run.isDirectory()) continue;
+        runs++;
+        for (const f of readdirSync(join(root, task.name, run.name), { withFileTypes: true })) {
+          if (f.isFile()) bytes += statSync(join(root, task.name, run.name, f.name)).size;
+        }
+      }
+    }
+    return { path: root, runs, bytes };
+  } catch (err) {
+    return { path: root, error: messageOf(err) };
+  }
 }

@@ -17,6 +17,7 @@ import { dailyBudgetProblem } from './budget.js';
 import { buildTask, type EnqueueContext } from './request.js';
 import { startRun, type ActiveRun } from './runner.js';
 import { Scheduler } from './scheduler.js';
+import { waitingReason } from './availability.js';
 import { isTerminal, type TaskStatus } from './states.js';
 import type { WorkspaceManager } from './workspace.js';
 
@@ -51,6 +52,8 @@ export interface AgentStats {
   queued: number;
   waiting: number;
   maxTasksPerAgent: number | null;
+  /** False for an agent a reload removed while tasks of it remain: its queued tasks wait for it. */
+  inConfig: boolean;
 }
 
 /**
@@ -272,6 +275,11 @@ export class Engine {
     return this.store.runs(taskId);
   }
 
+  /** Why a queued task cannot start now (its agent or provider is no longer in the config), or undefined. */
+  waitingReason(t: TaskRow): string | undefined {
+    return t.status === 'queued' ? waitingReason(t, this.#config) : undefined;
+  }
+
   subscribe(fn: (e: TaskEvent) => void): () => void {
     return this.bus.subscribe(fn);
   }
@@ -311,7 +319,7 @@ export class Engine {
     const get = (name: string) => {
       let a = agents.get(name);
       if (!a) {
-        a = { agent: name, running: 0, queued: 0, waiting: 0, maxTasksPerAgent: this.#config.agents[name]?.maxTasksPerAgent ?? null };
+        a = { agent: name, running: 0, queued: 0, waiting: 0, maxTasksPerAgent: this.#config.agents[name]?.maxTasksPerAgent ?? null, inConfig: Object.hasOwn(this.#config.agents, name) };
         agents.set(name, a);
       }
       return a;

@@ -5,6 +5,7 @@ import type { TaskRow, TaskRun, TaskStore } from '../store/tasks.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 import type { ActiveRun } from './runner.js';
+import { missingNames } from './availability.js';
 
 export interface SchedulerDeps {
   store: TaskStore;
@@ -90,8 +91,11 @@ export class Scheduler {
       ledger.move(t, t.status, 'queued', patch, { reason: t.status === 'rate_limited' ? 'rate limit reset' : 'backoff elapsed', attempt: t.attempt });
     }
     const cfg = this.d.config();
+    // Tasks of an agent or provider a reload removed wait (they are not failed) until it comes back.
+    const missing = missingNames(store.queuedNames(), cfg);
     while (running.size < cfg.maxConcurrent) {
-      const cand = store.nextCandidate(exclusions([...running.values()].map((r) => r.task), cfg));
+      const ex = exclusions([...running.values()].map((r) => r.task), cfg);
+      const cand = store.nextCandidate({ ...ex, agents: [...ex.agents, ...missing.agents], providers: [...ex.providers, ...missing.providers] });
       if (!cand) break;
       const claimed = store.claim(cand.id, this.d.instanceId, now, cand.provider);
       if (!claimed) continue;

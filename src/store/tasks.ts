@@ -169,6 +169,8 @@ export class TaskStore {
       adoptTask: p(`UPDATE tasks SET instance_id = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       adoptRun: p(`UPDATE task_runs SET instance_id = ? WHERE task_id = ? AND run = ?`),
       homeId: p(`SELECT value FROM meta WHERE key = 'home_id'`),
+      queuedAgents: p(`SELECT DISTINCT agent FROM tasks WHERE status = 'queued' AND agent IS NOT NULL`),
+      queuedProviders: p(`SELECT DISTINCT provider FROM tasks WHERE status = 'queued' AND provider IS NOT NULL`),
       lastWorktree: p(`SELECT json_extract(data, '$.worktree') AS w FROM task_events
         WHERE task_id = ? AND type NOT LIKE 'provider.%' AND json_type(data, '$.worktree') = 'object' ORDER BY seq DESC LIMIT 1`),
       spoolDirs: p(`SELECT spool_dir AS dir FROM task_runs WHERE spool_dir IS NOT NULL AND task_id = ?`),
@@ -367,6 +369,14 @@ export class TaskStore {
       this.#s.adoptRun.run(instanceId, taskId, run);
       return true;
     })();
+  }
+
+  /** The agents and providers that queued tasks name. */
+  queuedNames(): { agents: string[]; providers: string[] } {
+    return {
+      agents: (this.#s.queuedAgents.all() as Array<{ agent: string }>).map((r) => r.agent),
+      providers: (this.#s.queuedProviders.all() as Array<{ provider: string }>).map((r) => r.provider),
+    };
   }
 
   /** The worktree summary of the task's last run that reported one (without reading its other events). */

@@ -230,7 +230,7 @@ describe('CLI: task list|show|logs without a daemon', () => {
 describe('CLI: drain', () => {
   it('prints one whole line, also when the daemon is already draining, and a JSON document with --json', async () => {
     const d = await daemon({ drainTimeout: '20s' });
-    const res = await d.dispatch({ prompt: d.prompt({ sleepMs: 2500, out: 'slow' }), agent: 'a' });
+    const res = await d.dispatch({ prompt: d.prompt({ sleepMs: 8000, out: 'slow' }), agent: 'a' });
     expect(res.status).toBe(202);
     await waitUntil(() => d.log().some((l) => l.event === 'start'));
     const first = await d.cli(['drain']);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { isTerminalType, progressLine, taskDetail, taskLine, type EventView, type TaskView } from '../format.js';
@@ -54,6 +56,36 @@ export function registerTask(program: Command): void {
       );
       if (opts.json) printJson(body);
       else process.stdout.write(`${taskDetail(body)}\n`);
+    });
+
+  task
+    .command('output')
+    .description("a task's whole output on stdout, as the agent wrote it (also when it is too large for the task row and kept in its spool file)")
+    .argument('<id>', 'task id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { config } = loadForCommand(cmd);
+      const client = new DaemonClient(config);
+      const path = `/api/tasks/${encodeURIComponent(id)}/output`;
+      const source = await daemonOrStore<AsyncIterable<string | Buffer> | Iterable<string>>(
+        client,
+        config,
+        async () => {
+          const res = await client.raw('GET', path);
+          if (res.status >= 400) {
+            res.close();
+            await client.json('GET', path); // throws the daemon's error
+          }
+          return res.body;
+        },
+        (store) => {
+          const t = taskFromStore(store, id);
+          if (t.outputFile) return createReadStream(t.outputFile);
+          return [t.output ?? ''];
+        },
+      );
+      for await (const chunk of source) {
+        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+      }
     });
 
   task

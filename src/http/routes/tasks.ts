@@ -27,9 +27,12 @@ export function registerTaskRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get('/api/tasks/:id', async (req) => {
     const { id } = req.params as { id: string };
     parseQuery(noQuery, req.query);
-    const out = taskJson(engine.require(id), { full: true, runs: engine.runs(id) });
+    const t = engine.require(id);
+    const out = taskJson(t, { full: true, runs: engine.runs(id) });
     // One indexed query, not the task's whole event log (which may hold a huge output's progress).
     out.worktree = engine.store.lastWorktreeSummary(id);
+    const waiting = engine.waitingReason(t);
+    if (waiting) out.waiting = waiting;
     return out;
   });
 
