@@ -239,6 +239,11 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
     err.finish();
     spool.replaying = false;
     spool.advanced(out.consumed, err.consumed);
+  } catch (e) {
+    // Following the run failed (an adapter threw on a line, the spool vanished): the run must not go on
+    // unwatched. The caller fails the task with the reason.
+    await Promise.all([terminateGroup(pid, grace), killMarked((m) => m === spool.marker, grace)]).catch(() => {});
+    throw e;
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
     await out.close();
