@@ -211,7 +211,7 @@ async function execute(
       workdir = lease.workdir;
       const l = lease;
       timers.push(setInterval(() => l.heartbeat(), deps.heartbeatMs ?? 10_000));
-      ledger.note(task.id, 'worktree', { path: workdir });
+      if (!adopt) ledger.note(task.id, 'worktree', { path: workdir });
     }
 
     // Sessions: continue the key's provider session when provider and model still match.
@@ -270,7 +270,8 @@ async function execute(
         writeChosen(chosen, req);
         ledger.store.setRunLaunch(task.id, run, { ...l, spoolDir, deadlineAt });
       },
-      advanced: (out, err) => ledger.cursor(task.id, run, out, err),
+      // Never behind what is recorded: a crash during a replay must not make the next one record events twice.
+      advanced: (out, err) => ledger.cursor(task.id, run, Math.max(out, adopt?.outOffset ?? 0), Math.max(err, adopt?.errOffset ?? 0)),
     };
     if (adopt?.pid) spool.adopt = { pid: adopt.pid, pidStartedAt: adopt.pidStartedAt };
     req.spool = spool;

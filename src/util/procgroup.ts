@@ -13,17 +13,21 @@ export function killGroup(pgid: number, sig: NodeJS.Signals): boolean {
   }
 }
 
+/** The pids in /proc (empty when /proc cannot be read). */
+function allPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Live (non-zombie) members of a process group, read from /proc. */
 export function groupMembers(pgid: number): number[] {
   const out: number[] = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const name of allPids()) {
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       // Fields after the command name (which may contain spaces): state is 1st, pgrp is 3rd.
@@ -134,15 +138,7 @@ export function envOf(pid: number, key: string): string | undefined {
 /** Live processes whose run marker satisfies `match` (read from /proc; this process excepted). */
 export function markedProcesses(match: (marker: string) => boolean): Array<{ pid: number; marker: string }> {
   const out: Array<{ pid: number; marker: string }> = [];
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return out;
-  }
-  for (const name of entries) {
-    if (name.charCodeAt(0) > 57 || !/^\d+$/.test(name)) continue;
-    const pid = Number(name);
+  for (const pid of allPids()) {
     if (pid === process.pid) continue;
     const marker = envOf(pid, RUN_MARKER);
     if (marker !== undefined && match(marker) && processAlive(pid)) out.push({ pid, marker });
