@@ -52,8 +52,6 @@ export interface AgentStats {
   queued: number;
   waiting: number;
   maxTasksPerAgent: number | null;
-  /** False for an agent a reload removed while tasks of it remain: its queued tasks wait for it. */
-  inConfig: boolean;
 }
 
 /**
@@ -319,7 +317,7 @@ export class Engine {
     const get = (name: string) => {
       let a = agents.get(name);
       if (!a) {
-        a = { agent: name, running: 0, queued: 0, waiting: 0, maxTasksPerAgent: this.#config.agents[name]?.maxTasksPerAgent ?? null, inConfig: Object.hasOwn(this.#config.agents, name) };
+        a = { agent: name, running: 0, queued: 0, waiting: 0, maxTasksPerAgent: this.#config.agents[name]?.maxTasksPerAgent ?? null };
         agents.set(name, a);
       }
       return a;

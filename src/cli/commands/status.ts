@@ -25,7 +25,7 @@ interface Health {
 
 function agentLine(a: AgentRow): string {
   const cap = a.maxTasksPerAgent === null ? 'no cap' : `cap ${a.maxTasksPerAgent}`;
-  const extra = a.configured ? '' : ' (no longer configured)';
+  const extra = a.configured ? '' : a.queued > 0 ? ' (no longer configured: its queued tasks wait until it is added back)' : ' (no longer configured)';
   return `${a.name.padEnd(16)} ${String(a.running).padStart(3)} running ${String(a.queued).padStart(4)} queued ${String(a.waiting).padStart(3)} waiting  ${cap}  ${a.provider ?? 'default'}${a.model ? `/${a.model}` : ''}${extra}`;
 }
 
