@@ -73,29 +73,38 @@ export { groupAlive, killGroup, terminateGroup } from '../util/procgroup.js';
 
 /** The launcher: `sh -c LAUNCHER tetora-launcher <spoolDir> <command> [args...]`. */
 export const LAUNCHER = [
-  'dir=$1; shift',
+  // Its own variables have names no environment uses: an agent's variables reach it unchanged.
+  '__tetora_dir=$1; shift',
   // The go comes once the daemon has recorded the run; end of input (the daemon died first): never start.
-  'IFS= read -r go || exit 0',
-  '[ "$go" = go ] || exit 0',
+  'IFS= read -r __tetora_go || exit 0',
+  '[ "$__tetora_go" = go ] || exit 0',
   'exec 0</dev/null',
+  'unset __tetora_go',
   // From here on the agent may have started: a restarted daemon adopts the run only if this file exists.
-  ': >"$dir/started"',
-  'in=/dev/null; [ -e "$dir/stdin" ] && in="$dir/stdin"',
+  ': >"$__tetora_dir/started"',
+  '__tetora_in=/dev/null; [ -e "$__tetora_dir/stdin" ] && __tetora_in="$__tetora_dir/stdin"',
   // A signal to the group reaches the agent too; the launcher waits for the agent, then records its status.
-  "trap 'stopping=1' TERM INT HUP",
-  '"$@" <"$in" >>"$dir/stdout" 2>>"$dir/stderr"',
-  'code=$?',
-  'printf "%s\\n" "$code" >"$dir/exit"',
+  "trap ':' TERM INT HUP",
+  // The command is an absolute path (never a shell builtin of the same name).
+  '"$@" <"$__tetora_in" >>"$__tetora_dir/stdout" 2>>"$__tetora_dir/stderr"',
+  'printf "%s\\n" "$?" >"$__tetora_dir/exit"',
 ].join('\n');
 
 /** The longest line handed to an adapter; the rest of a longer line is dropped (the spool keeps it). */
 export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** What the result keeps of an output left in its spool file. */
 const HEAD_BYTES = 64 * 1024;
-const CHUNK = 1024 * 1024;
+/**
+ * What one read of a spool file takes. Every line of it becomes an event in the same turn of the event
+ * loop, so this bounds the work of a turn (many short lines) and keeps the daemon answering.
+ */
+const CHUNK = 32 * 1024;
 
-/** Why `command` cannot be run (ENOENT, EACCES), resolved as execvp would; undefined when it can. */
-export function cannotExecute(command: string, path: string | undefined, cwd: string): string | undefined {
+/**
+ * The executable `command` names, resolved as execvp would (PATH, relative to `cwd`): its absolute path, or
+ * why it cannot be run (ENOENT, EACCES).
+ */
+export function resolveExecutable(command: string, path: string | undefined, cwd: string): { path: string } | { error: string } {
   const candidates = command.includes('/') ? [isAbsolute(command) ? command : resolve(cwd, command)] : (path ?? '/usr/local/bin:/usr/bin:/bin').split(delimiter).filter(Boolean).map((d) => join(resolve(cwd, d), command));
   let denied = false;
   for (const c of candidates) {
@@ -106,12 +115,12 @@ export function cannotExecute(command: string, path: string | undefined, cwd: st
     }
     try {
       accessSync(c, fsc.X_OK);
-      return undefined;
+      return { path: c };
     } catch {
       denied = true;
     }
   }
-  return `spawn ${command} ${denied ? 'EACCES' : 'ENOENT'}`;
+  return { error: `spawn ${command} ${denied ? 'EACCES' : 'ENOENT'}` };
 }
 
 /** A temporary spool for a run without one (doctor probes, adapter tests); removed after the run. */
@@ -148,12 +157,12 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
     pid = spool.adopt.pid;
   } else {
     if (opts.signal.aborted) return empty({ aborted: true });
-    const missing = cannotExecute(opts.command, opts.env.PATH, opts.cwd);
-    if (missing) return empty({ spawnError: `cannot run ${opts.command}: ${missing}` });
+    const exe = resolveExecutable(opts.command, opts.env.PATH, opts.cwd);
+    if ('error' in exe) return empty({ spawnError: `cannot run ${opts.command}: ${exe.error}` });
     mkdirSync(spool.dir, { recursive: true, mode: 0o700 });
     for (const f of ['stdout', 'stderr'] as const) closeSync(openSync(spoolPath(spool.dir, f), 'w', 0o600));
     if (opts.stdin !== undefined) writeFileSync(spoolPath(spool.dir, 'stdin'), opts.stdin, { mode: 0o600 });
-    const started = spawn('/bin/sh', ['-c', LAUNCHER, 'tetora-launcher', spool.dir, opts.command, ...opts.args], {
+    const started = spawn('/bin/sh', ['-c', LAUNCHER, 'tetora-launcher', spool.dir, exe.path, ...opts.args], {
       cwd: opts.cwd,
       env: { ...opts.env, [RUN_MARKER]: spool.marker },
       detached: true,
@@ -334,8 +343,15 @@ export class SpoolReader {
     for (;;) {
       const nl = buf.indexOf(10, from);
       if (nl < 0 || nl >= n) break;
-      this.#keep(buf, from, nl);
-      this.#emit(fileOffset + nl + 1);
+      if (this.#partLen === 0 && !this.#cut && nl - from <= this.maxLine) {
+        // A whole line inside this chunk: decoded straight from it.
+        const end = nl > from && buf[nl - 1] === 13 ? nl - 1 : nl;
+        this.consumed = fileOffset + nl + 1;
+        this.onLine(buf.toString('utf8', from, end), this.consumed <= this.quietUntil);
+      } else {
+        this.#keep(buf, from, nl);
+        this.#emit(fileOffset + nl + 1);
+      }
       from = nl + 1;
     }
     if (from < n) this.#keep(buf, from, n);
