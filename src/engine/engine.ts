@@ -141,9 +141,9 @@ export class Engine {
     return this.#health.state();
   }
 
+  #onStopRequested!: () => void;
   /** Resolves when a stop begins. */
   readonly #stopRequested = new Promise<void>((r) => (this.#onStopRequested = r));
-  #onStopRequested!: () => void;
 
   get config(): ResolvedConfig {
     return this.#config;

@@ -15,12 +15,18 @@ export interface MigrationStatus {
   applied: Array<{ version: number; name: string; appliedAt: number }>;
 }
 
-/** How far the WAL is cut back after a checkpoint (SQLite otherwise keeps it at its largest size). */
+/**
+ * The WAL is checkpointed once it holds 256 pages (1 MiB with 4 KiB pages; SQLite's default is 1000) and cut
+ * back to 1 MiB after a checkpoint (SQLite otherwise keeps it at its largest size). A WAL left to grow on a
+ * small disk can take the very space its checkpoint needs to copy pages into the database: then neither
+ * can move until something else frees space.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 256;
 const JOURNAL_SIZE_LIMIT = 1024 * 1024;
 
 /**
- * Open (creating when absent) the SQLite file: folder 0700, file and its -wal/-shm files 0600, WAL (cut
- * back to 1 MiB after checkpoints), synchronous=FULL (an acknowledged task survives power loss), busy
+ * Open (creating when absent) the SQLite file: folder 0700, file and its -wal/-shm files 0600, WAL (checkpointed
+ * at 1 MiB and cut back to 1 MiB after checkpoints), synchronous=FULL (an acknowledged task survives power loss), busy
  * timeout, foreign keys; then apply pending migrations. A full disk, a read-only file or folder and an I/O
  * error are catalogued errors naming the file and the fix (TET_ERR_STORE_FULL, _READONLY, _UNAVAILABLE).
  */
@@ -49,6 +55,7 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     }
     db.pragma('foreign_keys = ON');

@@ -1,3 +1,4 @@
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TetoraError, type ErrorCode } from '../errors.js';
 
@@ -25,6 +26,20 @@ export function storeFailureKind(err: unknown): StoreFailureKind | undefined {
   if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN') || code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return 'readonly';
   if (isStoreUnavailable(err) || code === 'EIO') return 'unavailable';
   return undefined;
+}
+
+/**
+ * An I/O error on a disk with no room left is a full disk: SQLite reports a -shm file it cannot grow as
+ * SQLITE_IOERR_SHMSIZE, not SQLITE_FULL. Reads the free space of the folder holding `path`.
+ */
+export function refineKind(kind: StoreFailureKind, path: string): StoreFailureKind {
+  if (kind !== 'unavailable' || path === ':memory:') return kind;
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < 256 * 1024 ? 'full' : kind;
+  } catch {
+    return kind;
+  }
 }
 
 const codeOf: Record<StoreFailureKind, ErrorCode> = {
@@ -67,12 +82,13 @@ export function storeFix(kind: StoreFailureKind, path: string): string {
 
 /**
  * The catalogued error for a store failure (undefined when `err` is not one): it names the file, says
- * what happened, what `doing` could not be done and what to do. Pure.
+ * what happened, what `doing` could not be done and what to do.
  */
 export function storeError(err: unknown, path: string, doing: string, after = ''): TetoraError | undefined {
-  const kind = storeFailureKind(err);
-  if (!kind) return undefined;
-  return storeFailureError(kind, storeFailureReason(err), path, doing, after, err);
+  const found = storeFailureKind(err);
+  if (!found) return undefined;
+  const kind = refineKind(found, path);
+  return storeFailureError(kind, kind === found ? storeFailureReason(err) : `the disk holding the database is full (${(err as Error).message})`, path, doing, after, err);
 }
 
 /** The catalogued error for a failure of `kind` already described by `reason`. Pure. */

@@ -1,6 +1,6 @@
 import type { ErrorCode, TetoraError } from '../errors.js';
 import type { Db } from './db.js';
-import { isStoreUnavailable, storeFailureCode, storeFailureError, storeFailureKind, storeFailureReason, storeFix, type StoreFailureKind } from './errors.js';
+import { isStoreUnavailable, refineKind, storeFailureCode, storeFailureError, storeFailureKind, storeFailureReason, storeFix, type StoreFailureKind } from './errors.js';
 
 /** @default 2000: how often a failing store is probed with a small write. */
 const PROBE_MS = 2000;
@@ -61,9 +61,10 @@ export class StoreHealth {
    * false for any other error (a bug, a constraint), which says nothing about the store's health.
    */
   failed(err: unknown): boolean {
-    const kind = storeFailureKind(err);
-    if (!kind || !isStoreUnavailable(err)) return false;
-    const reason = storeFailureReason(err);
+    const found = storeFailureKind(err);
+    if (!found || !isStoreUnavailable(err)) return false;
+    const kind = refineKind(found, this.path);
+    const reason = kind === found ? storeFailureReason(err) : `the disk holding the database is full (${(err as Error).message})`;
     if (this.#failure) {
       this.#failure.kind = kind;
       this.#failure.reason = reason;
