@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { Engine } from '../engine/engine.js';
 import type { WorkspaceManager } from '../engine/workspace.js';
-import { TetoraError, messageOf } from '../errors.js';
+import { ExitCode, TetoraError, messageOf } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
@@ -157,18 +157,33 @@ export async function serve(opts: ServeOptions): Promise<number> {
     await engine.stop();
   };
 
+  /**
+   * Drain, whatever the store says: a store that refuses writes (a full disk, a read-only or failing disk)
+   * cannot stop the drain. Exit 0 when everything was recorded; 75 (EX_TEMPFAIL) when the store refused
+   * writes to the end: what it refused is recorded at the next start (runs' results from their spools).
+   */
   const drain = async (why: string) => {
     if (state === 'draining' || state === 'stopped') return;
     setState('draining');
-    const stats = engine.stats();
-    log.info({ why, running: stats.running, queued: stats.queued, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    let counts: { running?: number; queued?: number } = {};
+    try {
+      const stats = engine.stats();
+      counts = { running: stats.running, queued: stats.queued };
+    } catch (err) {
+      log.warn({ err: messageOf(err) }, 'cannot read the task counts from the store; draining anyway');
+    }
+    log.info({ why, ...counts, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
       log.error({ err: messageOf(err) }, 'drain failed');
     }
+    const store = engine.storeHealth();
     setState('stopped');
-    resolveDone(0);
+    if (!store.ok) {
+      log.error({ code: store.code, reason: store.reason, fix: store.fix }, 'stopped while the store refused writes; what it refused is recorded at the next start');
+      resolveDone(ExitCode.tempFail);
+    } else resolveDone(0);
   };
 
   const reload = () => {

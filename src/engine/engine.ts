@@ -6,6 +6,8 @@ import { processStartedAt } from '../util/procgroup.js';
 import { clampDelay } from '../util/timers.js';
 import { join } from 'node:path';
 import { openDb, type Db } from '../store/db.js';
+import { storeError } from '../store/errors.js';
+import { StoreHealth, type StoreHealthState } from '../store/health.js';
 import { tryLockHome, type HomeLock } from '../store/lock.js';
 import { SessionStore } from '../store/sessions.js';
 import { TaskStore, type ListFilter, type NewTask, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
@@ -64,6 +66,7 @@ export class Engine {
   readonly sessions: SessionStore;
   readonly bus = new EventBus();
   readonly #db: Db;
+  readonly #health: StoreHealth;
   readonly #ledger: Ledger;
   readonly #scheduler: Scheduler;
   readonly #runs = new Map<string, ActiveRun>();
@@ -83,7 +86,20 @@ export class Engine {
     this.#db = openDb(opts.config.dbPath);
     this.store = new TaskStore(this.#db);
     this.sessions = new SessionStore(this.#db, this.#now);
-    this.#ledger = new Ledger(this.store, this.bus, this.#now);
+    // Once a failing store takes writes again: buffered progress goes first, then waiting work starts.
+    this.#health = new StoreHealth(this.#db, opts.config.dbPath, {
+      now: this.#now,
+      log: this.#log,
+      onRecovered: () => {
+        try {
+          this.#ledger.flushProgress();
+        } catch {
+          /* kept for the next flush */
+        }
+        this.#scheduler.poke();
+      },
+    });
+    this.#ledger = new Ledger(this.store, this.bus, this.#now, this.#health);
     this.#homeId = this.store.homeId();
     const random = opts.random ?? Math.random;
     this.#scheduler = new Scheduler({
@@ -94,11 +110,14 @@ export class Engine {
       log: this.#log,
       instanceId: this.instanceId,
       running: this.#runs,
+      storeFailed: (err) => this.#health.failed(err),
       start: (task, adopt) => {
         const deps = {
           homeId: this.#homeId,
           spoolRoot: join(this.#config.home, 'runtime', 'runs'),
           stopping: () => this.#stopping !== undefined || this.#state === 'stopped',
+          // A result the store refused is tried again once it takes writes, or given up to the next start.
+          storeRecovered: () => Promise.race([this.#health.recovered(), this.#stopRequested]),
           ledger: this.#ledger,
           sessions: this.sessions,
           provider: (name: string) => this.opts.providers.get(name),
@@ -118,6 +137,15 @@ export class Engine {
     return this.#state;
   }
 
+  /** Whether the store accepts writes; while it does not, why, since when and what to do. */
+  storeHealth(): StoreHealthState {
+    return this.#health.state();
+  }
+
+  #onStopRequested!: () => void;
+  /** Resolves when a stop begins. */
+  readonly #stopRequested = new Promise<void>((r) => (this.#onStopRequested = r));
+
   get config(): ResolvedConfig {
     return this.#config;
   }
@@ -133,6 +161,15 @@ export class Engine {
    */
   async start(): Promise<ReconcileReport> {
     if (this.#state !== 'created') throw new TetoraError('TET_ERR_ENGINE_STOPPED', `the engine cannot start from state ${this.#state}.`);
+    try {
+      return await this.#start();
+    } catch (err) {
+      // A full disk or a read-only store at start: one catalogued line naming the file and the fix.
+      throw storeError(err, this.#config.dbPath, 'cannot start: the store refuses writes') ?? err;
+    }
+  }
+
+  async #start(): Promise<ReconcileReport> {
     this.#lockHome();
     const here = hostname();
     this.store.registerInstance(this.instanceId, process.pid, here, this.#now());
@@ -245,8 +282,26 @@ export class Engine {
     return rows;
   }
 
+  /**
+   * Commit new tasks. While the store refuses writes the request is refused with the store's catalogued
+   * error (503, Retry-After): TET_ERR_STORE_FULL, _READONLY or _UNAVAILABLE. On a full disk the WAL is
+   * checkpointed first and the write tried once more (the WAL may be what filled the disk).
+   */
   #record(rows: NewTask[]): Array<{ task: TaskRow; created: boolean }> {
-    const results = this.#ledger.atomically(() => rows.map((row) => this.#ledger.accept(row)));
+    const write = () => this.#ledger.atomically(() => rows.map((row) => this.#ledger.accept(row)));
+    let results: Array<{ task: TaskRow; created: boolean }>;
+    try {
+      results = write();
+    } catch (err) {
+      if (!this.#health.failed(err)) throw err;
+      if (!this.#health.probe()) throw this.#health.error(`cannot record the task${rows.length > 1 ? 's' : ''}`);
+      try {
+        results = write();
+      } catch (again) {
+        if (this.#health.failed(again)) throw this.#health.error(`cannot record the task${rows.length > 1 ? 's' : ''}`);
+        throw again;
+      }
+    }
     this.#scheduler.poke();
     return results;
   }
@@ -356,24 +411,40 @@ export class Engine {
 
   #stopping: Promise<void> | undefined;
 
+  /**
+   * Stop, whatever the store says: a write it refuses is logged and left to the next start (a run's result
+   * stays in its spool), and the store is closed and the home lock released in any case.
+   */
   async #stop(): Promise<void> {
     if (this.#state === 'stopped') return;
+    this.#onStopRequested();
     this.#scheduler.stop();
     for (const r of this.#runs.values()) r.abort({ kind: 'shutdown', message: 'the daemon is shutting down; the task resumes at the next start' });
-    await Promise.all([...this.#runs.values()].map((r) => r.done));
+    await Promise.allSettled([...this.#runs.values()].map((r) => r.done));
     // Nothing a task started outlives the daemon's clean stop: wait for the last kills.
-    await this.opts.providers.idle?.();
+    await this.opts.providers.idle?.().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'waiting for the last kills failed'));
     // Requests validated but not yet committed are committed now: their callers wait for the answer.
     this.#flushGroup();
-    this.#ledger.flushProgress();
+    this.#stopStep('writing buffered progress', () => this.#ledger.flushProgress());
     try {
       await this.opts.beforeClose?.();
     } catch (err) {
       this.#log.error({ err: (err as Error).message }, 'shutting down the HTTP side failed; closing the store anyway');
     }
-    this.store.stopInstance(this.instanceId, this.#now());
+    this.#stopStep('recording the stop of this instance', () => this.store.stopInstance(this.instanceId, this.#now()));
+    this.#health.stop();
     this.#setState('stopped');
-    this.#db.close();
-    this.#lock?.release();
+    this.#stopStep('closing the store', () => this.#db.close());
+    this.#stopStep('releasing the home lock', () => this.#lock?.release());
+  }
+
+  /** One step of a stop: a store failure is reported (the store's health says so) and the stop goes on. */
+  #stopStep(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#health.failed(err);
+      this.#log.error({ err: (err as Error).message }, `${what} failed while stopping; going on (the next start reconciles what was not recorded)`);
+    }
   }
 }

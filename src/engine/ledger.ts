@@ -33,7 +33,23 @@ export class Ledger {
     readonly store: TaskStore,
     readonly bus: EventBus,
     private readonly now: () => number,
+    /** Told of every committed write and every failed one (the store's health, see StoreHealth). */
+    private readonly health?: { failed(err: unknown): boolean; succeeded(): void },
   ) {}
+
+  /** A write outside any transaction of this ledger: its failure or success tells the store's health. */
+  #observe<T>(write: () => T): T {
+    if (this.#pending) return write();
+    let out: T;
+    try {
+      out = write();
+    } catch (err) {
+      this.health?.failed(err);
+      throw err;
+    }
+    this.health?.succeeded();
+    return out;
+  }
 
   /**
    * Returns false when the task was no longer in `from` (someone else moved it first): the caller must
@@ -55,7 +71,7 @@ export class Ledger {
     this.flushProgress(); // progress recorded before this change comes before it in the log
     const terminal = to === 'succeeded' || to === 'failed' || to === 'cancelled' || to === 'timed_out';
     const fullPatch: TaskPatch = terminal ? { finishedAt: this.now(), ...patch } : patch;
-    const ev = this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun);
+    const ev = this.#observe(() => this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun));
     if (!ev) return false;
     this.#publish(ev);
     return true;
@@ -70,7 +86,14 @@ export class Ledger {
     this.flushProgress();
     this.#pending = [];
     try {
-      const out = this.store.atomically(fn);
+      let out: T;
+      try {
+        out = this.store.atomically(fn);
+      } catch (err) {
+        this.health?.failed(err);
+        throw err;
+      }
+      this.health?.succeeded();
       const events = this.#pending;
       this.#pending = undefined;
       for (const e of events) this.bus.emit(e);
@@ -150,7 +173,9 @@ export class Ledger {
     let events: TaskEvent[];
     try {
       events = this.store.atomically(write);
+      this.health?.succeeded();
     } catch (err) {
+      this.health?.failed(err);
       // Not written (the store refuses writes): keep them, in order, for the next flush.
       // Bounded: past MAX_BUFFERED the oldest progress is dropped (the output itself stays whole in the spool).
       this.#progress = [...batch, ...this.#progress].slice(-MAX_BUFFERED);
@@ -162,7 +187,7 @@ export class Ledger {
 
   /** Append a progress event (not a status change) and publish it. */
   note(taskId: string, type: string, data: Record<string, unknown>): TaskEvent {
-    const ev = this.store.appendEvent(taskId, type, data, this.now());
+    const ev = this.#observe(() => this.store.appendEvent(taskId, type, data, this.now()));
     this.#publish(ev);
     return ev;
   }

@@ -37,6 +37,8 @@ export interface RunnerDeps {
   spoolRoot: string;
   /** True once the engine is stopping: a record the store refuses is then left to the next start. */
   stopping(): boolean;
+  /** Resolves when a failing store takes writes again (or the engine stops): a waiting record is tried at once. */
+  storeRecovered?(): Promise<void>;
 }
 
 /** A run in progress: the engine aborts it for cancel, drain or shutdown. */
@@ -139,11 +141,25 @@ export function startRun(task: TaskRow, deps: RunnerDeps, adopt?: TaskRun): Acti
     controller.abort(r);
   };
   const done = execute(task, deps, controller.signal, () => reason, abort, adopt).catch(async (err) => {
+    // The store refused the result while the engine stops: it stays in the run's spool and the next
+    // start records it (the task is still `running` in the store, so the reconciler re-attaches to it).
+    if (isStoreUnavailable(err) && deps.stopping()) {
+      deps.log.warn({ taskId: task.id, err: storeFailureReason(err) }, 'the store refused the run\'s record while stopping; the next start records it from the run\'s spool');
+      return;
+    }
     deps.log.error({ taskId: task.id, err: messageOf(err) }, 'runner crashed; failing the task');
+    const fail = () => {
+      deps.ledger.move(task, 'running', 'failed', { errorClass: 'internal', errorMessage: `internal error while running the task: ${messageOf(err)}` }, {}, { run: task.runs, outcome: 'internal', message: messageOf(err) });
+    };
+    // A store refusing writes (a full disk): the run keeps its slot until the failure is recorded.
+    if (isStoreUnavailable(err)) {
+      await recordWhenPossible(task, deps, fail).catch((e: unknown) => deps.log.warn({ taskId: task.id, err: messageOf(e) }, 'could not record the failure; the next start of the daemon reconciles this task'));
+      return;
+    }
     // The store may be briefly unavailable (busy): try a few times, so the task does not stay `running`.
     for (let i = 0; i < 5; i++) {
       try {
-        deps.ledger.move(task, 'running', 'failed', { errorClass: 'internal', errorMessage: `internal error while running the task: ${messageOf(err)}` }, {}, { run: task.runs, outcome: 'internal', message: messageOf(err) });
+        fail();
         return;
       } catch (moveErr) {
         let status: string | undefined;
@@ -153,6 +169,10 @@ export function startRun(task: TaskRow, deps: RunnerDeps, adopt?: TaskRun): Acti
           return; // the store is closed: the next start reconciles the task
         }
         if (status !== 'running') return; // it already moved on
+        if (isStoreUnavailable(moveErr)) {
+          await recordWhenPossible(task, deps, fail).catch(() => {});
+          return;
+        }
         deps.log.warn({ taskId: task.id, err: messageOf(moveErr) }, 'could not record the failure yet; retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
@@ -363,7 +383,10 @@ async function recordWhenPossible(task: TaskRow, deps: RunnerDeps, write: () => 
     } catch (err) {
       if (!isStoreUnavailable(err) || deps.stopping()) throw err;
       deps.log.warn({ taskId: task.id, retryInMs: delay, err: storeFailureReason(err) }, 'cannot record the run\'s result yet: the store refuses writes; keeping it and retrying');
-      await new Promise((r) => setTimeout(r, delay));
+      // Tried again when the store recovers (its health probes it), or after the delay at the latest.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, delay))), ...(deps.storeRecovered ? [deps.storeRecovered()] : [])]);
+      clearTimeout(timer);
       if (deps.stopping()) throw err;
     }
   }

@@ -17,6 +17,11 @@ export interface SchedulerDeps {
   /** Runs in progress in this instance, by task id (owned by the engine, updated here). */
   running: Map<string, ActiveRun>;
   start(task: TaskRow, adopt?: TaskRun): ActiveRun;
+  /**
+   * Told of a failed pass: true when it is the store refusing writes, already reported (its health logs it
+   * once and wakes the scheduler when it recovers), so each retry is not logged again.
+   */
+  storeFailed?(err: unknown): boolean;
 }
 
 /** Which agents, providers and sessions cannot take another task right now. Pure. */
@@ -74,7 +79,7 @@ export class Scheduler {
       try {
         this.#pass();
       } catch (err) {
-        this.d.log.error({ err: messageOf(err) }, 'scheduling pass failed; retrying in 1s');
+        if (!this.d.storeFailed?.(err)) this.d.log.error({ err: messageOf(err) }, 'scheduling pass failed; retrying in 1s');
         this.#arm(this.d.now() + 1000);
       }
     });

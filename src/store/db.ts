@@ -3,6 +3,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { ensurePrivateDir } from '../util/fsx.js';
+import { storeError } from './errors.js';
 import { migrations, type Migration } from './migrations/index.js';
 
 /** The store's own handle type. Only modules under src/store/ may import this file. */
@@ -15,8 +16,19 @@ export interface MigrationStatus {
 }
 
 /**
- * Open (creating when absent) the SQLite file: folder 0700, file 0600, WAL, synchronous=FULL (an
- * acknowledged task survives power loss), busy timeout, foreign keys; then apply pending migrations.
+ * The WAL is checkpointed once it holds 256 pages (1 MiB with 4 KiB pages; SQLite's default is 1000) and cut
+ * back to 1 MiB after a checkpoint (SQLite otherwise keeps it at its largest size). A WAL left to grow on a
+ * small disk can take the very space its checkpoint needs to copy pages into the database: then neither
+ * can move until something else frees space.
+ */
+const WAL_AUTOCHECKPOINT_PAGES = 256;
+const JOURNAL_SIZE_LIMIT = 1024 * 1024;
+
+/**
+ * Open (creating when absent) the SQLite file: folder 0700, file and its -wal/-shm files 0600, WAL (checkpointed
+ * at 1 MiB and cut back to 1 MiB after checkpoints), synchronous=FULL (an acknowledged task survives power loss), busy
+ * timeout, foreign keys; then apply pending migrations. A full disk, a read-only file or folder and an I/O
+ * error are catalogued errors naming the file and the fix (TET_ERR_STORE_FULL, _READONLY, _UNAVAILABLE).
  */
 export function openDb(path: string, opts: { readonly?: boolean; migrate?: boolean } = {}): Db {
   let db: Db;
@@ -24,15 +36,18 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
     if (path !== ':memory:') {
       ensurePrivateDir(dirname(path));
       if (!existsSync(path) && !opts.readonly) closeSync(openSync(path, 'a', 0o600));
-      if (!opts.readonly) chmodSync(path, 0o600);
+      if (!opts.readonly) for (const f of [path, `${path}-wal`, `${path}-shm`]) if (f === path || existsSync(f)) chmodSync(f, 0o600);
     }
     db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
   } catch (err) {
-    throw new TetoraError(
-      'TET_ERR_STORE_OPEN',
-      `cannot open the database ${path}: ${(err as Error).message}. Check that the folder exists and is writable, or set dbPath in the config.`,
-      { path },
-      { cause: err },
+    throw (
+      storeError(err, path, `cannot open the database`) ??
+      new TetoraError(
+        'TET_ERR_STORE_OPEN',
+        `cannot open the database ${path}: ${(err as Error).message}. Check that the folder exists and is writable, or set dbPath in the config.`,
+        { path },
+        { cause: err },
+      )
     );
   }
   try {
@@ -40,12 +55,18 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
     if (!opts.readonly) {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     }
     db.pragma('foreign_keys = ON');
     if (opts.migrate !== false && !opts.readonly) migrate(db, path);
   } catch (err) {
-    db.close();
-    throw err;
+    try {
+      db.close();
+    } catch {
+      /* the error below says what matters */
+    }
+    throw err instanceof TetoraError ? err : (storeError(err, path, 'cannot open the database') ?? err);
   }
   return db;
 }
@@ -90,6 +111,8 @@ export function migrate(db: Db, path: string, list: readonly Migration[] = migra
       })();
       count++;
     } catch (err) {
+      const unavailable = storeError(err, path, `cannot apply migration ${m.version} (${m.name})`, `the database stays at version ${m.version - 1} until then`);
+      if (unavailable) throw unavailable;
       throw new TetoraError(
         'TET_ERR_STORE_MIGRATION',
         `migration ${m.version} (${m.name}) failed on ${path}: ${(err as Error).message}. The database was left at version ${m.version - 1}; restore a backup or report this.`,

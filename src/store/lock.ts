@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensurePrivateDir } from '../util/fsx.js';
+import { storeError } from './errors.js';
 
 /**
  * One daemon per store, decided by the kernel: an exclusive lock on `<dbPath>.lock`, held for the daemon's
@@ -25,17 +26,22 @@ export function lockPathOf(dbPath: string): string {
 /** Take the lock, or return undefined when another process holds it. Throws when the file cannot be opened. */
 export function tryLockHome(dbPath: string): HomeLock | undefined {
   const path = lockPathOf(dbPath);
-  ensurePrivateDir(dirname(path));
-  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-  chmodSync(path, 0o600);
-  const db = new Database(path, { timeout: 0 });
+  let db: Database.Database;
+  try {
+    ensurePrivateDir(dirname(path));
+    if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+    chmodSync(path, 0o600);
+    db = new Database(path, { timeout: 0 });
+  } catch (err) {
+    throw storeError(err, path, 'cannot take the lock of the home') ?? err;
+  }
   try {
     db.pragma('journal_mode = DELETE');
     db.exec('BEGIN EXCLUSIVE');
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code === 'SQLITE_BUSY' || (err as { code?: string }).code === 'SQLITE_LOCKED') return undefined;
-    throw err;
+    throw storeError(err, path, 'cannot take the lock of the home') ?? err;
   }
   let released = false;
   return {

@@ -19,8 +19,15 @@ interface Health {
   status: string;
   version: string;
   instance: string;
-  store: { ok: boolean; error?: string };
+  store: { ok: boolean; error?: string; code?: string; fix?: string; since?: number };
   scheduler: { state: string; running: number; queued: number; maxConcurrent: number };
+}
+
+/** The store's health in one line: ok, or what fails, since when and what to do. */
+export function storeLine(s: Health['store'], now = Date.now()): string {
+  if (s.ok) return 'ok';
+  const since = s.since !== undefined ? ` (since ${new Date(s.since).toISOString()}, ${Math.max(0, Math.round((now - s.since) / 1000))}s ago)` : '';
+  return `FAILING${s.code ? ` ${s.code}` : ''}: ${s.error ?? 'the store refuses writes'}${since}${s.fix ? `; fix: ${s.fix}` : ''}`;
 }
 
 function agentLine(a: AgentRow): string {
@@ -48,7 +55,7 @@ export function registerStatus(program: Command): void {
       const h = health.body;
       const out: string[] = [
         `daemon   ${client.base}  ${h.status}  (tetora ${h.version}, instance ${h.instance})`,
-        `store    ${h.store.ok ? 'ok' : `FAILING: ${h.store.error}`}`,
+        `store    ${storeLine(h.store)}`,
         `tasks    ${h.scheduler.running} running of ${h.scheduler.maxConcurrent}, ${h.scheduler.queued} queued  (scheduler ${h.scheduler.state})`,
         '',
         'agents',

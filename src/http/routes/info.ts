@@ -11,21 +11,34 @@ export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics:
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : engine.state === 'running' ? 'draining' : engine.state, version: deps.version, instance: engine.instanceId });
   });
 
+  /**
+   * Health: `status` is `ok` only while the engine runs and the store both reads and accepts writes. While
+   * the store refuses writes, `store` says why (`code`, `reason`, `fix`) and since when (`since`, epoch ms);
+   * `scheduler.running` still counts runs whose results wait for the store (their slots stay taken).
+   */
   app.get('/api/health', async () => {
-    let store: { ok: boolean; error?: string } = { ok: true };
+    const health = engine.storeHealth();
+    let store: { ok: boolean; error?: string; code?: string; fix?: string; since?: number; recoveries: number } = health.ok
+      ? { ok: true, recoveries: health.recoveries }
+      : { ok: false, error: health.reason ?? 'the store refuses writes', ...(health.code ? { code: health.code } : {}), ...(health.fix ? { fix: health.fix } : {}), ...(health.since !== undefined ? { since: health.since } : {}), recoveries: health.recoveries };
     try {
       engine.store.lastEventSeq();
     } catch (err) {
-      store = { ok: false, error: (err as Error).message };
+      store = { ...store, ok: false, error: (err as Error).message };
     }
-    const stats = engine.stats();
+    let stats: ReturnType<typeof engine.stats> | undefined;
+    try {
+      stats = engine.stats();
+    } catch {
+      /* the store cannot be read: store.ok says so */
+    }
     const cfg = engine.config;
     return {
       status: store.ok && engine.state === 'running' && !deps.draining() ? 'ok' : 'degraded',
       version: deps.version,
       instance: engine.instanceId,
       store,
-      scheduler: { state: deps.draining() ? 'draining' : engine.state, running: stats.running, queued: stats.queued, maxConcurrent: cfg.maxConcurrent, byStatus: stats.byStatus },
+      scheduler: { state: deps.draining() ? 'draining' : engine.state, running: stats?.running ?? null, queued: stats?.queued ?? null, maxConcurrent: cfg.maxConcurrent, byStatus: stats?.byStatus ?? {} },
       providers: Object.values(cfg.providers).map((p) => ({ name: p.name, type: p.type, maxConcurrent: p.maxConcurrent ?? null })),
     };
   });
