@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ResolvedConfig } from '../config/types.js';
+import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { processStartedAt } from '../util/procgroup.js';
 import { clampDelay } from '../util/timers.js';
+import { realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDb, type Db } from '../store/db.js';
 import { storeError } from '../store/errors.js';
@@ -29,6 +30,8 @@ export interface EngineOptions {
   providers: {
     get(name: string): ProviderAdapter | undefined;
     reload?(config: ResolvedConfig): void;
+    /** An adapter for provider settings that may no longer be in the config (a re-attached run's). */
+    build?(cfg: ResolvedProvider): ProviderAdapter;
     /** Resolves once every process the providers are still killing is gone (a clean stop waits for it). */
     idle?(): Promise<void>;
   };
@@ -44,6 +47,35 @@ export interface EngineOptions {
    * its HTTP streams and waits here, so nothing reads a closed store.
    */
   beforeClose?: () => Promise<void>;
+}
+
+/**
+ * Two engines on one store would each take the other's running tasks for orphans and kill them: the
+ * kernel's lock on the store's lock file decides which one runs (atomically: two started together cannot
+ * both pass). The refusal names the holder when its instance row says who it is.
+ */
+function lockHome(dbPath: string): HomeLock | undefined {
+  if (dbPath === ':memory:') return undefined;
+  const lock = tryLockHome(dbPath);
+  if (lock) return lock;
+  let holder: { id: string; pid: number } | undefined;
+  try {
+    const db = openDb(dbPath, { readonly: true });
+    try {
+      const here = hostname();
+      holder = new TaskStore(db).openInstances().find((i) => i.hostname === here && i.pid !== process.pid && processStartedAt(i.pid) !== undefined);
+    } finally {
+      db.close();
+    }
+  } catch {
+    /* not readable yet (being created or migrated by the holder): the message says less */
+  }
+  const who = holder ? `pid ${holder.pid}, instance ${holder.id}` : 'its pid is not recorded yet';
+  throw new TetoraError(
+    'TET_ERR_HOME_IN_USE',
+    `another Tetora daemon (${who}) is running on ${dbPath}; stop it first (\`tetora drain\`${holder ? `, or kill ${holder.pid}` : ''}), or give this one another TETORA_HOME.`,
+    holder ? { pid: holder.pid, instance: holder.id } : {},
+  );
 }
 
 export type EngineState = 'created' | 'running' | 'draining' | 'stopped';
@@ -74,8 +106,9 @@ export class Engine {
   readonly #now: () => number;
   #config: ResolvedConfig;
   #state: EngineState = 'created';
-  #lock: HomeLock | undefined;
-  readonly #homeId: string;
+  readonly #lock: HomeLock | undefined;
+  /** Set at start (see TaskStore.homeIdAt). */
+  #homeId = '';
   lastReconcile: ReconcileReport | undefined;
 
   constructor(private readonly opts: EngineOptions) {
@@ -83,7 +116,14 @@ export class Engine {
     this.#log = opts.log ?? silentLogger;
     this.#now = opts.now ?? Date.now;
     this.instanceId = opts.instanceId ?? randomUUID();
-    this.#db = openDb(opts.config.dbPath);
+    // The lock first: two daemons started together must not both migrate the database.
+    this.#lock = lockHome(opts.config.dbPath);
+    try {
+      this.#db = openDb(opts.config.dbPath);
+    } catch (err) {
+      this.#lock?.release();
+      throw err;
+    }
     this.store = new TaskStore(this.#db);
     this.sessions = new SessionStore(this.#db, this.#now);
     // Once a failing store takes writes again: buffered progress goes first, then waiting work starts.
@@ -100,7 +140,6 @@ export class Engine {
       },
     });
     this.#ledger = new Ledger(this.store, this.bus, this.#now, this.#health);
-    this.#homeId = this.store.homeId();
     const random = opts.random ?? Math.random;
     this.#scheduler = new Scheduler({
       store: this.store,
@@ -114,13 +153,14 @@ export class Engine {
       start: (task, adopt) => {
         const deps = {
           homeId: this.#homeId,
-          spoolRoot: join(this.#config.home, 'runtime', 'runs'),
+          spoolRoot: this.#spoolRoot(),
           stopping: () => this.#stopping !== undefined || this.#state === 'stopped',
           // A result the store refused is tried again once it takes writes, or given up to the next start.
           storeRecovered: () => Promise.race([this.#health.recovered(), this.#stopRequested]),
           ledger: this.#ledger,
           sessions: this.sessions,
           provider: (name: string) => this.opts.providers.get(name),
+          ...(this.opts.providers.build ? { providerFrom: (cfg: ResolvedProvider) => this.opts.providers.build!(cfg) } : {}),
           config: () => this.#config,
           instanceId: this.instanceId,
           now: this.#now,
@@ -170,13 +210,14 @@ export class Engine {
   }
 
   async #start(): Promise<ReconcileReport> {
-    this.#lockHome();
+    this.#homeId = this.store.homeIdAt(this.#config.dbPath === ':memory:' ? ':memory:' : realpathSync(this.#config.dbPath));
     const here = hostname();
     this.store.registerInstance(this.instanceId, process.pid, here, this.#now());
     // We hold the lock: every other instance of this host that never recorded its stop is dead.
     this.store.closeOtherInstances(this.instanceId, here, this.#now());
     const { adopt, ...report } = await reconcile(this.store, this.#ledger, this.instanceId, this.#log, {
       homeId: this.#homeId,
+      spoolRoot: this.#spoolRoot(),
       now: this.#now(),
       maxInterruptions: this.#config.retry.maxInterruptions,
       ...(this.opts.killGraceMs !== undefined ? { graceMs: this.opts.killGraceMs } : {}),
@@ -190,26 +231,8 @@ export class Engine {
     return this.lastReconcile;
   }
 
-  /**
-   * Two engines on one store would each take the other's running tasks for orphans and kill them: the
-   * kernel's lock on the store's lock file decides which one runs (atomically: two started together
-   * cannot both pass). The refusal names the holder when its instance row says who it is.
-   */
-  #lockHome(): void {
-    if (this.#config.dbPath === ':memory:') return;
-    const lock = tryLockHome(this.#config.dbPath);
-    if (lock) {
-      this.#lock = lock;
-      return;
-    }
-    const here = hostname();
-    const holder = this.store.openInstances().find((i) => i.hostname === here && i.pid !== process.pid && processStartedAt(i.pid) !== undefined);
-    const who = holder ? `pid ${holder.pid}, instance ${holder.id}` : 'its pid is not recorded yet';
-    throw new TetoraError(
-      'TET_ERR_HOME_IN_USE',
-      `another Tetora daemon (${who}) is running on ${this.#config.dbPath}; stop it first (\`tetora drain\`${holder ? `, or kill ${holder.pid}` : ''}), or give this one another TETORA_HOME.`,
-      holder ? { pid: holder.pid, instance: holder.id } : {},
-    );
+  #spoolRoot(): string {
+    return join(this.#config.home, 'runtime', 'runs');
   }
 
   #assertAccepting(): void {

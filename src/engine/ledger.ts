@@ -3,7 +3,7 @@ import type { NewTask, TaskEvent, TaskPatch, TaskRow, TaskStore } from '../store
 import { checkTransition, type TaskStatus, type TransitionFacts } from './states.js';
 
 /** Progress events held while the store refuses writes. */
-const MAX_BUFFERED = 10_000;
+const MAX_BUFFERED = 2_000;
 
 /** In-process fan-out of appended events (the store is the source of truth; SSE replays from it). */
 export class EventBus {

@@ -1,6 +1,8 @@
 import type { TaskRow, TaskRun, TaskStore } from '../store/tasks.js';
 import { isTaskGroup, killGroup, killMarked, launcherAlive, runMarker, terminateGroup } from '../util/procgroup.js';
-import { readExitStatus, spoolStarted } from '../util/spool.js';
+import { readExitStatus, removeSpool, spoolStarted } from '../util/spool.js';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
 
@@ -18,6 +20,8 @@ export interface ReconcileReport {
 export interface ReconcileOptions {
   /** This store's id (the first part of every run marker). */
   homeId: string;
+  /** This home's spool root: a run spooled elsewhere (the original of a copied home) is never adopted. */
+  spoolRoot: string;
   now: number;
   /** A task interrupted by this many daemon crashes fails instead of being queued again. */
   maxInterruptions: number;
@@ -26,8 +30,9 @@ export interface ReconcileOptions {
 }
 
 /** Can this run be re-attached to: its agent was started (`started` in its spool) and either still runs or left its exit status? */
-export function adoptable(task: Pick<TaskRow, 'id' | 'runs'>, run: TaskRun | undefined, homeId: string): run is TaskRun & { pid: number; spoolDir: string } {
+export function adoptable(task: Pick<TaskRow, 'id' | 'runs'>, run: TaskRun | undefined, homeId: string, spoolRoot: string): run is TaskRun & { pid: number; spoolDir: string } {
   if (!run || run.pid === null || run.spoolDir === null || run.endedAt !== null) return false;
+  if (!run.spoolDir.startsWith(`${spoolRoot}/`)) return false;
   if (!spoolStarted(run.spoolDir)) return false;
   return readExitStatus(run.spoolDir) !== undefined || launcherAlive(run.pid, runMarker(homeId, task.id, run.run));
 }
@@ -52,7 +57,7 @@ export async function reconcile(store: TaskStore, ledger: Ledger, instanceId: st
   for (const t of store.withStatus('running')) {
     if (t.instanceId === instanceId) continue;
     const run = store.run(t.id, t.runs);
-    if (adoptable(t, run, opts.homeId) && store.adoptRun(t.id, t.runs, instanceId, opts.now)) {
+    if (adoptable(t, run, opts.homeId, opts.spoolRoot) && store.adoptRun(t.id, t.runs, instanceId, opts.now)) {
       keep.add(runMarker(opts.homeId, t.id, run.run));
       adopt.push({ task: store.get(t.id) as TaskRow, run });
       report.adopted.push(t.id);
@@ -60,9 +65,10 @@ export async function reconcile(store: TaskStore, ledger: Ledger, instanceId: st
       log.info({ taskId: t.id, run: run.run, pid: run.pid }, 're-attached to a run an earlier daemon started');
       continue;
     }
-    // Runs recorded before runs were spooled: kill only a group whose processes carry this task's marker.
+    // Runs recorded before runs were spooled (no spool folder, no run marker): kill only a group whose
+    // processes carry this task's id. Spooled runs are found by their run marker in the sweep below.
     for (const r of store.runs(t.id)) {
-      if (r.pgid && isTaskGroup(r.pgid, t.id)) {
+      if (r.spoolDir === null && r.pgid && isTaskGroup(r.pgid, t.id)) {
         await terminateGroup(r.pgid, graceMs);
         killGroup(r.pgid, 'SIGKILL');
         report.killedGroups.push(r.pgid);
@@ -87,6 +93,9 @@ export async function reconcile(store: TaskStore, ledger: Ledger, instanceId: st
   const home = `${opts.homeId}/`;
   report.sweptPids = await killMarked((m) => m.startsWith(home) && !keep.has(m), graceMs);
   if (report.sweptPids.length) log.warn({ pids: report.sweptPids }, 'killed processes of runs that no longer run');
+  // Spools nothing will read any more (their processes are gone now): runs given up here, and runs whose
+  // result was recorded by a daemon that died before it removed their spool.
+  collectSpools(store, opts.spoolRoot, keep, opts.homeId);
   for (const t of store.withStatus('interrupted')) {
     if (t.attempt < t.maxAttempts) {
       if (ledger.move(t, 'interrupted', 'queued', {}, { reason: 'requeued after an interruption', attempt: t.attempt, providerSessionId: t.providerSessionId })) {
@@ -98,4 +107,33 @@ export async function reconcile(store: TaskStore, ledger: Ledger, instanceId: st
     }
   }
   return { ...report, adopt };
+}
+
+/**
+ * Remove every run spool under `root` that is neither a run adopted now (`keep`, by marker) nor the file
+ * holding a task's output; then task folders left empty.
+ */
+function collectSpools(store: TaskStore, root: string, keep: ReadonlySet<string>, homeId: string): void {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const taskId of tasks) {
+    const task = store.get(taskId);
+    let runs: string[];
+    try {
+      runs = readdirSync(join(root, taskId));
+    } catch {
+      continue;
+    }
+    for (const run of runs) {
+      const dir = join(root, taskId, run);
+      if (keep.has(runMarker(homeId, taskId, Number(run)))) continue;
+      if (task?.outputFile?.startsWith(`${dir}/`)) continue;
+      removeSpool(dir);
+    }
+    if (runs.length === 0) rmSync(join(root, taskId), { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ResolvedConfig } from '../config/types.js';
+import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { messageOf } from '../errors.js';
 import type { SessionStore } from '../store/sessions.js';
 import type { TaskRow, TaskRun } from '../store/tasks.js';
@@ -16,13 +16,15 @@ import { clampDelay } from '../util/timers.js';
 import { dailyBudgetProblem } from './budget.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 import { TASK_MARKER, killMarked, runMarker } from '../util/procgroup.js';
-import { readExitStatus, spoolPath } from '../util/spool.js';
+import { readExitStatus, removeSpool, spoolPath } from '../util/spool.js';
 import { shortenEventData } from './shorten.js';
 
 export interface RunnerDeps {
   ledger: Ledger;
   sessions: SessionStore;
   provider(name: string): ProviderAdapter | undefined;
+  /** An adapter for these provider settings (a re-attached run's, as it was started). */
+  providerFrom?(cfg: ResolvedProvider): ProviderAdapter;
   workspaces?: WorkspaceManager;
   config(): ResolvedConfig;
   instanceId: string;
@@ -208,7 +210,10 @@ async function execute(
   /** The key's session was stale (provider or model changed) and this run starts its replacement. */
   let replacingStale = false;
   try {
-    const adapter = task.provider ? deps.provider(task.provider) : undefined;
+    // A run being adopted is followed by the adapter it was started with, even if a reload renamed or
+    // dropped its provider since: its work is not thrown away.
+    const saved = adopt ? readChosen(spoolPath(spoolDir, 'request')).provider : undefined;
+    const adapter = saved && deps.providerFrom ? deps.providerFrom(saved) : task.provider ? deps.provider(task.provider) : undefined;
     if (!adapter) throw new RunFailure(`provider "${task.provider}" is not in the config (${cfg.configPath}); add it or cancel the task`);
     // A run being adopted goes on whatever the config says now: it is already running.
     const prep = adopt ? prepareForAdoption(task, cfg) : prepare(task, cfg);
@@ -273,7 +278,7 @@ async function execute(
     // against) is kept with its spool: a daemon that re-attaches reads the run as it was started.
     const chosen = spoolPath(spoolDir, 'request');
     if (adopt) {
-      const was = readChosen(chosen);
+      const { provider: _, ...was } = readChosen(chosen);
       delete req.resumeSessionId;
       delete req.newSessionId;
       delete req.sessionUsage;
@@ -287,7 +292,7 @@ async function execute(
       replaying: false,
       maxOutputBytes: cfg.maxOutputBytes,
       launched: (l) => {
-        writeChosen(chosen, req);
+        writeChosen(chosen, req, task.provider ? cfg.providers[task.provider] : undefined);
         ledger.store.setRunLaunch(task.id, run, { ...l, spoolDir, deadlineAt });
       },
       // Never behind what is recorded: a crash during a replay must not make the next one record events twice.
@@ -368,7 +373,7 @@ async function execute(
   const o = outcome;
   await recordWhenPossible(task, deps, () => deps.ledger.atomically(() => finish(task, o, abortedBy, deps, summary, usedSession, replacingStale)));
   // The spool is only kept while the task refers to it (an output too large for the row).
-  if (!o.outputFile) rmSync(spoolDir, { recursive: true, force: true });
+  if (!o.outputFile) removeSpool(spoolDir);
 }
 
 /**
@@ -392,25 +397,35 @@ async function recordWhenPossible(task: TaskRow, deps: RunnerDeps, write: () => 
   }
 }
 
-/** What a run chose at its start (session, usage reading), from its spool. */
-function readChosen(path: string): Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> {
+/** What a run chose at its start, kept in its spool for a daemon that re-attaches to it. */
+interface Chosen {
+  resumeSessionId?: string;
+  newSessionId?: string;
+  sessionUsage?: RunRequest['sessionUsage'];
+  /** The provider's settings the run was started with (the config may have renamed or dropped it since). */
+  provider?: ResolvedProvider;
+}
+
+function readChosen(path: string): Chosen {
   try {
-    const j = JSON.parse(readFileSync(path, 'utf8')) as Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'>;
-    const out: Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> = {};
+    const j = JSON.parse(readFileSync(path, 'utf8')) as Chosen;
+    const out: Chosen = {};
     if (typeof j.resumeSessionId === 'string') out.resumeSessionId = j.resumeSessionId;
     if (typeof j.newSessionId === 'string') out.newSessionId = j.newSessionId;
     if (j.sessionUsage && typeof j.sessionUsage === 'object') out.sessionUsage = j.sessionUsage;
+    if (j.provider && typeof j.provider === 'object' && typeof j.provider.type === 'string') out.provider = j.provider;
     return out;
   } catch {
     return {};
   }
 }
 
-function writeChosen(path: string, req: RunRequest): void {
-  const j: Pick<RunRequest, 'resumeSessionId' | 'newSessionId' | 'sessionUsage'> = {};
+function writeChosen(path: string, req: RunRequest, provider: ResolvedProvider | undefined): void {
+  const j: Chosen = {};
   if (req.resumeSessionId) j.resumeSessionId = req.resumeSessionId;
   if (req.newSessionId) j.newSessionId = req.newSessionId;
   if (req.sessionUsage) j.sessionUsage = req.sessionUsage;
+  if (provider) j.provider = provider;
   writeFileSync(path, JSON.stringify(j), { mode: 0o600 });
 }
 

@@ -1,4 +1,4 @@
-import { groupAlive, killMarked, terminateGroup } from '../util/procgroup.js';
+import { RUN_MARKER, groupHasMarker, killMarked, terminateGroup } from '../util/procgroup.js';
 
 /**
  * Kills what a run left behind once it ended: its process group, and every process carrying its marker
@@ -17,7 +17,8 @@ export class Reaper {
 
   reap(pgid: number, marker: string, graceMs: number): void {
     this.#grace = graceMs;
-    if (groupAlive(pgid)) this.#track(terminateGroup(pgid, graceMs));
+    // Only while the group still holds a process of this run: its id may be reused once it is empty.
+    if (groupHasMarker(pgid, RUN_MARKER, marker)) this.#track(terminateGroup(pgid, graceMs));
     this.#markers.add(marker);
     this.#schedule();
   }

@@ -48,6 +48,11 @@ export class ProviderRegistry {
     return adapter;
   }
 
+  /** An adapter for settings that may no longer be in the config (a re-attached run's, as it started). */
+  build(cfg: ResolvedProvider): ProviderAdapter {
+    return this.factory(cfg);
+  }
+
   /** Resolves once every process left by ended runs has been killed. */
   idle(): Promise<void> {
     return reaper.idle();

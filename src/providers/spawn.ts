@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { accessSync, closeSync, constants as fsc, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsc, mkdirSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { RunSpool } from '../engine/provider.js';
-import { RUN_MARKER, killMarked, launcherAlive, processStartedAt, terminateGroup } from '../util/procgroup.js';
+import { RUN_MARKER, launcherAlive, processStartedAt, stopRun } from '../util/procgroup.js';
 import { readExitStatus, spoolPath } from '../util/spool.js';
 import { reaper } from './reaper.js';
 
@@ -199,7 +199,7 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
     // the daemon was paused, a cancel racing the exit).
     if (readExitStatus(spool.dir)) return;
     aborted = true;
-    stopping = Promise.all([terminateGroup(pid, grace), killMarked((m) => m === spool.marker, grace)]).finally(() => wake());
+    stopping = stopRun(pid, spool.marker, grace).finally(() => wake());
   };
   opts.signal.addEventListener('abort', onAbort, { once: true });
   if (opts.signal.aborted) onAbort();
@@ -251,7 +251,7 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
   } catch (e) {
     // Following the run failed (an adapter threw on a line, the spool vanished): the run must not go on
     // unwatched. The caller fails the task with the reason.
-    await Promise.all([terminateGroup(pid, grace), killMarked((m) => m === spool.marker, grace)]).catch(() => {});
+    await stopRun(pid, spool.marker, grace).catch(() => {});
     throw e;
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
@@ -273,9 +273,11 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
   if (opts.keepStdout ?? true) {
     const path = spoolPath(spool.dir, 'stdout');
     const bytes = statSync(path).size;
-    if (bytes <= spool.maxOutputBytes) result.stdout = readFileSync(path, 'utf8');
+    // Exactly the bytes there were when the run ended (a leftover child may still be writing).
+    if (bytes <= spool.maxOutputBytes) result.stdout = readHead(path, bytes);
     else {
-      result.stdout = readHead(path, HEAD_BYTES);
+      // A character cut at the end of the head is dropped rather than shown as U+FFFD.
+      result.stdout = readHead(path, HEAD_BYTES).replace(/\uFFFD$/, '');
       result.stdoutFile = { path, bytes };
     }
   }
@@ -287,8 +289,7 @@ function readHead(path: string, bytes: number): string {
   try {
     const buf = Buffer.alloc(bytes);
     const n = readSync(fd, buf, 0, bytes, 0);
-    // A character cut at the end of the head is dropped rather than shown as U+FFFD.
-    return buf.toString('utf8', 0, n).replace(/\uFFFD$/, '');
+    return buf.toString('utf8', 0, n);
   } finally {
     closeSync(fd);
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
 import type { TaskStatus } from '../model/status.js';
 
@@ -169,6 +170,8 @@ export class TaskStore {
       adoptTask: p(`UPDATE tasks SET instance_id = ?, updated_at = ? WHERE id = ? AND status = 'running'`),
       adoptRun: p(`UPDATE task_runs SET instance_id = ? WHERE task_id = ? AND run = ?`),
       homeId: p(`SELECT value FROM meta WHERE key = 'home_id'`),
+      metaGet: p(`SELECT value FROM meta WHERE key = ?`),
+      metaSet: p(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
       queuedAgents: p(`SELECT DISTINCT agent FROM tasks WHERE status = 'queued' AND agent IS NOT NULL`),
       queuedProviders: p(`SELECT DISTINCT provider FROM tasks WHERE status = 'queued' AND provider IS NOT NULL`),
       lastWorktree: p(`SELECT json_extract(data, '$.worktree') AS w FROM task_events
@@ -390,9 +393,22 @@ export class TaskStore {
     return (this.#s.spoolDirs.all(taskId) as Array<{ dir: string }>).map((r) => r.dir);
   }
 
-  /** This store's id, shared by every daemon that uses it (it names the store in the marker of run processes). */
-  homeId(): string {
-    return (this.#s.homeId.get() as { value: string }).value;
+  /**
+   * This store's id, shared by every daemon that uses it: it names the store in the marker of run
+   * processes. It belongs to the database file where it is (`path`): a copy of the database elsewhere (a
+   * restored backup, a cloned home) gets an id of its own, so it never takes the original's runs for its
+   * own (adopting or killing them).
+   */
+  homeIdAt(path: string): string {
+    return this.db.transaction(() => {
+      const id = (this.#s.homeId.get() as { value: string }).value;
+      const at = this.#s.metaGet.get('home_path') as { value: string } | undefined;
+      if (at?.value === path) return id;
+      const fresh = at === undefined ? id : randomBytes(8).toString('hex');
+      this.#s.metaSet.run('home_id', fresh);
+      this.#s.metaSet.run('home_path', path);
+      return fresh;
+    })();
   }
 
   setProviderSession(taskId: string, sessionId: string | null, now: number): void {

@@ -181,3 +181,13 @@ export async function killMarked(match: (marker: string) => boolean, graceMs = 3
 export function launcherAlive(pid: number, marker: string): boolean {
   return processAlive(pid) && envOf(pid, RUN_MARKER) === marker;
 }
+
+/**
+ * Stop a run: SIGTERM its process group and every process carrying its marker, SIGKILL what is left after
+ * `graceMs`. The group is signalled only while a member still carries the marker, so a reused process
+ * group id is never hit.
+ */
+export async function stopRun(pgid: number, marker: string, graceMs: number): Promise<void> {
+  const group = groupHasMarker(pgid, RUN_MARKER, marker) ? terminateGroup(pgid, graceMs) : Promise.resolve();
+  await Promise.all([group, killMarked((m) => m === marker, graceMs)]);
+}

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { constants } from 'node:os';
 
 /**
@@ -49,4 +49,14 @@ export function readExitStatus(dir: string): ExitStatus | undefined {
 /** Did the launcher get its go (the agent may have started)? */
 export function spoolStarted(dir: string): boolean {
   return existsSync(spoolPath(dir, 'started'));
+}
+
+/** Remove a run's spool folder, and its task's folder once no run of it is left there. */
+export function removeSpool(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    /* other runs of the task are still there, or it is gone */
+  }
 }

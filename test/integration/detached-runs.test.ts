@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,6 +129,9 @@ describe('detached runs: never twice at once, never without a record', () => {
     let most = 0;
     for (const e of edges) most = Math.max(most, (now += e.n));
     expect(most).toBeLessThanOrEqual(4);
+    // Every spool was removed once its result was recorded or its run given up: nothing left behind.
+    const runsRoot = join(d.home, 'runtime', 'runs');
+    expect(existsSync(runsRoot) ? readdirSync(runsRoot) : []).toEqual([]);
   }, 240_000);
 
   it('SIGKILL while 4 agents run and 20 are queued: the restarted daemon adopts the 4 (one start each, no attempt used) and drains the queue', async () => {
@@ -162,6 +165,22 @@ describe('detached runs: finished work is kept, lost runs are re-queued, crash l
     const [t] = await d.waitTerminal([res.body.id!]);
     expect(t).toMatchObject({ status: 'succeeded', output: 'done while nobody watched', attempt: 1, runs: 1 });
     expect(started(d)).toHaveLength(1);
+  });
+
+  it('a run adopted after its provider and agent were renamed in the config is followed with the settings it started with', async () => {
+    const d = await daemon();
+    const res = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 1500, out: 'finished under the old name' }) });
+    await waitUntil(() => started(d).length === 1);
+    d.kill('SIGKILL');
+    await d.exited();
+    const config = JSON.parse(readFileSync(d.configPath, 'utf8')) as { providers: Record<string, unknown>; agents: Record<string, unknown>; defaultProvider: string };
+    config.providers = { renamed: config.providers.fake };
+    config.defaultProvider = 'renamed';
+    config.agents = { z: { provider: 'renamed' } };
+    writeFileSync(d.configPath, JSON.stringify(config));
+    await d.start();
+    const [t] = await d.waitTerminal([res.body.id!]);
+    expect(t).toMatchObject({ status: 'succeeded', output: 'finished under the old name', runs: 1 });
   });
 
   it('a run whose launcher vanished without recording an exit is re-queued once, counted as an interruption, not an attempt', async () => {
@@ -258,6 +277,26 @@ describe('detached runs: nothing a task started outlives it', () => {
     d.kill('SIGTERM'); // a second signal: interrupt at once
     await d.exited();
     expect(marked(d)).toEqual([]);
+  });
+});
+
+describe('detached runs: a copy of a home is another home', () => {
+  it('a daemon on a copy of the database (a restored backup, a cloned home) neither adopts nor kills the runs of the original', async () => {
+    const a = await daemon();
+    const res = await a.dispatch({ agent: 'a', prompt: a.prompt({ sleepMs: 4000, out: 'still mine' }) });
+    await waitUntil(() => started(a).length === 1);
+    const agent = started(a)[0]!;
+    const b = await DaemonHarness.create();
+    daemons.push(b);
+    const src = new Database(join(a.home, 'tetora.db'), { readonly: true });
+    await src.backup(join(b.home, 'tetora.db'));
+    src.close();
+    await b.start();
+    expect(b.hasLog('re-attached to a run an earlier daemon started')).toBe(false);
+    expect(processAlive(agent.pid)).toBe(true);
+    expect(homeId(b)).not.toBe(homeId(a));
+    const [t] = await a.waitTerminal([res.body.id!]);
+    expect(t).toMatchObject({ status: 'succeeded', output: 'still mine', runs: 1 });
   });
 });
 
