@@ -1,7 +1,7 @@
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError, errorCatalog, isTetoraError, messageOf, type ErrorCode } from '../errors.js';
-import { isTerminalType } from './format.js';
+import { isTerminalType, type EventView } from './format.js';
 import { SseParser } from './sse.js';
 
 export { SseParser, type SseMessage } from './sse.js';
@@ -138,15 +138,6 @@ function wrap(res: IncomingMessage): RawResponse {
   };
 }
 
-/** One event of a task's event stream. */
-export interface StreamEvent {
-  seq: number;
-  taskId: string;
-  at: string;
-  type: string;
-  data: Record<string, unknown>;
-}
-
 /**
  * Follow an SSE stream until `onEvent` says stop (true) or the stream ends after a terminal event.
  * `onEvent` may return a promise (e.g. waiting for stdout to drain): no more of the stream is read until
@@ -158,7 +149,7 @@ export interface StreamEvent {
 export async function followEvents(
   client: DaemonClient,
   path: string,
-  onEvent: (e: StreamEvent) => boolean | void | Promise<boolean | void>,
+  onEvent: (e: EventView) => boolean | void | Promise<boolean | void>,
   opts: { signal?: AbortSignal; retries?: number } = {},
 ): Promise<void> {
   let last: string | undefined;
@@ -181,7 +172,7 @@ export async function followEvents(
           for await (const chunk of res.body) {
             for (const m of parser.feed(chunk)) {
               if (m.id) last = m.id;
-              const e = JSON.parse(m.data) as StreamEvent;
+              const e = JSON.parse(m.data) as EventView;
               let stop = onEvent(e);
               if (stop instanceof Promise) stop = await stop;
               if (stop === true) return;
