@@ -1,7 +1,7 @@
 import { request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError, errorCatalog, isTetoraError, messageOf, type ErrorCode } from '../errors.js';
-import { isTerminalType } from './format.js';
+import { isTerminalType, type EventView } from './format.js';
 import { SseParser } from './sse.js';
 
 export { SseParser, type SseMessage } from './sse.js';
@@ -79,20 +79,46 @@ export class DaemonClient {
   async json<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const res = await this.raw(method, path, body, extra);
     const text = await res.text();
-    let parsed: unknown;
+    if (res.status >= 300) throw errorFromResponse(res.status, text, this.base);
     try {
-      parsed = text ? JSON.parse(text) : {};
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
     } catch {
-      throw new TetoraError('TET_ERR_DAEMON_UNREACHABLE', `the server at ${this.base} answered ${res.status} with something that is not Tetora's JSON; is listenAddr pointing at another program?`, { url: this.base, status: res.status });
+      throw notTetora(res.status, this.base);
     }
-    if (res.status >= 300) {
-      const e = (parsed as { error?: { code?: string; message?: string; details?: unknown } }).error;
-      const code: ErrorCode = e?.code && e.code in errorCatalog ? (e.code as ErrorCode) : 'TET_ERR_HTTP_BAD_REQUEST';
-      const details = e?.details && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : {};
-      throw new TetoraError(code, `${e?.message ?? `HTTP ${res.status}`}`, { ...details, status: res.status });
-    }
-    return { status: res.status, body: parsed as T };
   }
+
+  /**
+   * A task's whole output (GET /api/tasks/:id/output) as it arrives, also when it is too large for the
+   * task row and served from its spool file; a daemon error becomes its TetoraError.
+   */
+  async output(id: string): Promise<AsyncIterable<string>> {
+    const res = await this.raw('GET', `/api/tasks/${encodeURIComponent(id)}/output`);
+    if (res.status >= 300) throw errorFromResponse(res.status, await res.text(), this.base);
+    return res.body;
+  }
+}
+
+function notTetora(status: number, base: string): TetoraError {
+  return new TetoraError('TET_ERR_DAEMON_UNREACHABLE', `the server at ${base} answered ${status} with something that is not Tetora's JSON; is listenAddr pointing at another program?`, { url: base, status });
+}
+
+/**
+ * The error an answer with status >= 300 stands for: the daemon's own (its code, message and details,
+ * plus `status`) when the body is Tetora's error JSON; an unknown code becomes TET_ERR_HTTP_BAD_REQUEST;
+ * a body that is not JSON means another program answers (TET_ERR_DAEMON_UNREACHABLE with `status`). Pure.
+ */
+export function errorFromResponse(status: number, text: string, base: string): TetoraError {
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    return notTetora(status, base);
+  }
+  const e = parsed && typeof parsed === 'object' ? (parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } }).error : undefined;
+  const code: ErrorCode = typeof e?.code === 'string' && Object.hasOwn(errorCatalog, e.code) ? (e.code as ErrorCode) : 'TET_ERR_HTTP_BAD_REQUEST';
+  const details = e?.details && typeof e.details === 'object' && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : {};
+  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : `the daemon at ${base} answered HTTP ${status} without saying why; check its log.`;
+  return new TetoraError(code, message, { ...details, status });
 }
 
 function wrap(res: IncomingMessage): RawResponse {
@@ -113,14 +139,17 @@ function wrap(res: IncomingMessage): RawResponse {
 }
 
 /**
- * Follow an SSE stream until `onEvent` says stop or the stream ends after a terminal event. A dropped
- * connection, a daemon that restarts (connection refused, 503 while it drains or starts) or a stream the
- * daemon ended while shutting down is resumed with Last-Event-ID, within `retries` tries in a row.
+ * Follow an SSE stream until `onEvent` says stop (true) or the stream ends after a terminal event.
+ * `onEvent` may return a promise (e.g. waiting for stdout to drain): no more of the stream is read until
+ * it settles, so a slow reader of the CLI's output slows the daemon's sending (TCP backpressure) instead
+ * of filling the CLI's memory. A dropped connection, a daemon that restarts (connection refused, 503
+ * while it drains or starts) or a stream the daemon ended while shutting down is resumed with
+ * Last-Event-ID, within `retries` tries in a row. Any other answer is the daemon's error.
  */
 export async function followEvents(
   client: DaemonClient,
   path: string,
-  onEvent: (e: { seq: number; taskId: string; at: string; type: string; data: Record<string, unknown> }) => boolean | void,
+  onEvent: (e: EventView) => boolean | void | Promise<boolean | void>,
   opts: { signal?: AbortSignal; retries?: number } = {},
 ): Promise<void> {
   let last: string | undefined;
@@ -131,10 +160,10 @@ export async function followEvents(
     try {
       const res = await client.raw('GET', path, undefined, last ? { 'last-event-id': last } : {}, opts.signal);
       if (res.status === 503) {
+        res.close();
         problem = new Error('the daemon is draining or starting (503)');
       } else if (res.status !== 200) {
-        const text = await res.text();
-        throw new TetoraError(res.status === 404 ? 'TET_ERR_TASK_NOT_FOUND' : 'TET_ERR_HTTP_BAD_REQUEST', `cannot follow ${path}: HTTP ${res.status} ${text.slice(0, 300)}. Check the task id with \`tetora task list\` and the daemon with \`tetora status\`.`);
+        throw errorFromResponse(res.status, await res.text(), client.base);
       } else {
         failures = 0;
         const parser = new SseParser();
@@ -143,8 +172,10 @@ export async function followEvents(
           for await (const chunk of res.body) {
             for (const m of parser.feed(chunk)) {
               if (m.id) last = m.id;
-              const e = JSON.parse(m.data) as Parameters<typeof onEvent>[0];
-              if (onEvent(e) === true) return;
+              const e = JSON.parse(m.data) as EventView;
+              let stop = onEvent(e);
+              if (stop instanceof Promise) stop = await stop;
+              if (stop === true) return;
               if (isTerminalType(e.type)) ended = true;
             }
           }
@@ -156,7 +187,8 @@ export async function followEvents(
       }
     } catch (err) {
       if ((err as Error).name === 'AbortError' || opts.signal?.aborted) return;
-      if (isTetoraError(err) && err.code !== 'TET_ERR_DAEMON_UNREACHABLE') throw err;
+      // Only "nothing answers" is worth another try; an answer (the daemon's error, another program) is final.
+      if (isTetoraError(err) && !(err.code === 'TET_ERR_DAEMON_UNREACHABLE' && err.details?.status === undefined)) throw err;
       problem = err;
     }
     if (opts.signal?.aborted) return;

@@ -3,6 +3,7 @@ import { isTetoraError, messageOf } from '../errors.js';
 import { registerCommands } from './commands/index.js';
 import { addConfigOptionEverywhere } from './context.js';
 import { ExitWith } from './exit.js';
+import { stdoutErrorAction } from './output.js';
 import { version } from './version.js';
 
 export function buildProgram(): Command {
@@ -57,8 +58,16 @@ export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   const program = buildProgram();
   let json: boolean | undefined;
+  let daemon = false;
   program.hook('preAction', (_program, action) => {
     json = action.opts<{ json?: boolean }>().json === true;
+    daemon = action.name() === 'serve';
+  });
+  // A reader that goes away (`| head`) ends the command: exit 0 at once, no stack trace (see output.ts).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    const { exit, message } = stdoutErrorAction(err, daemon);
+    if (message) process.stderr.write(message);
+    if (exit !== undefined) process.exit(exit);
   });
   const wantsJson = () => json ?? jsonWordIn(argv.slice(2));
   const unknown = unknownCommandWord(program, argv.slice(2));

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/types.js';
-import { taskStatuses } from '../engine/states.js';
 import { TetoraError, isTetoraError, messageOf } from '../errors.js';
-import { eventJson, taskJson } from '../http/serialize.js';
+import type { TaskListQuery } from '../http/query.js';
+import { eventJson, taskPage, taskView } from '../http/serialize.js';
 import { migrationStatus, openDb } from '../store/db.js';
 import { TaskStore, type TaskRow } from '../store/tasks.js';
 import type { DaemonClient } from './client.js';
@@ -26,7 +26,7 @@ export async function daemonOrStore<T>(
   client: DaemonClient,
   config: Pick<ResolvedConfig, 'dbPath'>,
   online: () => Promise<T>,
-  offline: (store: TaskStore | undefined) => T,
+  offline: (store: TaskStore | undefined) => T | Promise<T>,
   note = '',
 ): Promise<T> {
   try {
@@ -38,9 +38,12 @@ export async function daemonOrStore<T>(
   }
 }
 
-/** Run `fn` on a read-only TaskStore of `dbPath` (undefined when the file does not exist). */
-export function withStore<T>(dbPath: string, fn: (store: TaskStore | undefined) => T): T {
-  if (!existsSync(dbPath)) return fn(undefined);
+/**
+ * Run `fn` on a read-only TaskStore of `dbPath` (undefined when the file does not exist); the database
+ * stays open until the promise `fn` may return settles (e.g. events printed as stdout drains).
+ */
+export async function withStore<T>(dbPath: string, fn: (store: TaskStore | undefined) => T | Promise<T>): Promise<T> {
+  if (!existsSync(dbPath)) return await fn(undefined);
   const db = openDb(dbPath, { readonly: true });
   try {
     const { current, latest } = migrationStatus(db);
@@ -57,40 +60,16 @@ export function withStore<T>(dbPath: string, fn: (store: TaskStore | undefined) 
     } catch (err) {
       throw new TetoraError('TET_ERR_STORE_OPEN', `cannot read the database ${dbPath}: ${messageOf(err)}. Start the daemon (\`tetora serve\`) and ask it instead.`, { path: dbPath }, { cause: err });
     }
-    return fn(store);
+    return await fn(store);
   } finally {
     db.close();
   }
 }
 
-export interface ListQuery {
-  status?: string;
-  agent?: string;
-  source?: string;
-  limit: string;
-  cursor?: string;
-}
-
-/** GET /api/tasks, from the store: the same checks (named by their flag) and the same page. */
-export function listFromStore(store: TaskStore | undefined, q: ListQuery): { tasks: Array<Record<string, unknown>>; nextCursor: string | null } {
-  const status = q.status ? q.status.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  for (const s of status ?? []) {
-    if (!(taskStatuses as readonly string[]).includes(s)) {
-      throw new TetoraError('TET_ERR_USAGE', `--status "${s}" is not a task status; use one of ${taskStatuses.join(', ')}.`, { field: 'status', value: s });
-    }
-  }
-  const limit = Number(q.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new TetoraError('TET_ERR_USAGE', `--limit "${q.limit}" must be a whole number from 1 to 1000.`, { field: 'limit', value: q.limit });
-  }
-  const cursor = q.cursor === undefined ? undefined : Number(q.cursor);
-  if (cursor !== undefined && !(Number.isInteger(cursor) && cursor > 0)) {
-    throw new TetoraError('TET_ERR_USAGE', `--cursor "${q.cursor}" is not valid; pass the nextCursor of the previous page.`, { field: 'cursor', value: q.cursor });
-  }
+/** GET /api/tasks, from the store: the same page (`q` is checked by taskListQuery, as the daemon checks it). */
+export function listFromStore(store: TaskStore | undefined, q: TaskListQuery): { tasks: Array<Record<string, unknown>>; nextCursor: string | null } {
   if (!store) return { tasks: [], nextCursor: null };
-  const rows = store.list({ limit, ...(status ? { status } : {}), ...(q.agent ? { agent: q.agent } : {}), ...(q.source ? { source: q.source } : {}), ...(cursor ? { before: cursor } : {}) });
-  const last = rows[rows.length - 1];
-  return { tasks: rows.map((t) => taskJson(t)), nextCursor: rows.length === limit && last ? String(last.seq) : null };
+  return taskPage((f) => store.list(f), q);
 }
 
 function notFound(id: string, store: TaskStore | undefined): TetoraError {
@@ -108,26 +87,24 @@ export function taskFromStore(store: TaskStore | undefined, id: string): TaskRow
   return t;
 }
 
-/** Every stored event of a task, oldest first (read in pages), as the event stream carries them. */
-export function* storedEvents(store: TaskStore, id: string): Generator<EventView> {
+/** The most a page of stored events holds (as the event stream's replay: about 256 KiB of event data). */
+const PAGE_EVENTS = 1000;
+const PAGE_BYTES = 256 * 1024;
+
+/**
+ * Every stored event of a task, oldest first, as the event stream carries them: read a page at a time
+ * (at most about 256 KiB of event data), so a task with a huge event log never sits in memory whole.
+ */
+export function* storedEvents(store: Pick<TaskStore, 'eventsPage'>, id: string): Generator<EventView> {
   for (let after = 0; ; ) {
-    const page = store.events(id, after, 1000);
+    const page = store.eventsPage(id, after, PAGE_EVENTS, PAGE_BYTES);
     if (page.length === 0) return;
     for (const e of page) yield eventJson(e) as unknown as EventView;
     after = (page[page.length - 1] as { seq: number }).seq;
   }
 }
 
-/** GET /api/tasks/:id, from the store: the whole task, its attempts and the worktree it last ran in. */
-export function showFromStore(store: TaskStore | undefined, id: string): Record<string, unknown> {
-  const t = taskFromStore(store, id);
-  const s = store as TaskStore;
-  const out = taskJson(t, { full: true, runs: s.runs(id) });
-  let worktree: unknown = null;
-  for (const e of storedEvents(s, id)) {
-    const w = e.data.worktree;
-    if (w && typeof w === 'object') worktree = w;
-  }
-  out.worktree = worktree;
-  return out;
+/** GET /api/tasks/:id, from the store and the CLI's config (which says whether a queued task waits). */
+export function showFromStore(store: TaskStore | undefined, config: Pick<ResolvedConfig, 'agents' | 'providers' | 'configPath'>, id: string): Record<string, unknown> {
+  return taskView(taskFromStore(store, id), store as TaskStore, config);
 }

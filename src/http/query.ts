@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { taskStatuses } from '../engine/states.js';
-import { TetoraError } from '../errors.js';
+import { TetoraError, type ErrorCode } from '../errors.js';
 import { parseDuration } from '../util/duration.js';
 
 /**
  * Query strings, validated with zod before a route does anything (writes included). fastify's parser
  * gives a repeated parameter as an array: list parameters (status, agent) take every value (and
  * comma-separated ones); single ones refuse a repeat, naming it. Unknown parameters are refused too (a
- * typo such as `?wiat=true` would otherwise be ignored silently). Pure.
+ * typo such as `?wiat=true` would otherwise be ignored silently). Pure, and free of fastify: the CLI
+ * checks its flags with the same schemas (`tetora task list`), naming them as flags.
  */
 
 const repeated = (iss: { input?: unknown }) => (Array.isArray(iss.input) ? `is given ${iss.input.length} times; give it once` : undefined);
@@ -46,7 +47,12 @@ export const dispatchQuery = z
 export const taskListQuery = z
   .object({
     status: list
-      .refine((l) => l.every((s) => (taskStatuses as readonly string[]).includes(s)), { message: `must be task statuses (${taskStatuses.join(', ')}), repeated or comma-separated` })
+      .refine((l) => l.every((s) => (taskStatuses as readonly string[]).includes(s)), {
+        error: (iss) => {
+          const bad = (iss.input as string[]).find((s) => !(taskStatuses as readonly string[]).includes(s));
+          return `includes "${bad}", which is not a task status; use ${taskStatuses.join(', ')} (several: comma-separated)`;
+        },
+      })
       .optional(),
     agent: list.optional(),
     source: single('one source such as http or cli').min(1, { message: 'must not be empty' }).optional(),
@@ -55,24 +61,48 @@ export const taskListQuery = z
   })
   .strict();
 
+/** GET /api/tasks and `tetora task list`, checked: lists split, limit and cursor numbers. */
+export type TaskListQuery = z.output<typeof taskListQuery>;
+
 export const eventsQuery = z.object({ lastEventId: single('an event id (a whole number)').optional() }).strict();
 
 export const noQuery = z.object({}).strict();
 
+/** How a refusal names what was given: a query parameter (HTTP, the default) or a CLI flag. */
+export interface QueryWords {
+  code: ErrorCode;
+  /** `name` given as `shown` (its value, quoted). */
+  given(name: string, shown: string): string;
+  unknown(names: string, known: string[]): string;
+}
+
+const httpWords: QueryWords = {
+  code: 'TET_ERR_HTTP_BAD_REQUEST',
+  given: (name, shown) => `query parameter ${name}=${shown}`,
+  unknown: (names, known) => `unknown query parameter ${names}; ${known.length ? `this route takes ${known.join(', ')}` : 'this route takes none'}`,
+};
+
+/** A CLI's flags (`--limit "0" must be …`), refused as a usage error. */
+export const flagWords: QueryWords = {
+  code: 'TET_ERR_USAGE',
+  given: (name, shown) => `--${name} ${shown}`,
+  unknown: (names, known) => `unknown option ${names}; this command takes ${known.map((k) => `--${k}`).join(', ')}`,
+};
+
 /** Parse `query` with `schema`, or throw a 400 that names the parameter, its value and what it must be. */
-export function parseQuery<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
+export function parseQuery<S extends z.ZodType>(schema: S, query: unknown, words: QueryWords = httpWords): z.output<S> {
   const r = schema.safeParse(query ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   if (issue?.code === 'unrecognized_keys') {
     const known = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
     const names = issue.keys.join(', ');
-    throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `unknown query parameter ${names}; ${known.length ? `this route takes ${known.join(', ')}` : 'this route takes none'}.`, { field: issue.keys[0], known });
+    throw new TetoraError(words.code, `${words.unknown(names, known)}.`, { field: issue.keys[0], known });
   }
   const name = String(issue?.path[0] ?? '(query)');
   const value = (query as Record<string, unknown> | undefined)?.[name];
   const shown = Array.isArray(value) ? value.map((v) => JSON.stringify(v)).join(', ') : JSON.stringify(value);
-  throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `query parameter ${name}=${shown} ${issue?.message ?? 'is not valid'}.`, { field: name, value });
+  throw new TetoraError(words.code, `${words.given(name, shown)} ${issue?.message ?? 'is not valid'}.`, { field: name, value });
 }
 
 /**

@@ -1,4 +1,7 @@
-import type { TaskEvent, TaskRow, TaskRun } from '../store/tasks.js';
+import type { ResolvedConfig } from '../config/types.js';
+import { waitingReason } from '../engine/availability.js';
+import type { ListFilter, TaskEvent, TaskRow, TaskRun, TaskStore } from '../store/tasks.js';
+import type { TaskListQuery } from './query.js';
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
@@ -61,4 +64,34 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
 
 export function eventJson(e: TaskEvent): Record<string, unknown> {
   return { seq: e.seq, taskId: e.taskId, at: new Date(e.at).toISOString(), type: e.type, data: e.data };
+}
+
+/**
+ * One page of GET /api/tasks (and `tetora task list` without a daemon): the newest tasks that match `q`
+ * (statuses and agents: any of the given), and the cursor of the next page.
+ */
+export function taskPage(list: (f: ListFilter) => TaskRow[], q: TaskListQuery, defaultLimit = 50): { tasks: Array<Record<string, unknown>>; nextCursor: string | null } {
+  const limit = q.limit ?? defaultLimit;
+  const rows = list({
+    limit,
+    ...(q.status?.length ? { status: q.status } : {}),
+    ...(q.agent?.length ? { agent: q.agent.length === 1 ? q.agent[0] : q.agent } : {}),
+    ...(q.source ? { source: q.source } : {}),
+    ...(q.cursor ? { before: q.cursor } : {}),
+  });
+  const last = rows[rows.length - 1];
+  return { tasks: rows.map((t) => taskJson(t)), nextCursor: rows.length === limit && last ? String(last.seq) : null };
+}
+
+/**
+ * GET /api/tasks/:id (and `tetora task show` without a daemon): the whole task, its attempts, the
+ * worktree it last ran in (one indexed query, not the task's whole event log) and, for a queued task
+ * whose agent or provider `config` lacks, why it waits.
+ */
+export function taskView(t: TaskRow, store: Pick<TaskStore, 'runs' | 'lastWorktreeSummary'>, config: Pick<ResolvedConfig, 'agents' | 'providers' | 'configPath'>): Record<string, unknown> {
+  const out = taskJson(t, { full: true, runs: store.runs(t.id) });
+  out.worktree = store.lastWorktreeSummary(t.id);
+  const waiting = t.status === 'queued' ? waitingReason(t, config) : undefined;
+  if (waiting) out.waiting = waiting;
+  return out;
 }

@@ -85,4 +85,33 @@ describe('DaemonClient', () => {
     ]);
     expect(ids).toEqual([undefined, '1']);
   });
+
+  it("a refused event stream is the daemon's error (a wrong token: its code, its message, exit 1), not retried", async () => {
+    let requests = 0;
+    const port = await serve((_req, res) => {
+      requests++;
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'TET_ERR_HTTP_UNAUTHORIZED', message: 'the bearer token is wrong; use the apiToken from the daemon config.', details: { reason: 'wrong token' } } }));
+    });
+    const err = await followEvents(client(port), '/api/tasks/t/events', () => undefined, { retries: 3 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TetoraError);
+    expect((err as TetoraError).code).toBe('TET_ERR_HTTP_UNAUTHORIZED');
+    expect((err as TetoraError).exitCode).toBe(1);
+    expect((err as TetoraError).message).toBe('the bearer token is wrong; use the apiToken from the daemon config.');
+    expect(requests).toBe(1);
+  });
+
+  it('waits for a slow onEvent before reading more of the stream', async () => {
+    const port = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let seq = 1; seq <= 3; seq++) res.write(`id: ${seq}\ndata: ${JSON.stringify({ seq, taskId: 't', at: '', type: seq === 3 ? 'succeeded' : 'provider.text', data: {} })}\n\n`);
+      res.end();
+    });
+    const order: string[] = [];
+    await followEvents(client(port), '/api/tasks/t/events', async (e) => {
+      order.push(`start ${e.seq}`);
+      await new Promise((r) => setTimeout(r, 20));
+      order.push(`end ${e.seq}`);
+    });
+    expect(order).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+  });
 });

@@ -117,6 +117,22 @@ describe('CLI: --json errors', () => {
   });
 });
 
+describe('CLI: an error while following a task', () => {
+  it("a daemon restarted with another token refuses the follow's reconnect: the daemon's message, exit 1", async () => {
+    const d = await daemon();
+    const waiting = d.cli(['dispatch', d.prompt({ sleepMs: 3000, out: 'late' }), '--agent', 'a', '--wait']);
+    await waitUntil(() => d.log().some((l) => l.event === 'start'));
+    d.kill('SIGKILL');
+    await d.exited();
+    d.writeConfig({ ...(JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>), apiToken: 'another-token-0123456789abcdef' });
+    await d.start();
+    const r = await waiting;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^task \S+ accepted \(queued\)\n/);
+    expect(r.stderr.endsWith('tetora: the bearer token is wrong; use the apiToken from the daemon config.\n')).toBe(true);
+  });
+});
+
 /** `tetora <args>` against `d`, run from the folder `cwd`. */
 function cliFrom(d: DaemonHarness, cwd: string, args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
@@ -202,7 +218,7 @@ describe('CLI: task list|show|logs without a daemon', () => {
     expect((JSON.parse(missing.stdout) as JsonError).error.code).toBe('TET_ERR_TASK_NOT_FOUND');
     const badStatus = await d.cli(['task', 'list', '--status', 'done']);
     expect(badStatus.code).toBe(64);
-    expect(badStatus.stderr).toContain('--status "done" is not a task status');
+    expect(badStatus.stderr).toContain('--status "done" includes "done", which is not a task status');
   });
 
   it('after a SIGKILL (WAL files left behind) the store still reads; a home without a database has no tasks', async () => {

@@ -164,6 +164,10 @@ function fakeDeps(tasks: TaskRow[], cfg: ResolvedConfig) {
     due: () => [],
     get: (id: string) => queue.find((t) => t.id === id),
     nextWakeAt: () => undefined,
+    queuedNames: () => ({
+      agents: [...new Set(queue.filter((t) => t.status === 'queued' && t.agent).map((t) => t.agent as string))],
+      providers: [...new Set(queue.filter((t) => t.status === 'queued' && t.provider).map((t) => t.provider as string))],
+    }),
     nextCandidate(ex: { agents: string[]; providers: string[]; sessions: string[] }) {
       return queue
         .filter((t) => t.status === 'queued')

@@ -6,6 +6,7 @@ import { resolvePath } from '../../util/fsx.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { exitCodeOf, isTerminalType, progressLine, type TaskView } from '../format.js';
+import { pipeOut } from '../output.js';
 
 interface DispatchOpts {
   agent?: string;
@@ -64,18 +65,27 @@ export function registerDispatch(program: Command): void {
       }
       if (!opts.json) process.stderr.write(`task ${id} accepted (${res.status})\n`);
       const t0 = Date.parse(res.tasks[0]?.createdAt ?? new Date().toISOString());
-      await followEvents(client, `/api/tasks/${id}/events`, (e) => {
+      await followEvents(client, `/api/tasks/${id}/events`, async (e) => {
         if (!opts.json) {
           const line = progressLine(e, t0);
-          if (line) process.stderr.write(`${line}\n`);
+          if (line) await pipeOut([`${line}\n`], process.stderr);
         }
         return isTerminalType(e.type);
       });
-      const { body: final } = await client.json<TaskView>('GET', `/api/tasks/${id}`);
+      const { body: final } = await client.json<TaskView & { outputTruncated?: boolean }>('GET', `/api/tasks/${id}`);
       if (opts.json) printJson(final);
-      else if (final.output) process.stdout.write(final.output.endsWith('\n') ? final.output : `${final.output}\n`);
+      else await printOutput(client, final);
       process.exitCode = exitCodeOf(final.status);
     });
+}
+
+/**
+ * The output of an ended task on stdout, ending with a line end: from the task row, or — when it is too
+ * large for the row (`outputTruncated`) — whole from GET /api/tasks/:id/output, as `tetora task output`.
+ */
+async function printOutput(client: DaemonClient, t: TaskView & { outputTruncated?: boolean }): Promise<void> {
+  const last = t.outputTruncated ? await pipeOut(await client.output(t.id)) : t.output ? await pipeOut([t.output]) : undefined;
+  if (last !== undefined && last !== 10) await pipeOut(['\n']);
 }
 
 /**

@@ -1,10 +1,31 @@
 import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
+import { flagWords, parseQuery, taskListQuery, type TaskListQuery } from '../../http/query.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { isTerminalType, progressLine, taskDetail, taskLine, type EventView, type TaskView } from '../format.js';
 import { daemonOrStore, listFromStore, showFromStore, storedEvents, taskFromStore } from '../offline.js';
+import { pipeOut, writeOut } from '../output.js';
+
+/**
+ * The flags of `tetora task list`, checked as the daemon checks its query (the same schema), but named
+ * as flags: `--limit "0" must be a whole number from 1 to 1000.` — with or without a daemon. Pure.
+ */
+export function taskListFlags(opts: { status?: string; agent?: string; source?: string; limit?: string; cursor?: string }): TaskListQuery {
+  const given = Object.fromEntries(Object.entries({ status: opts.status, agent: opts.agent, source: opts.source, limit: opts.limit, cursor: opts.cursor }).filter(([, v]) => v !== undefined));
+  return parseQuery(taskListQuery, given, flagWords);
+}
+
+/** The query string of GET /api/tasks for checked flags. Pure. */
+export function taskListSearch(q: TaskListQuery): URLSearchParams {
+  const out = new URLSearchParams();
+  if (q.status?.length) out.set('status', q.status.join(','));
+  if (q.agent?.length) out.set('agent', q.agent.join(','));
+  if (q.source !== undefined) out.set('source', q.source);
+  if (q.limit !== undefined) out.set('limit', String(q.limit));
+  if (q.cursor !== undefined) out.set('cursor', String(q.cursor));
+  return out;
+}
 
 export function registerTask(program: Command): void {
   const task = program
@@ -15,24 +36,20 @@ export function registerTask(program: Command): void {
     .command('list')
     .description('recent tasks, newest first')
     .option('--status <list>', 'comma-separated statuses (queued,running,retry_wait,rate_limited,interrupted,succeeded,failed,cancelled,timed_out)')
-    .option('--agent <name>', 'only this agent')
+    .option('--agent <names>', 'only these agents (comma-separated)')
     .option('--source <source>', 'only this source (http, cli, …)')
     .option('-n, --limit <n>', 'how many (1-1000)', '20')
     .option('--cursor <cursor>', 'page on from a previous nextCursor')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; agent?: string; source?: string; limit: string; cursor?: string; json?: boolean }, cmd: Command) => {
       const { config } = loadForCommand(cmd);
+      const q = taskListFlags(opts);
       const client = new DaemonClient(config);
-      const q = new URLSearchParams({ limit: opts.limit });
-      if (opts.status) q.set('status', opts.status);
-      if (opts.agent) q.set('agent', opts.agent);
-      if (opts.source) q.set('source', opts.source);
-      if (opts.cursor) q.set('cursor', opts.cursor);
       const body = await daemonOrStore(
         client,
         config,
-        async () => (await client.json<{ tasks: TaskView[]; nextCursor: string | null }>('GET', `/api/tasks?${q}`)).body,
-        (store) => listFromStore(store, opts) as unknown as { tasks: TaskView[]; nextCursor: string | null },
+        async () => (await client.json<{ tasks: TaskView[]; nextCursor: string | null }>('GET', `/api/tasks?${taskListSearch(q)}`)).body,
+        (store) => listFromStore(store, q) as unknown as { tasks: TaskView[]; nextCursor: string | null },
       );
       if (opts.json) return printJson(body);
       if (body.tasks.length === 0) process.stdout.write('no tasks\n');
@@ -52,7 +69,7 @@ export function registerTask(program: Command): void {
         client,
         config,
         async () => (await client.json<TaskView & Record<string, unknown>>('GET', `/api/tasks/${encodeURIComponent(id)}`)).body,
-        (store) => showFromStore(store, id) as unknown as TaskView & Record<string, unknown>,
+        (store) => showFromStore(store, config, id) as unknown as TaskView & Record<string, unknown>,
       );
       if (opts.json) printJson(body);
       else process.stdout.write(`${taskDetail(body)}\n`);
@@ -65,27 +82,17 @@ export function registerTask(program: Command): void {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const { config } = loadForCommand(cmd);
       const client = new DaemonClient(config);
-      const path = `/api/tasks/${encodeURIComponent(id)}/output`;
       const source = await daemonOrStore<AsyncIterable<string | Buffer> | Iterable<string>>(
         client,
         config,
-        async () => {
-          const res = await client.raw('GET', path);
-          if (res.status >= 400) {
-            res.close();
-            await client.json('GET', path); // throws the daemon's error
-          }
-          return res.body;
-        },
+        () => client.output(id),
         (store) => {
           const t = taskFromStore(store, id);
           if (t.outputFile) return createReadStream(t.outputFile);
           return [t.output ?? ''];
         },
       );
-      for await (const chunk of source) {
-        if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
-      }
+      await pipeOut(source);
     });
 
   task
@@ -109,18 +116,18 @@ export function registerTask(program: Command): void {
     .action(async (id: string, opts: { follow?: boolean; json?: boolean }, cmd: Command) => {
       const { config } = loadForCommand(cmd);
       const client = new DaemonClient(config);
-      const print = (e: EventView, t0: number) => {
-        if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-        else process.stdout.write(`${progressLine(e, t0) ?? `[event] ${e.type} ${JSON.stringify(e.data)}`}\n`);
-      };
+      // Printed with backpressure: a slow reader (`| less`) slows the reading of the events, never
+      // fills the CLI's memory (online: the daemon's stream waits; offline: the store's next page does).
+      const print = (e: EventView, t0: number) =>
+        writeOut(opts.json ? `${JSON.stringify(e)}\n` : `${progressLine(e, t0) ?? `[event] ${e.type} ${JSON.stringify(e.data)}`}\n`);
       // Without a daemon: the recorded events, then the end (nothing can change while none runs).
       const t = await daemonOrStore(
         client,
         config,
         async () => (await client.json<TaskView>('GET', `/api/tasks/${encodeURIComponent(id)}`)).body,
-        (store) => {
+        async (store) => {
           const row = taskFromStore(store, id);
-          for (const e of storedEvents(store!, id)) print(e, row.createdAt);
+          for (const e of storedEvents(store!, id)) await print(e, row.createdAt);
           return undefined;
         },
         opts.follow ? ' (not following: nothing runs without a daemon)' : '',
@@ -129,16 +136,29 @@ export function registerTask(program: Command): void {
       const t0 = Date.parse(t.createdAt);
       const path = `/api/tasks/${encodeURIComponent(id)}/events`;
       if (!opts.follow && !isTerminalType(t.status)) {
-        // Snapshot: replay what is recorded so far, then stop.
+        // Snapshot: replay what is recorded so far, then stop once no event came for a while (time spent
+        // waiting for a slow reader of stdout does not count).
         const ac = new AbortController();
-        const timer = setTimeout(() => ac.abort(), 1500);
-        await followEvents(client, path, (e) => void print(e, t0), { signal: ac.signal });
+        let timer = setTimeout(() => ac.abort(), SNAPSHOT_IDLE_MS);
+        await followEvents(
+          client,
+          path,
+          async (e) => {
+            clearTimeout(timer);
+            await print(e, t0);
+            timer = setTimeout(() => ac.abort(), SNAPSHOT_IDLE_MS);
+          },
+          { signal: ac.signal },
+        );
         clearTimeout(timer);
         return;
       }
-      await followEvents(client, path, (e) => {
-        print(e, t0);
+      await followEvents(client, path, async (e) => {
+        await print(e, t0);
         return isTerminalType(e.type);
       });
     });
 }
+
+/** `task logs` of a running task without --follow stops after this long without a new event. */
+const SNAPSHOT_IDLE_MS = 1500;
