@@ -155,8 +155,18 @@ describe('exclusions', () => {
   });
 });
 
-/** A queue in memory with the store's candidate rule (priority then arrival, minus exclusions). */
-function fakeDeps(tasks: TaskRow[], cfg: ResolvedConfig) {
+/**
+ * A queue in memory with the store's candidate rule (priority then arrival, minus exclusions). Every agent
+ * and provider the tasks name is configured (with no cap) unless the config names it already, or
+ * `configureAll` is false.
+ */
+function fakeDeps(tasks: TaskRow[], base: ResolvedConfig, opts: { configureAll?: boolean } = {}) {
+  const cfg: ResolvedConfig = { ...base, agents: { ...base.agents }, providers: { ...base.providers } };
+  for (const t of tasks) {
+    if (opts.configureAll === false) break;
+    if (t.agent && !cfg.agents[t.agent]) cfg.agents[t.agent] = agent(t.agent);
+    if (t.provider && !cfg.providers[t.provider]) cfg.providers[t.provider] = provider(t.provider);
+  }
   const queue = [...tasks];
   const running = new Map<string, ActiveRun>();
   const started: string[] = [];
@@ -208,6 +218,16 @@ function task(id: string, agentName: string | null, over: Partial<TaskRow> = {})
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('Scheduler pass under the caps', () => {
+  it('skips the queued tasks of an agent the config no longer has, without holding back the others', async () => {
+    const tasks = [task('gone1', 'gone'), task('kept1', 'kept'), task('gone2', 'gone')];
+    // The queue holds all three; only `kept` is configured.
+    const { scheduler, started } = fakeDeps(tasks, config({ agents: { kept: agent('kept') } }), { configureAll: false });
+    scheduler.start();
+    await tick();
+    scheduler.stop();
+    expect(started).toEqual(['kept1']);
+  });
+
   it('never starts more than the global maxConcurrent', async () => {
     const tasks = Array.from({ length: 6 }, (_, i) => task(`t${i}`, `agent${i}`));
     const { scheduler, started, running } = fakeDeps(tasks, config({ maxConcurrent: 3 }));
