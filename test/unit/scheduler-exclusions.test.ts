@@ -221,7 +221,7 @@ describe('Scheduler pass under the caps', () => {
   it('skips the queued tasks of an agent the config no longer has, without holding back the others', async () => {
     const tasks = [task('gone1', 'gone'), task('kept1', 'kept'), task('gone2', 'gone')];
     // The queue holds all three; only `kept` is configured.
-    const { scheduler, started } = fakeDeps(tasks, config({ agents: { kept: agent('kept') } }), { configureAll: false });
+    const { scheduler, started } = fakeDeps(tasks, config({ agents: { kept: agent('kept') }, providers: { claude: provider('claude') } }), { configureAll: false });
     scheduler.start();
     await tick();
     scheduler.stop();
