@@ -3,7 +3,8 @@ import { RUN_MARKER, groupHasMarker, killMarked, terminateGroup } from '../util/
 /**
  * Kills what a run left behind once it ended: its process group, and every process carrying its marker
  * (a background or `setsid` grandchild that left the group). The /proc scans of runs that end close
- * together are shared (at most one scan every `gapMs`), so a busy daemon does not scan /proc per task.
+ * together are shared (at most one scan every `gapMs`), so a busy daemon does not scan /proc per task:
+ * what a run left behind lives at most that much longer.
  * `idle()` resolves once every kill asked for is done: a clean shutdown waits for it.
  */
 export class Reaper {
@@ -13,7 +14,7 @@ export class Reaper {
   #lastScan = 0;
   #grace = 3000;
 
-  constructor(private readonly gapMs = 50) {}
+  constructor(private readonly gapMs = 250) {}
 
   reap(pgid: number, marker: string, graceMs: number): void {
     this.#grace = graceMs;

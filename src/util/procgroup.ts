@@ -60,6 +60,12 @@ export function isTaskGroup(pgid: number, taskId: string): boolean {
 
 /** Does any live member of the group carry `KEY=value` in its environment (our marker of a task's children)? */
 export function groupHasMarker(pgid: number, key: string, value: string): boolean {
+  // The usual case, a group already gone, costs one system call instead of a walk of /proc.
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
   const needle = `${key}=${value}`;
   for (const pid of groupMembers(pgid)) {
     try {
