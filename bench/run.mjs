@@ -2,6 +2,8 @@
 // Tetora benchmarks: `npm run bench` (builds, then runs this). Writes docs/benchmarks.md.
 //   --quick       small counts (a smoke run; numbers not comparable)
 //   --out <file>  where to write the report (default docs/benchmarks.md)
+//   --cpu-prof    after the throughput rounds, one more round of each build with the daemon under
+//                 `node --cpu-prof`, summed into where its CPU time went per task (not counted in the rates)
 //   --only-sse, --only-throughput, --only-restart
 //                 only that section, printed on stdout (docs/benchmarks.md is not written)
 //   --before <dist>  also measure the runner of another build (its dist/ directory, with bin/tetora.js
@@ -13,11 +15,12 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
+import { CATEGORIES, summarise } from './cpu-profile.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'tetora.js');
@@ -47,6 +50,7 @@ const THIS_COMMIT = (() => {
   }
 })();
 const quick = args.includes('--quick');
+const cpuProf = args.includes('--cpu-prof');
 const outPath = resolve(ROOT, args.includes('--out') ? args[args.indexOf('--out') + 1] : 'docs/benchmarks.md');
 const N = quick
   ? { warmup: 50, latency1: 200, latency64: 640, tasks: 200, queued: 1000, replayMiB: 20, replaySeconds: 5, restartAgents: 8, restartRounds: 1 }
@@ -77,7 +81,7 @@ function startListening(cmd, argv, env, onStderrLine = undefined) {
  * A daemon on a temp home with one agent `bench` running `provider`; `seed(dbPath)` runs before it starts.
  * `bin` is the tetora.js to run (this build's unless given).
  */
-async function startDaemon(provider, extra = {}, seed = undefined, bin = BIN) {
+async function startDaemon(provider, extra = {}, seed = undefined, bin = BIN, nodeArgs = []) {
   const home = mkdtempSync(join(tmpdir(), 'tetora-bench-'));
   homes.push(home);
   const config = {
@@ -93,7 +97,7 @@ async function startDaemon(provider, extra = {}, seed = undefined, bin = BIN) {
   const configPath = join(home, 'config.json');
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   if (seed) await seed(join(home, 'tetora.db'));
-  const d = await startListening(process.execPath, [bin, '--config', configPath, 'serve', '--log-format', 'json'], {
+  const d = await startListening(process.execPath, [...nodeArgs, bin, '--config', configPath, 'serve', '--log-format', 'json'], {
     TETORA_ANNOUNCE: '1',
     TETORA_HOME: home,
     TETORA_LOG_LEVEL: 'warn',
@@ -183,8 +187,8 @@ async function health(base) {
 }
 
 /** 2,000 tasks through the command provider running `cat` at maxConcurrent 8, dispatched in batches. */
-async function throughput(bin = BIN) {
-  const d = await startDaemon({ path: '/bin/cat' }, {}, undefined, bin);
+async function throughput(bin = BIN, nodeArgs = []) {
+  const d = await startDaemon({ path: '/bin/cat' }, {}, undefined, bin, nodeArgs);
   try {
     const t0 = performance.now();
     for (let i = 0; i < N.tasks; i += 1000) {
@@ -488,10 +492,41 @@ async function throughputRounds() {
     if (BEFORE) befores.push(await throughput(BEFORE.bin));
     log(`round ${i + 1}: tetora ${tps[i].seconds.toFixed(2)} s (${tps[i].perSecond.toFixed(1)} tasks/s), bare spawn loop ${bares[i].seconds.toFixed(2)} s (${bares[i].perSecond.toFixed(1)} spawns/s)${BEFORE ? `, before ${befores[i].seconds.toFixed(2)} s (${befores[i].perSecond.toFixed(1)} tasks/s)` : ''}`);
   }
-  return { tps, bares, befores };
+  let profiles;
+  if (cpuProf) {
+    log('one more round of each build with the daemon under node --cpu-prof');
+    profiles = [];
+    for (const [label, bin] of [['this build', BIN], ...(BEFORE ? [['before', BEFORE.bin]] : [])]) {
+      const dir = mkdtempSync(join(tmpdir(), 'tetora-bench-prof-'));
+      homes.push(dir);
+      const r = await throughput(bin, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      if (files.length !== 1) throw new Error(`expected one CPU profile of the daemon in ${dir}, found ${files.length}`);
+      profiles.push({ label, seconds: r.seconds, sums: summarise(join(dir, files[0])) });
+    }
+  }
+  return { tps, bares, befores, profiles };
 }
 
-function throughputSection({ tps, bares, befores }) {
+/** Where the daemon's CPU went, per task, from one profiled round of each build. */
+function profileTable(profiles) {
+  const perTask = (us) => `${(us / 1000 / N.tasks).toFixed(2)} ms`;
+  const busy = (s) => s.total - s.idle - s['startup (module loading)'];
+  const rows = [...CATEGORIES.map(([k]) => k).filter((k) => k !== 'idle' && !k.startsWith('startup')), 'other'].map(
+    (k) => `| ${k} | ${profiles.map((p) => `${perTask(p.sums[k])} (${((p.sums[k] / busy(p.sums)) * 100).toFixed(0)} %)`).join(' | ')} |`,
+  );
+  return `Where the daemon's CPU time goes, per task, from one more round of each build with the daemon under
+\`node --cpu-prof\` (\`--cpu-prof\`; not counted above; module loading at start and idle time left out):
+
+| daemon CPU per task | ${profiles.map((p) => p.label).join(' | ')} |
+|---|${profiles.map(() => '---:').join('|')}|
+${rows.join('\n')}
+| **busy, total** | ${profiles.map((p) => `**${perTask(busy(p.sums))}**`).join(' | ')} |
+| idle (waiting) | ${profiles.map((p) => perTask(p.sums.idle)).join(' | ')} |
+`;
+}
+
+function throughputSection({ tps, bares, befores, profiles }) {
   const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
   const tp = median(tps);
   const bare = median(bares);
@@ -520,13 +555,17 @@ ${
 This build reaches **${((tp.perSecond / bare.perSecond) * 100).toFixed(0)} %** of the bare spawn rate on this machine (medians of ${ROUNDS}
 alternating rounds)${
   before
-    ? `; the build before (\`--before ${BEFORE.dist}\`, commit ${BEFORE.commit}) reached **${((before.perSecond / bare.perSecond) * 100).toFixed(0)} %** in the same rounds. Since issue 9 (detached runs) every run goes through a \`/bin/sh\` launcher in its own session that waits for a go until the run's record is committed, the agent writes to spool files that the daemon follows, and the launcher leaves the exit status in a file: one more process (\`sh\`, which then forks the agent) and a few files per run`
+    ? `; the build before (\`--before ${BEFORE.dist}\`, commit ${BEFORE.commit.split(' ')[0]}) reached **${((before.perSecond / bare.perSecond) * 100).toFixed(0)} %** in the same rounds. Since issue 9 (detached runs) every run goes through a \`/bin/sh\` launcher in its own session that waits for a go until the run's record is committed, the agent writes to spool files that the daemon follows, and the launcher leaves the exit status in a file: one more process (\`sh\`, which then forks the agent) and a few files per run`
     : ' (no `--before` build given: only this build was measured)'
 }.
-Where the rest goes, from one CPU profile of the daemon on this workload
-(\`node --cpu-prof\`, taken on 2026-11-25 with an earlier build, before finishing a run became one transaction and progress events were batched): 29 % of the daemon's CPU in
+
+${
+  profiles
+    ? profileTable(profiles)
+    : `No CPU profile in this run (\`--cpu-prof\` takes one). An earlier one (2026-11-25, before detached runs): 29 % of the daemon's CPU in
 \`child_process.spawn\`, which forks the ~85 MiB daemon (the bare loop forks a small process), and about 35 % in
-the durable SQLite commits each task needs (claim, process group, output event, finish; \`synchronous=FULL\`).
+the durable SQLite commits each task needs (\`synchronous=FULL\`).`
+}
 
 `;
 }
