@@ -555,7 +555,7 @@ ${
 This build reaches **${((tp.perSecond / bare.perSecond) * 100).toFixed(0)} %** of the bare spawn rate on this machine (medians of ${ROUNDS}
 alternating rounds)${
   before
-    ? `; the build before (\`--before ${BEFORE.dist}\`, commit ${BEFORE.commit.split(' ')[0]}) reached **${((before.perSecond / bare.perSecond) * 100).toFixed(0)} %** in the same rounds. Since issue 9 (detached runs) every run goes through a \`/bin/sh\` launcher in its own session that waits for a go until the run's record is committed, the agent writes to spool files that the daemon follows, and the launcher leaves the exit status in a file: one more process (\`sh\`, which then forks the agent) and a few files per run`
+    ? `; the build before (\`--before ${BEFORE.dist}\`, commit ${BEFORE.commit.split(' ')[0]}) reached **${((before.perSecond / bare.perSecond) * 100).toFixed(0)} %** in the same rounds (that build: \`git worktree add ${dirname(BEFORE.dist)} ${BEFORE.commit.split(' ')[0]} && ln -s $PWD/node_modules ${dirname(BEFORE.dist)}/ && (cd ${dirname(BEFORE.dist)} && npx tsc -p tsconfig.json)\`). Since issue 9 (detached runs) every run goes through a \`/bin/sh\` launcher in its own session that waits for a go until the run's record is committed, the agent writes to spool files that the daemon follows, and the launcher leaves the exit status in a file: one more process (\`sh\`, which then forks the agent) and a few files per run`
     : ' (no `--before` build given: only this build was measured)'
 }.
 
@@ -610,7 +610,7 @@ async function main() {
   log(`rss ${sse.idle.rss.toFixed(1)} → ${sse.busy.rss.toFixed(1)} MiB; event-loop delay max ${sse.idle.lagMax.toFixed(1)} → ${sse.busy.lagMax.toFixed(1)} ms`);
   const loadAfter = loadavg();
   log(`load average at the end: ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`);
-  const command = `npm run bench${quick || BEFORE ? ' --' : ''}${quick ? ' --quick' : ''}${BEFORE ? ` --before ${BEFORE.dist}` : ''}`;
+  const command = `npm run bench${quick || BEFORE || cpuProf ? ' --' : ''}${quick ? ' --quick' : ''}${cpuProf ? ' --cpu-prof' : ''}${BEFORE ? ` --before ${BEFORE.dist}` : ''}`;
 
   const cpu = cpus();
   const md = `# Benchmarks
