@@ -44,7 +44,7 @@ const BEFORE = (() => {
 })();
 const THIS_COMMIT = (() => {
   try {
-    return execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+    return execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
   } catch {
     return 'unknown commit';
   }
@@ -522,8 +522,7 @@ function profileTable(profiles) {
 |---|${profiles.map(() => '---:').join('|')}|
 ${rows.join('\n')}
 | **busy, total** | ${profiles.map((p) => `**${perTask(busy(p.sums))}**`).join(' | ')} |
-| idle (waiting) | ${profiles.map((p) => perTask(p.sums.idle)).join(' | ')} |
-`;
+| idle (waiting) | ${profiles.map((p) => perTask(p.sums.idle)).join(' | ')} |`;
 }
 
 function throughputSection({ tps, bares, befores, profiles }) {
@@ -566,7 +565,6 @@ ${
 \`child_process.spawn\`, which forks the ~85 MiB daemon (the bare loop forks a small process), and about 35 % in
 the durable SQLite commits each task needs (\`synchronous=FULL\`).`
 }
-
 `;
 }
 
@@ -642,6 +640,7 @@ ${latency
   .join('\n')}
 
 ${throughputSection(throughputs)}
+
 ${restartSection(restarts)}
 ## Daemon memory
 
