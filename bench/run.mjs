@@ -2,24 +2,59 @@
 // Tetora benchmarks: `npm run bench` (builds, then runs this). Writes docs/benchmarks.md.
 //   --quick       small counts (a smoke run; numbers not comparable)
 //   --out <file>  where to write the report (default docs/benchmarks.md)
-//   --only-sse    only the SSE replay section, printed on stdout (docs/benchmarks.md is not written)
+//   --cpu-prof    after the throughput rounds, one more round of each build with the daemon under
+//                 `node --cpu-prof`, summed into where its CPU time went per task (not counted in the rates)
+//   --only-sse, --only-throughput, --only-restart
+//                 only that section, printed on stdout (docs/benchmarks.md is not written)
+//   --before <dist>  also measure the runner of another build (its dist/ directory, with bin/tetora.js
+//                 beside it), e.g. the engine before detached runs: `git worktree add /tmp/tetora-before
+//                 0c25eef && ln -s $PWD/node_modules /tmp/tetora-before/ && (cd /tmp/tetora-before && npx tsc
+//                 -p tsconfig.json)`, then `--before /tmp/tetora-before/dist`. Without it only this build is
+//                 measured, and the report says so.
 // Everything runs on 127.0.0.1 and stops by itself.
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
+import { CATEGORIES, summarise } from './cpu-profile.mjs';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'tetora.js');
+const FAKE_AGENT = join(ROOT, 'test', 'helpers', 'fake-agent.mjs');
 const args = process.argv.slice(2);
+/** `--before <dist>`: the bin/tetora.js beside that dist/ runs the "before" daemon. */
+const BEFORE = (() => {
+  if (!args.includes('--before')) return undefined;
+  const dist = resolve(args[args.indexOf('--before') + 1] ?? '');
+  const bin = join(dirname(dist), 'bin', 'tetora.js');
+  if (!existsSync(join(dist, 'cli', 'main.js')) || !existsSync(bin)) {
+    throw new Error(`--before ${dist}: expected a built dist/ (with cli/main.js) and ${bin} beside it; build that tree with \`npx tsc -p tsconfig.json\` first`);
+  }
+  let commit = 'unknown commit';
+  try {
+    commit = execFileSync('git', ['-C', dirname(dist), 'log', '-1', '--format=%h %s'], { encoding: 'utf8' }).trim().slice(0, 80);
+  } catch {
+    /* not a git tree */
+  }
+  return { dist, bin, commit };
+})();
+const THIS_COMMIT = (() => {
+  try {
+    return execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown commit';
+  }
+})();
 const quick = args.includes('--quick');
+const cpuProf = args.includes('--cpu-prof');
 const outPath = resolve(ROOT, args.includes('--out') ? args[args.indexOf('--out') + 1] : 'docs/benchmarks.md');
 const N = quick
-  ? { warmup: 50, latency1: 200, latency64: 640, tasks: 200, queued: 1000, replayMiB: 20, replaySeconds: 5 }
-  : { warmup: 300, latency1: 2000, latency64: 6400, tasks: 2000, queued: 10000, replayMiB: 200, replaySeconds: 20 };
+  ? { warmup: 50, latency1: 200, latency64: 640, tasks: 200, queued: 1000, replayMiB: 20, replaySeconds: 5, restartAgents: 8, restartRounds: 1 }
+  : { warmup: 300, latency1: 2000, latency64: 6400, tasks: 2000, queued: 10000, replayMiB: 200, replaySeconds: 20, restartAgents: 8, restartRounds: 5 };
 const TOKEN = 'bench-token-0123456789';
 const ROUNDS = quick ? 1 : 3;
 const homes = [];
@@ -29,10 +64,11 @@ function log(msg) {
 }
 
 /** Starts a child that prints "LISTENING <port>"; resolves with the child and its port. */
-function startListening(cmd, argv, env) {
+function startListening(cmd, argv, env, onStderrLine = undefined) {
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d.toString()).slice(-4000)));
+  if (onStderrLine) createInterface({ input: child.stderr }).on('line', onStderrLine);
   return new Promise((res, rej) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith('LISTENING ')) res({ child, port: Number(line.slice(10)) });
@@ -41,8 +77,11 @@ function startListening(cmd, argv, env) {
   });
 }
 
-/** A daemon on a temp home with one agent `bench` running `provider`; `seed(dbPath)` runs before it starts. */
-async function startDaemon(provider, extra = {}, seed = undefined) {
+/**
+ * A daemon on a temp home with one agent `bench` running `provider`; `seed(dbPath)` runs before it starts.
+ * `bin` is the tetora.js to run (this build's unless given).
+ */
+async function startDaemon(provider, extra = {}, seed = undefined, bin = BIN, nodeArgs = []) {
   const home = mkdtempSync(join(tmpdir(), 'tetora-bench-'));
   homes.push(home);
   const config = {
@@ -58,16 +97,16 @@ async function startDaemon(provider, extra = {}, seed = undefined) {
   const configPath = join(home, 'config.json');
   writeFileSync(configPath, JSON.stringify(config), { mode: 0o600 });
   if (seed) await seed(join(home, 'tetora.db'));
-  const d = await startListening(process.execPath, [BIN, '--config', configPath, 'serve', '--log-format', 'json'], {
+  const d = await startListening(process.execPath, [...nodeArgs, bin, '--config', configPath, 'serve', '--log-format', 'json'], {
     TETORA_ANNOUNCE: '1',
     TETORA_HOME: home,
     TETORA_LOG_LEVEL: 'warn',
   });
-  return { ...d, home, base: `http://127.0.0.1:${d.port}` };
+  return { ...d, home, configPath, base: `http://127.0.0.1:${d.port}` };
 }
 
 async function stop(child) {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
@@ -148,8 +187,8 @@ async function health(base) {
 }
 
 /** 2,000 tasks through the command provider running `cat` at maxConcurrent 8, dispatched in batches. */
-async function throughput() {
-  const d = await startDaemon({ path: '/bin/cat' });
+async function throughput(bin = BIN, nodeArgs = []) {
+  const d = await startDaemon({ path: '/bin/cat' }, {}, undefined, bin, nodeArgs);
   try {
     const t0 = performance.now();
     for (let i = 0; i < N.tasks; i += 1000) {
@@ -211,6 +250,132 @@ async function memory() {
   } finally {
     await stop(d.child);
   }
+}
+
+/** Spawns `tetora serve` on an existing home; resolves with the child, its port and when each milestone came. */
+async function respawn(d, onLogLine) {
+  const t0 = performance.now();
+  const s = await startListening(process.execPath, [BIN, '--config', d.configPath, 'serve', '--log-format', 'json'], {
+    TETORA_ANNOUNCE: '1',
+    TETORA_HOME: d.home,
+    TETORA_LOG_LEVEL: 'info',
+  }, onLogLine && ((line) => onLogLine(line, performance.now() - t0)));
+  return { ...s, t0, listening: performance.now() - t0, base: `http://127.0.0.1:${s.port}` };
+}
+
+/** Reads a task's SSE history (for at most 2 s: a running task's stream stays open) for an event of `type`. */
+async function hasEvent(base, id, type) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 2000);
+  let text = '';
+  try {
+    const res = await fetch(`${base}/api/tasks/${id}/events`, { headers, signal: ctl.signal });
+    for await (const chunk of res.body) {
+      text += Buffer.from(chunk).toString('utf8');
+      if (text.includes(`event: ${type}\n`)) return true;
+    }
+  } catch (err) {
+    if (err.name !== 'AbortError') throw err;
+  } finally {
+    clearTimeout(timer);
+    ctl.abort();
+  }
+  return false;
+}
+
+/**
+ * Restart to adopted: `n` fake agents sleeping 30 s run under a daemon that is SIGKILLed; a new daemon on
+ * the same home is spawned and timed until it listens, until its log says it re-attached to all `n`, and
+ * until every task's events (read over the API) show `adopted`. The baseline: the same home restarted
+ * with nothing running (after the agents are gone), spawn to listening.
+ */
+async function restartRound() {
+  const n = N.restartAgents;
+  const d = await startDaemon({ path: process.execPath, args: [FAKE_AGENT] }, { maxConcurrent: n });
+  const logPath = join(d.home, 'agent-log.jsonl');
+  const prompt = JSON.stringify({ log: logPath, state: join(d.home, 'agent-state'), steps: [{ sleepMs: 30000 }] });
+  const agentLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  let next;
+  try {
+    const res = await post(d.base, '/api/dispatch', Array.from({ length: n }, () => ({ agent: 'bench', prompt })));
+    const ids = res.tasks.map((t) => t.id);
+    const deadline = performance.now() + 60_000;
+    while (agentLog().filter((l) => l.event === 'start').length < n) {
+      if (performance.now() > deadline) throw new Error(`only ${agentLog().filter((l) => l.event === 'start').length} of ${n} agents started within 60 s`);
+      await sleep(50);
+    }
+    const exited = new Promise((r) => d.child.once('exit', r));
+    d.child.kill('SIGKILL');
+    await exited;
+
+    let reattached = 0;
+    let allReattached;
+    next = await respawn(d, (line, at) => {
+      if (line.includes('re-attached to a run an earlier daemon started') && ++reattached === n) allReattached = at;
+    });
+    const t0 = next.t0;
+    const listening = next.listening;
+    const apiDeadline = performance.now() + 60_000;
+    let pending = [...ids];
+    while (pending.length) {
+      const seen = await Promise.all(pending.map((id) => hasEvent(next.base, id, 'adopted')));
+      pending = pending.filter((_, i) => !seen[i]);
+      if (!pending.length) break;
+      if (performance.now() > apiDeadline) throw new Error(`${pending.length} of ${n} tasks show no 'adopted' event 60 s after the restart`);
+      await sleep(20);
+    }
+    const api = performance.now() - t0;
+    if (allReattached === undefined) throw new Error(`the restarted daemon logged ${reattached} of ${n} re-attachments`);
+    const starts = agentLog().filter((l) => l.event === 'start');
+    if (starts.length !== n) throw new Error(`${starts.length} agent starts for ${n} tasks: a run started twice`);
+
+    // Clean up: cancel the 8 (their runs are killed), stop the daemon, then time a restart with nothing to adopt.
+    for (const id of ids) await post(next.base, `/api/tasks/${id}/cancel`, {});
+    for (const id of ids) {
+      for (;;) {
+        const t = await (await fetch(`${next.base}/api/tasks/${id}`, { headers })).json();
+        if (['cancelled', 'succeeded', 'failed', 'timed_out'].includes(t.status)) break;
+        await sleep(50);
+      }
+    }
+    await stop(next.child);
+    next = await respawn(d);
+    const idle = next.listening;
+    return { listening, allReattached, api, idle };
+  } finally {
+    if (next) await stop(next.child);
+    await stop(d.child);
+    for (const l of agentLog().filter((x) => x.event === 'start')) {
+      try {
+        process.kill(-l.ppid, 'SIGKILL'); // the launcher leads its run's process group
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+function restartSection(rounds) {
+  const med = (key) => [...rounds.map((r) => r[key])].sort((a, b) => a - b)[Math.floor(rounds.length / 2)];
+  const row = (label, key) => `| ${label} | ${ms(med(key))} | ${(med(key) / med('idle')).toFixed(2)} | ${rounds.map((r) => r[key].toFixed(0)).join(', ')} ms |`;
+  return `## Restart to adopted
+
+${N.restartAgents} tasks run a fake agent that sleeps 30 s (\`test/helpers/fake-agent.mjs\`, \`command\` provider,
+\`maxConcurrent\` ${N.restartAgents}). Once all ${N.restartAgents} have started, the daemon is killed with SIGKILL and a new
+\`tetora serve\` is spawned on the same home. Times are from that spawn to: the \`LISTENING\` line; the ${N.restartAgents}th
+log line \`re-attached to a run an earlier daemon started\` (the boot reconciler adopts runs before the
+HTTP server listens); every task's event history (\`GET /api/tasks/:id/events\`) showing \`adopted\`. Each round
+checks that no agent started twice. The baseline is the same home restarted with nothing running
+(spawn to \`LISTENING\`), measured in the same round after the ${N.restartAgents} tasks were cancelled.
+Medians of ${rounds.length} rounds.
+
+| spawn of the new daemon to | median | ratio to idle restart | all rounds |
+|---|---:|---:|---|
+| idle restart: listening (baseline) | ${ms(med('idle'))} | 1.00 | ${rounds.map((r) => r.idle.toFixed(0)).join(', ')} ms |
+${row(`all ${N.restartAgents} re-attached (log)`, 'allReattached')}
+${row('listening', 'listening')}
+${row(`all ${N.restartAgents} show \`adopted\` (API)`, 'api')}
+`;
 }
 
 /** A finished task with `mib` MiB of 4 KiB text events, written straight into the store (the built dist/). */
@@ -315,40 +480,145 @@ The clients received ${sse.received.map((x) => `${x.toFixed(1)}`).join(', ')} Mi
 `;
 }
 
+/** Alternates this build, the bare spawn loop and the --before build, ROUNDS times; keeps the medians. */
+async function throughputRounds() {
+  log(`throughput: ${N.tasks} tasks through the command provider at maxConcurrent 8, ${ROUNDS} rounds${BEFORE ? `, this build and --before ${BEFORE.dist}` : ' (no --before: this build only)'}`);
+  const tps = [];
+  const befores = [];
+  const bares = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    tps.push(await throughput());
+    bares.push(await bareSpawn());
+    if (BEFORE) befores.push(await throughput(BEFORE.bin));
+    log(`round ${i + 1}: tetora ${tps[i].seconds.toFixed(2)} s (${tps[i].perSecond.toFixed(1)} tasks/s), bare spawn loop ${bares[i].seconds.toFixed(2)} s (${bares[i].perSecond.toFixed(1)} spawns/s)${BEFORE ? `, before ${befores[i].seconds.toFixed(2)} s (${befores[i].perSecond.toFixed(1)} tasks/s)` : ''}`);
+  }
+  let profiles;
+  if (cpuProf) {
+    log('one more round of each build with the daemon under node --cpu-prof');
+    profiles = [];
+    for (const [label, bin] of [['this build', BIN], ...(BEFORE ? [['before', BEFORE.bin]] : [])]) {
+      const dir = mkdtempSync(join(tmpdir(), 'tetora-bench-prof-'));
+      homes.push(dir);
+      const r = await throughput(bin, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+      const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+      if (files.length !== 1) throw new Error(`expected one CPU profile of the daemon in ${dir}, found ${files.length}`);
+      profiles.push({ label, seconds: r.seconds, sums: summarise(join(dir, files[0])) });
+    }
+  }
+  return { tps, bares, befores, profiles };
+}
+
+/** Where the daemon's CPU went, per task, from one profiled round of each build. */
+function profileTable(profiles) {
+  const perTask = (us) => `${(us / 1000 / N.tasks).toFixed(2)} ms`;
+  const busy = (s) => s.total - s.idle - s['startup (module loading)'];
+  const rows = [...CATEGORIES.map(([k]) => k).filter((k) => k !== 'idle' && !k.startsWith('startup')), 'other'].map(
+    (k) => `| ${k} | ${profiles.map((p) => `${perTask(p.sums[k])} (${((p.sums[k] / busy(p.sums)) * 100).toFixed(0)} %)`).join(' | ')} |`,
+  );
+  return `Where the daemon's CPU time goes, per task, from one more round of each build with the daemon under
+\`node --cpu-prof\` (\`--cpu-prof\`; not counted above; module loading at start and idle time left out):
+
+| daemon CPU per task | ${profiles.map((p) => p.label).join(' | ')} |
+|---|${profiles.map(() => '---:').join('|')}|
+${rows.join('\n')}
+| **busy, total** | ${profiles.map((p) => `**${perTask(busy(p.sums))}**`).join(' | ')} |
+| idle (waiting) | ${profiles.map((p) => perTask(p.sums.idle)).join(' | ')} |`;
+}
+
+function throughputSection({ tps, bares, befores, profiles }) {
+  const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
+  const tp = median(tps);
+  const bare = median(bares);
+  const before = BEFORE ? median(befores) : undefined;
+  const perTask = (r) => (r.seconds / N.tasks) * 1000;
+  const overhead = (r) => `${(perTask(r) - perTask(bare)).toFixed(2)} ms`;
+  return `## End-to-end throughput
+
+${N.tasks} tasks dispatched in batches of 1,000 to an agent whose \`command\` provider runs \`/bin/cat\` (prompt on
+stdin, answer on stdout) at \`maxConcurrent\` 8, timed until the last one is \`succeeded\`. Each task: a
+transaction to claim it, its run spawned in a process group of its own with a watchdog (since issue 9: through
+the launcher, which starts the agent once the run's record is committed), output captured, a transaction to
+finish it, every event appended. The baseline spawns \`/bin/cat\` the same number of times, 8 at a time, from a
+bare loop.
+
+| run | median time | tasks/s | ratio to bare spawn | overhead per task | all rounds |
+|---|---:|---:|---:|---:|---|
+| bare spawn loop, ${N.tasks} spawns (baseline) | ${bare.seconds.toFixed(2)} s | ${bare.perSecond.toFixed(1)} | 1.00 | – | ${bares.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')} |
+| tetora (this build), ${N.tasks} tasks | ${tp.seconds.toFixed(2)} s | ${tp.perSecond.toFixed(1)} | ${(tp.perSecond / bare.perSecond).toFixed(2)} | ${overhead(tp)} | ${tps.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')} |
+${
+  before
+    ? `| tetora before (${BEFORE.commit.split(' ')[0]}), ${N.tasks} tasks | ${before.seconds.toFixed(2)} s | ${before.perSecond.toFixed(1)} | ${(before.perSecond / bare.perSecond).toFixed(2)} | ${overhead(before)} | ${befores.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')} |\n`
+    : ''
+}
+"Overhead per task" is the median wall time per task (8 at a time) minus the bare loop's per spawn.
+This build reaches **${((tp.perSecond / bare.perSecond) * 100).toFixed(0)} %** of the bare spawn rate on this machine (medians of ${ROUNDS}
+alternating rounds)${
+  before
+    ? `; the build before (\`--before ${BEFORE.dist}\`, commit ${BEFORE.commit.split(' ')[0]}) reached **${((before.perSecond / bare.perSecond) * 100).toFixed(0)} %** in the same rounds (that build: \`git worktree add ${dirname(BEFORE.dist)} ${BEFORE.commit.split(' ')[0]} && ln -s $PWD/node_modules ${dirname(BEFORE.dist)}/ && (cd ${dirname(BEFORE.dist)} && npx tsc -p tsconfig.json)\`). Since issue 9 (detached runs) every run goes through a \`/bin/sh\` launcher in its own session that waits for a go until the run's record is committed, the agent writes to spool files that the daemon follows, and the launcher leaves the exit status in a file: one more process (\`sh\`, which then forks the agent) and a few files per run`
+    : ' (no `--before` build given: only this build was measured)'
+}.
+
+${
+  profiles
+    ? profileTable(profiles)
+    : `No CPU profile in this run (\`--cpu-prof\` takes one). An earlier one (2026-11-25, before detached runs): 29 % of the daemon's CPU in
+\`child_process.spawn\`, which forks the ~85 MiB daemon (the bare loop forks a small process), and about 35 % in
+the durable SQLite commits each task needs (\`synchronous=FULL\`).`
+}
+`;
+}
+
+async function restartRounds() {
+  log(`restart to adopted: ${N.restartAgents} running agents, ${N.restartRounds} rounds`);
+  const restarts = [];
+  for (let i = 0; i < N.restartRounds; i++) {
+    restarts.push(await restartRound());
+    const r = restarts[i];
+    log(`round ${i + 1}: listening ${ms(r.listening)}, all re-attached (log) ${ms(r.allReattached)}, all adopted (API) ${ms(r.api)}; idle restart ${ms(r.idle)}`);
+  }
+  return restarts;
+}
+
 async function main() {
+  const loadBefore = loadavg();
+  log(`load average at start: ${loadBefore.map((x) => x.toFixed(2)).join(', ')}`);
+  const loadNote = () => `Load average (1, 5, 15 min) ${loadBefore.map((x) => x.toFixed(2)).join(', ')} at the start, ${loadavg().map((x) => x.toFixed(2)).join(', ')} at the end.\n`;
   if (args.includes('--only-sse')) {
-    const sse = await sseReplay();
-    process.stdout.write(sseSection(sse));
+    process.stdout.write(sseSection(await sseReplay()) + loadNote());
+    return;
+  }
+  if (args.includes('--only-throughput')) {
+    process.stdout.write(throughputSection(await throughputRounds()) + loadNote());
+    return;
+  }
+  if (args.includes('--only-restart')) {
+    process.stdout.write(restartSection(await restartRounds()) + loadNote());
     return;
   }
   const started = new Date();
   log(`accept latency (${N.latency1} requests at 1 client, ${N.latency64} at 64)`);
   const latency = await acceptLatency();
-  // Spawn rates vary from run to run on a small machine: alternate the two, ROUNDS times, keep the median.
-  log(`throughput: ${N.tasks} tasks through the command provider at maxConcurrent 8, ${ROUNDS} rounds`);
-  const tps = [];
-  const bares = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    tps.push(await throughput());
-    bares.push(await bareSpawn());
-    log(`round ${i + 1}: tetora ${tps[i].seconds.toFixed(2)} s (${tps[i].perSecond.toFixed(1)} tasks/s), bare spawn loop ${bares[i].seconds.toFixed(2)} s (${bares[i].perSecond.toFixed(1)} spawns/s)`);
-  }
-  const median = (xs) => [...xs].sort((a, b) => a.seconds - b.seconds)[Math.floor(xs.length / 2)];
-  const tp = median(tps);
-  const bare = median(bares);
+  const throughputs = await throughputRounds();
+  const restarts = await restartRounds();
   log(`memory: idle, then ${N.queued} queued tasks`);
   const mem = await memory();
   log(`rss idle ${mem.idle.toFixed(1)} MiB, with ${mem.queuedCount} queued ${mem.queued.toFixed(1)} MiB`);
   log(`SSE replay: 4 slow clients on a ${N.replayMiB} MiB task for ${N.replaySeconds} s, against the same daemon idle`);
   const sse = await sseReplay();
   log(`rss ${sse.idle.rss.toFixed(1)} → ${sse.busy.rss.toFixed(1)} MiB; event-loop delay max ${sse.idle.lagMax.toFixed(1)} → ${sse.busy.lagMax.toFixed(1)} ms`);
+  const loadAfter = loadavg();
+  log(`load average at the end: ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`);
+  const command = `npm run bench${quick || BEFORE || cpuProf ? ' --' : ''}${quick ? ' --quick' : ''}${cpuProf ? ' --cpu-prof' : ''}${BEFORE ? ` --before ${BEFORE.dist}` : ''}`;
 
   const cpu = cpus();
   const md = `# Benchmarks
 
-Produced by \`npm run bench\`${quick ? ' --quick (SMOKE RUN: small counts, not comparable)' : ''} (\`bench/run.mjs\`) on ${started.toISOString().slice(0, 10)}:
+Produced by \`${command}\`${quick ? ' (SMOKE RUN: small counts, not comparable)' : ''} (\`bench/run.mjs\`) on ${started.toISOString().slice(0, 10)},
+at commit ${THIS_COMMIT}:
 ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, Linux.
-Load generator, daemon and baseline share the same ${cpu.length} cores; everything is on 127.0.0.1.
+Load generator, daemon and baseline share the same ${cpu.length} cores; everything is on 127.0.0.1. The machine is
+shared: load average (1, 5, 15 min) ${loadBefore.map((x) => x.toFixed(2)).join(', ')} at the start and ${loadAfter.map((x) => x.toFixed(2)).join(', ')} at the end
+(other processes included), so compare ratios, not absolute times.
 
 ## Dispatch accept latency
 
@@ -369,25 +639,9 @@ ${latency
   ])
   .join('\n')}
 
-## End-to-end throughput
+${throughputSection(throughputs)}
 
-${N.tasks} tasks dispatched in batches of 1,000 to an agent whose \`command\` provider runs \`/bin/cat\` (prompt on
-stdin, answer on stdout) at \`maxConcurrent\` 8, timed until the last one is \`succeeded\`. Each task: a
-transaction to claim it, a process group spawned with a watchdog, output captured, a transaction to finish
-it, every event appended. The baseline spawns \`/bin/cat\` the same number of times, 8 at a time, from a
-bare loop.
-
-| run | median time | tasks/s | all rounds |
-|---|---:|---:|---|
-| tetora, ${N.tasks} tasks | ${tp.seconds.toFixed(2)} s | ${tp.perSecond.toFixed(1)} | ${tps.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')} |
-| bare spawn loop, ${N.tasks} spawns | ${bare.seconds.toFixed(2)} s | ${bare.perSecond.toFixed(1)} | ${bares.map((r) => `${r.seconds.toFixed(2)} s`).join(', ')} |
-
-Tetora reaches **${((tp.perSecond / bare.perSecond) * 100).toFixed(0)} %** of the bare spawn rate on this machine (medians of ${ROUNDS}
-alternating rounds). Where the rest goes, from one CPU profile of the daemon on this workload
-(\`node --cpu-prof\`, taken on 2026-11-25 before finishing a run became one transaction and progress events were batched): 29 % of the daemon's CPU in
-\`child_process.spawn\`, which forks the ~85 MiB daemon (the bare loop forks a small process), and about 35 % in
-the durable SQLite commits each task needs (claim, process group, output event, finish; \`synchronous=FULL\`).
-
+${restartSection(restarts)}
 ## Daemon memory
 
 | state | RSS |

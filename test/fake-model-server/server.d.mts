@@ -9,6 +9,8 @@ interface StepCommon {
   match?: string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer only once `release(gate)` was called (or POST /__fake/release {gate}); after any delayMs. */
+  gate?: string;
 }
 
 export type FakeStep = StepCommon &
@@ -52,8 +54,10 @@ export interface FakeModelServer {
   url: string;
   /** Replace (or append to) the queues of the families named in `script`. */
   script(script: FakeScript, append?: boolean): void;
-  /** Empty the queues and the request log. */
+  /** Empty the queues, the request log and the gates. */
   reset(): void;
+  /** Lets the answers waiting for `gate` go, and every later one at once. */
+  release(gate: string): void;
   requests(family?: FakeFamily): FakeRequest[];
   close(): Promise<void>;
 }

@@ -15,10 +15,13 @@ import { sendJson } from './sse.mjs';
  *   | error {status, headers?, errorType?, message?, code?, body?} | stream_error {errorType?, message?, code?}
  *   | hang (never answers) | stall (headers and first events, then silence)
  *   | usage_limit {resetsInSeconds? | resetAt?} (anthropic: 429 + unified-status rejected; openai: usage_limit_reached)
- * with `times` (default 1, -1 = for ever), `match` (a substring the raw request body must contain) and
- * `delayMs`. An empty queue answers with a default text.
+ * with `times` (default 1, -1 = for ever), `match` (a substring the raw request body must contain),
+ * `delayMs` and `gate` (a name: the answer waits until the test releases that gate, after any delay;
+ * a gate released before its request comes lets it through at once). An empty queue answers with a
+ * default text.
  *
- * Control: POST /__fake/script {anthropic?:[…], openai?:[…], append?} · GET /__fake/log · POST /__fake/reset.
+ * Control: POST /__fake/script {anthropic?:[…], openai?:[…], append?} · GET /__fake/log · POST /__fake/reset
+ * · POST /__fake/release {gate}.
  * Import it (`start()` → handle with `close()`), or run it: `node server.mjs --port 0 [--script s.json]
  * [--log requests.jsonl]` prints `LISTENING <port>`; SIGTERM closes hung connections and exits.
  */
@@ -44,7 +47,20 @@ export async function start(options = {}) {
   const queues = { anthropic: [], openai: [] };
   const log = [];
   const timers = new Set();
+  /** gate name → the answers waiting for it, or 'open' once released. */
+  const gates = new Map();
   let closed = false;
+  const release = (gate) => {
+    const waiting = gates.get(gate);
+    gates.set(gate, 'open');
+    if (Array.isArray(waiting)) for (const go of waiting) go();
+  };
+  const whenOpen = (gate, go) => {
+    const waiting = gates.get(gate);
+    if (waiting === 'open') return go();
+    if (waiting) waiting.push(go);
+    else gates.set(gate, [go]);
+  };
 
   const setScript = (script, append = false) => {
     for (const family of FAMILIES) {
@@ -58,6 +74,7 @@ export async function start(options = {}) {
     queues.anthropic = [];
     queues.openai = [];
     log.length = 0;
+    gates.clear();
   };
   const take = (family, raw) => {
     const queue = queues[family];
@@ -96,6 +113,10 @@ export async function start(options = {}) {
       return sendJson(res, 200, { ok: true, queued: { anthropic: queues.anthropic.length, openai: queues.openai.length } });
     }
     if (path === '/__fake/log') return sendJson(res, 200, { requests: log });
+    if (path === '/__fake/release' && req.method === 'POST') {
+      release(JSON.parse(raw || '{}').gate);
+      return sendJson(res, 200, { ok: true });
+    }
     if (path === '/__fake/reset' && req.method === 'POST') {
       reset();
       return sendJson(res, 200, { ok: true });
@@ -118,9 +139,10 @@ export async function start(options = {}) {
     const entry = { family, method: req.method, path: `${path}${url.search}`, headers: req.headers, body, step: step.type, at: Date.now() };
     log.push(entry);
     if (options.logFile) appendFileSync(options.logFile, `${JSON.stringify(entry)}\n`);
-    const go = () => {
+    const answer = () => {
       if (!closed) respond(family, path, res, step, typeof body === 'object' ? body : undefined);
     };
+    const go = step.gate === undefined ? answer : () => whenOpen(step.gate, answer);
     if (step.delayMs) {
       const t = setTimeout(() => {
         timers.delete(t);
@@ -142,6 +164,7 @@ export async function start(options = {}) {
     url: `http://127.0.0.1:${port}`,
     script: (script, append = false) => setScript(script, append),
     reset,
+    release,
     requests: (family) => (family ? log.filter((r) => r.family === family) : [...log]),
     close: () =>
       new Promise((resolve) => {

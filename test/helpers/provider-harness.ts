@@ -15,6 +15,25 @@ export const CLAUDE_KEY = 'sk-ant-test-0123456789abcdef';
 export const CODEX_KEY = 'sk-test-codex-0123456789abcdef';
 export const API_KEY = 'sk-ant-api-test-0123456789abcdef';
 
+/** A `claude-code` provider: the pinned claude CLI against the fake model server at `url`, HOME in `home`. */
+export function claudeProvider(url: string, home: string): Record<string, unknown> {
+  return {
+    type: 'claude-code',
+    path: join(BIN, 'claude'),
+    baseUrl: url,
+    apiKey: CLAUDE_KEY,
+    env: {
+      HOME: home,
+      CLAUDE_CONFIG_DIR: join(home, '.claude'),
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_TELEMETRY: '1',
+      DISABLE_ERROR_REPORTING: '1',
+      // Root (CI) needs this for bypassPermissions.
+      IS_SANDBOX: '1',
+    },
+  };
+}
+
 export interface LogRecord {
   level: string;
   obj: object;
@@ -41,21 +60,7 @@ export class ProviderHarness {
       'check_for_update_on_startup = false\n[analytics]\nenabled = false\n[feedback]\nenabled = false\n[features]\nplugins = false\nremote_plugin = false\napps = false\n',
     );
     const providers = {
-      claude: {
-        type: 'claude-code',
-        path: join(BIN, 'claude'),
-        baseUrl: fake.url,
-        apiKey: CLAUDE_KEY,
-        env: {
-          HOME: home,
-          CLAUDE_CONFIG_DIR: join(home, '.claude'),
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-          DISABLE_TELEMETRY: '1',
-          DISABLE_ERROR_REPORTING: '1',
-          // Root (CI) needs this for bypassPermissions.
-          IS_SANDBOX: '1',
-        },
-      },
+      claude: claudeProvider(fake.url, home),
       codex: {
         type: 'codex-cli',
         path: join(BIN, 'codex'),
