@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
-import type { NewTask } from '../store/tasks.js';
+import type { NewTask, TaskRow } from '../store/tasks.js';
 
 /**
  * A task request from any source (HTTP, CLI, Discord, workflow, schedule). Field names follow the
@@ -93,19 +93,37 @@ export function requestHash(input: unknown, digest = ''): string {
 }
 
 /**
- * Whether a task recorded under an idempotency key came from the same request as `hash`. Rows recorded
- * before hashes were kept are compared on their prompt and agent.
+ * Whether a task recorded under an idempotency key came from the same request as `row` (a task built
+ * from a request: its options hold the request's hash). Rows recorded before hashes were kept are
+ * compared on their prompt and agent. Pure.
  */
-export function sameRequest(existing: { options: string; prompt: string; agent: string | null }, hash: string, input: unknown): boolean {
-  let stored: string | undefined;
+export function sameRequest(existing: Pick<TaskRow, 'options' | 'prompt' | 'agent'>, row: Pick<NewTask, 'options' | 'prompt' | 'agent'>): boolean {
+  const stored = hashOf(existing.options);
+  const hash = hashOf(row.options);
+  if (stored !== undefined && hash !== undefined) return stored === hash;
+  return row.prompt === existing.prompt && (row.agent ?? null) === existing.agent;
+}
+
+function hashOf(options: string | undefined): string | undefined {
   try {
-    stored = (JSON.parse(existing.options) as TaskOptions).requestHash;
+    return (JSON.parse(options ?? '{}') as TaskOptions).requestHash;
   } catch {
-    stored = undefined;
+    return undefined;
   }
-  if (stored !== undefined) return stored === hash;
-  const r = (input ?? {}) as { prompt?: unknown; agent?: unknown };
-  return r.prompt === existing.prompt && (r.agent === undefined || r.agent === existing.agent);
+}
+
+/**
+ * The refusal of a request whose idempotency key already names a task of another request (422). A batch
+ * key (`<header key>\u001f<index>`) is shown as the header key the client sent. Pure.
+ */
+export function idempotencyMismatch(key: string, existing: Pick<TaskRow, 'id'>): TetoraError {
+  const cut = key.indexOf('\u001f');
+  const shown = cut >= 0 ? key.slice(0, cut) : key;
+  return new TetoraError(
+    'TET_ERR_IDEMPOTENCY_MISMATCH',
+    `idempotency key "${shown}" was already used for task ${existing.id} with a different request; send a new key for a new request, or resend exactly the first request to get its task.`,
+    { field: 'idempotencyKey', key: shown, taskId: existing.id },
+  );
 }
 
 /** How a value is shown in a message: JSON, except what JSON cannot say (1e309 parses to Infinity). */

@@ -171,8 +171,12 @@ describe('idempotency keys (item 8)', () => {
   it('records the hash with the task and compares it', () => {
     const row = build({ idempotencyKey: 'k1', agent: 'a' });
     const stored = { options: row.options ?? '{}', prompt: row.prompt, agent: row.agent ?? null };
-    expect(sameRequest(stored, requestHash({ prompt: 'do it', agent: 'a' }), {})).toBe(true);
-    expect(sameRequest(stored, requestHash({ prompt: 'do something else', agent: 'a' }), {})).toBe(false);
+    expect(sameRequest(stored, build({ idempotencyKey: 'k2', agent: 'a' }))).toBe(true);
+    expect(sameRequest(stored, build({ idempotencyKey: 'k1', agent: 'a', prompt: 'do something else' }))).toBe(false);
+    // A row recorded before hashes were kept: compared on prompt and agent.
+    const legacy = { options: '{}', prompt: row.prompt, agent: 'a' as string | null };
+    expect(sameRequest(legacy, row)).toBe(true);
+    expect(sameRequest(legacy, build({ idempotencyKey: 'k1', agent: 'here' }))).toBe(false);
   });
 
   it('refuses control characters in a key (the batch keys use one as separator)', () => {
