@@ -8,6 +8,7 @@ import { ExitCode, TetoraError, messageOf } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
+import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
 
 export interface ServeOptions {
@@ -90,6 +91,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const unsafe = unsafeWithout(config.listenHost, config.listenAddr, config);
   if (unsafe) throw unsafe;
+  const sseLimits = sseLimitsFromEnv(process.env.TETORA_SSE_LIMITS);
   const unrouteWarnings = routeWarnings(log);
 
   let state: DaemonState = 'starting';
@@ -215,6 +217,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       requestDrain: () => void drain('api'),
       shutdown: shutdown.signal,
       log,
+      sse: sseLimits,
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });

@@ -79,7 +79,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
       return (reply as FastifyReply).status(400).send(errorBody('TET_ERR_HTTP_BAD_REQUEST', msg, { fastifyCode: err.code }));
     },
   });
-  const metrics = new Metrics(deps.engine);
+  const streams = { open: 0 };
+  const metrics = new Metrics(deps.engine, () => streams.open);
   // Every SSE stream and ?wait answer listens on the one shutdown signal: no listener limit (a warning
   // beyond 10 clients would be a plain-text line in a JSON log, and is no leak).
   if (deps.shutdown) setMaxListeners(0, deps.shutdown);
@@ -135,7 +136,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerDispatchRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerOutputRoutes(app, deps.engine);
-  registerEventRoutes(app, deps);
+  registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
   return { app, metrics };

@@ -7,6 +7,7 @@ import { checkListen } from '../../src/cli/commands/serve.js';
 import { loadConfig } from '../../src/config/load.js';
 import { listenFailure } from '../../src/daemon/serve.js';
 import { buildTask, requestHash, sameRequest } from '../../src/engine/request.js';
+import { sseLimitsFromEnv } from '../../src/http/sse.js';
 import { bearerToken } from '../../src/http/auth.js';
 import { parseJsonBody } from '../../src/http/body.js';
 import { dispatchQuery, eventsQuery, lastEventIdOf, parseQuery, taskListQuery } from '../../src/http/query.js';
@@ -226,5 +227,18 @@ describe('--listen and listen failures (item 16)', () => {
     expect(err.message).toContain(want);
     expect(err.details).toMatchObject({ osCode: code });
     if (code !== 'EADDRINUSE') expect(err.message).not.toContain('another');
+  });
+});
+
+describe('TETORA_SSE_LIMITS (SSE limits for tests and the bench)', () => {
+  it('reads the limits it names, none when unset, and refuses anything else naming the variable', () => {
+    expect(sseLimitsFromEnv(undefined)).toEqual({});
+    expect(sseLimitsFromEnv('')).toEqual({});
+    expect(sseLimitsFromEnv('{"stallMs": 2000, "pageEvents": 10}')).toEqual({ stallMs: 2000, pageEvents: 10 });
+    for (const bad of ['{"stallMs": 0}', '{"pageSize": 10}', '[1]', 'stallMs=2000', '{"maxBufferedBytes": 1.5}']) {
+      const err = thrown(() => sseLimitsFromEnv(bad));
+      expect(err.code).toBe('TET_ERR_CONFIG_INVALID');
+      expect(err.message).toContain('TETORA_SSE_LIMITS');
+    }
   });
 });
