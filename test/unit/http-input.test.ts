@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkListen } from '../../src/cli/commands/serve.js';
 import { loadConfig } from '../../src/config/load.js';
 import { listenFailure } from '../../src/daemon/serve.js';
-import { buildTask, requestHash, sameRequest } from '../../src/engine/request.js';
+import { buildTask, detailValue, requestHash, sameRequest } from '../../src/engine/request.js';
 import { sseLimitsFromEnv } from '../../src/http/sse.js';
 import { bearerToken } from '../../src/http/auth.js';
 import { parseJsonBody } from '../../src/http/body.js';
@@ -117,6 +117,16 @@ describe('task request wording (item 14) and NUL bytes (item 10)', () => {
     const err = thrown(() => build({ budget: JSON.parse('1e309') as number }));
     expect(err.message).toContain('budget is a number out of range');
     expect(err.message).not.toContain('null');
+  });
+
+  it('repeats at most 200 characters of a value, with how long it was, in the message and in details.value', () => {
+    const err = thrown(() => build({ systemPrompt: `${'s'.repeat(5000)}\u0000` }));
+    expect(err.details).toMatchObject({ field: 'systemPrompt', value: `${'s'.repeat(200)}…`, valueLength: 5001 });
+    expect(err.message.length).toBeLessThan(400);
+    expect(err.message).toContain('(5001 characters)');
+    expect(detailValue('short')).toEqual({ value: 'short' });
+    expect(detailValue(Array.from({ length: 100 }, (_, i) => i))).toMatchObject({ valueLength: 291 });
+    expect(detailValue(JSON.parse('1e309'))).toEqual({ value: 'Infinity' });
   });
 
   it('names a body that is no object', () => {
