@@ -1,5 +1,6 @@
 import pino, { type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
+import { listenFlag } from '../config/listen.js';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { Engine } from '../engine/engine.js';
@@ -86,8 +87,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let config = first.config;
   for (const w of first.warnings) log.warn(w);
   if (opts.listen) {
-    const sep = opts.listen.lastIndexOf(':');
-    config = { ...config, listenAddr: opts.listen, listenHost: opts.listen.slice(0, sep).replace(/^\[|\]$/g, ''), listenPort: Number(opts.listen.slice(sep + 1)) };
+    const l = listenFlag(opts.listen);
+    config = { ...config, listenAddr: l.addr, listenHost: l.host, listenPort: l.port };
   }
   const unsafe = unsafeWithout(config.listenHost, config.listenAddr, config);
   if (unsafe) throw unsafe;

@@ -227,6 +227,13 @@ describe('--listen and listen failures (item 16)', () => {
     expect(() => checkListen('[::1]:65535')).not.toThrow();
   });
 
+  it('takes ":port" (every interface) as the config does, and names the flag for what is no host:port', () => {
+    expect(() => checkListen(':8991')).not.toThrow();
+    const err = thrown(() => checkListen('localhost'));
+    expect(err.code).toBe('TET_ERR_USAGE');
+    expect(err.message).toBe('--listen "localhost" is not host:port, for example 127.0.0.1:8991 (or :8991 for every interface).');
+  });
+
   it.each([
     ['EADDRINUSE', 'in use by another process'],
     ['EADDRNOTAVAIL', 'not on this machine'],
