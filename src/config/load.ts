@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
+import { parseListen } from './listen.js';
 import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
 import type { LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider } from './types.js';
 import { resolvePath } from '../util/fsx.js';
@@ -308,11 +309,9 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
 
   // ":8991" (Go's way of saying every interface) is 0.0.0.0:8991.
   const givenListen = raw.listenAddr ?? DEFAULT_LISTEN;
-  const listenAddr = givenListen.startsWith(':') ? `0.0.0.0${givenListen}` : givenListen;
-  const sep = listenAddr.lastIndexOf(':');
-  const listenHost = listenAddr.slice(0, sep).replace(/^\[|\]$/g, '');
-  const listenPort = Number(listenAddr.slice(sep + 1));
-  if (listenPort > 65535) throw bad('listenAddr', givenListen, 'a port between 0 and 65535');
+  const listen = parseListen(givenListen);
+  if (!listen.ok) throw bad('listenAddr', givenListen, listen.expected);
+  const { addr: listenAddr, host: listenHost, port: listenPort } = listen;
 
   const claudePath = exe(raw.claudePath ?? 'claude');
   const providers: Record<string, ResolvedProvider> = {};

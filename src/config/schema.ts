@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
+import { parseListen } from './listen.js';
 
 /**
  * The config schema, compatible with the original's `config.json` (see
@@ -133,8 +134,11 @@ const smartDispatchSchema = z
 export const configSchema = z.object({
   listenAddr: z
     .string()
-    // An empty host (":8991", as Go writes "all interfaces") is accepted and read as 0.0.0.0.
-    .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:]*):\d{1,5}$/, { message: 'host:port, for example 127.0.0.1:8991' })
+    // An empty host (":8991", as Go writes "all interfaces") is accepted and read as 0.0.0.0 (see listen.ts).
+    .superRefine((s, ctx) => {
+      const p = parseListen(s);
+      if (!p.ok) ctx.addIssue({ code: 'custom', message: p.expected });
+    })
     .optional(),
   apiToken: z.string().optional(),
   maxConcurrent: positiveInt.optional(),

@@ -1,5 +1,6 @@
 import pino, { type Logger as Pino } from 'pino';
 import pretty from 'pino-pretty';
+import { listenFlag } from '../config/listen.js';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { Engine } from '../engine/engine.js';
@@ -8,6 +9,7 @@ import { ExitCode, TetoraError, messageOf } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
+import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
 
 export interface ServeOptions {
@@ -85,11 +87,12 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let config = first.config;
   for (const w of first.warnings) log.warn(w);
   if (opts.listen) {
-    const sep = opts.listen.lastIndexOf(':');
-    config = { ...config, listenAddr: opts.listen, listenHost: opts.listen.slice(0, sep).replace(/^\[|\]$/g, ''), listenPort: Number(opts.listen.slice(sep + 1)) };
+    const l = listenFlag(opts.listen);
+    config = { ...config, listenAddr: l.addr, listenHost: l.host, listenPort: l.port };
   }
   const unsafe = unsafeWithout(config.listenHost, config.listenAddr, config);
   if (unsafe) throw unsafe;
+  const sseLimits = sseLimitsFromEnv(process.env.TETORA_SSE_LIMITS);
   const unrouteWarnings = routeWarnings(log);
 
   let state: DaemonState = 'starting';
@@ -215,6 +218,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       requestDrain: () => void drain('api'),
       shutdown: shutdown.signal,
       log,
+      sse: sseLimits,
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });

@@ -17,7 +17,7 @@ import { silentLogger, type Logger } from './logger.js';
 import type { ProviderAdapter } from './provider.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
 import { dailyBudgetProblem } from './budget.js';
-import { buildTask, type EnqueueContext } from './request.js';
+import { buildTask, idempotencyMismatch, sameRequest, type EnqueueContext } from './request.js';
 import { startRun, type ActiveRun } from './runner.js';
 import { Scheduler } from './scheduler.js';
 import { waitingReason } from './availability.js';
@@ -77,6 +77,9 @@ function lockHome(dbPath: string): HomeLock | undefined {
     holder ? { pid: holder.pid, instance: holder.id } : {},
   );
 }
+
+/** The tasks of one request as committed: new ones, or those its idempotency keys already named. */
+export type Accepted = Array<{ task: TaskRow; created: boolean }>;
 
 export type EngineState = 'created' | 'running' | 'draining' | 'stopped';
 
@@ -242,23 +245,27 @@ export class Engine {
   }
 
   /** Validate and durably record a task. When this returns, the task is committed. */
-  enqueue(input: unknown, ctx: EnqueueContext): { task: TaskRow; created: boolean } {
-    return this.enqueueMany([input], ctx)[0] as { task: TaskRow; created: boolean };
+  enqueue(input: unknown, ctx: EnqueueContext): Accepted[number] {
+    return this.enqueueMany([input], ctx)[0] as Accepted[number];
   }
 
   /**
    * Validate and record tasks in one transaction: one bad request records none. Returns once committed.
+   * An idempotency key that names a task of another request: TET_ERR_IDEMPOTENCY_MISMATCH, nothing written.
    */
-  enqueueMany(inputs: unknown[], ctx: EnqueueContext): Array<{ task: TaskRow; created: boolean }> {
-    return this.#record(this.#build(inputs, ctx));
+  enqueueMany(inputs: unknown[], ctx: EnqueueContext): Accepted {
+    const [outcome] = this.#record([this.#build(inputs, ctx)]);
+    if (outcome instanceof TetoraError) throw outcome;
+    return outcome as Accepted;
   }
 
   /**
    * Like enqueueMany, for servers: the requests of one turn of the event loop share one commit (group
    * commit), so many concurrent clients cost one fsync, not one each. Resolves once committed; a bad
-   * request is refused at once without touching the others.
+   * request is refused at once without touching the others, and so is one whose idempotency key was
+   * taken by another request (also one of the same group): see #record.
    */
-  enqueueGrouped(inputs: unknown[], ctx: EnqueueContext): Promise<Array<{ task: TaskRow; created: boolean }>> {
+  enqueueGrouped(inputs: unknown[], ctx: EnqueueContext): Promise<Accepted> {
     let rows: NewTask[];
     try {
       rows = this.#build(inputs, ctx);
@@ -274,24 +281,24 @@ export class Engine {
     });
   }
 
-  #group: Array<{ rows: NewTask[]; resolve: (r: Array<{ task: TaskRow; created: boolean }>) => void; reject: (err: unknown) => void }> | undefined;
+  #group: Array<{ rows: NewTask[]; resolve: (r: Accepted) => void; reject: (err: unknown) => void }> | undefined;
 
   #flushGroup(): void {
     const group = this.#group;
     if (!group) return;
     this.#group = undefined;
-    let results: Array<{ task: TaskRow; created: boolean }>;
+    let outcomes: Array<Accepted | TetoraError>;
     try {
-      results = this.#record(group.flatMap((g) => g.rows));
+      outcomes = this.#record(group.map((g) => g.rows));
     } catch (err) {
       for (const g of group) g.reject(err);
       return;
     }
-    let at = 0;
-    for (const g of group) {
-      g.resolve(results.slice(at, at + g.rows.length));
-      at += g.rows.length;
-    }
+    group.forEach((g, i) => {
+      const outcome = outcomes[i] as Accepted | TetoraError;
+      if (outcome instanceof TetoraError) g.reject(outcome);
+      else g.resolve(outcome);
+    });
   }
 
   #build(inputs: unknown[], ctx: EnqueueContext): NewTask[] {
@@ -306,27 +313,50 @@ export class Engine {
   }
 
   /**
-   * Commit new tasks. While the store refuses writes the request is refused with the store's catalogued
-   * error (503, Retry-After): TET_ERR_STORE_FULL, _READONLY or _UNAVAILABLE. On a full disk the WAL is
-   * checkpointed first and the write tried once more (the WAL may be what filled the disk).
+   * Commit the tasks of several requests in one transaction, each request in its own savepoint: a request
+   * one of whose idempotency keys already names a task of a different request (committed before, or
+   * written by an earlier request of this very transaction) is rolled back alone and answered with
+   * TET_ERR_IDEMPOTENCY_MISMATCH (422); the comparison happens here, inside the commit, so two requests
+   * racing with one key cannot both pass it. Returns each request's tasks or its refusal, in order.
+   *
+   * While the store refuses writes every request is refused with the store's catalogued error (503,
+   * Retry-After): TET_ERR_STORE_FULL, _READONLY or _UNAVAILABLE. On a full disk the WAL is checkpointed
+   * first and the write tried once more (the WAL may be what filled the disk).
    */
-  #record(rows: NewTask[]): Array<{ task: TaskRow; created: boolean }> {
-    const write = () => this.#ledger.atomically(() => rows.map((row) => this.#ledger.accept(row)));
-    let results: Array<{ task: TaskRow; created: boolean }>;
+  #record(requests: NewTask[][]): Array<Accepted | TetoraError> {
+    const one = (rows: NewTask[]): Accepted =>
+      rows.map((row) => {
+        const r = this.#ledger.accept(row);
+        if (!r.created && row.idempotencyKey && !sameRequest(r.task, row)) throw idempotencyMismatch(row.idempotencyKey, r.task);
+        return r;
+      });
+    const write = () =>
+      this.#ledger.atomically(() =>
+        requests.map((rows) => {
+          try {
+            return this.#ledger.savepoint(() => one(rows));
+          } catch (err) {
+            if (err instanceof TetoraError && err.code === 'TET_ERR_IDEMPOTENCY_MISMATCH') return err;
+            throw err;
+          }
+        }),
+      );
+    const count = requests.reduce((n, rows) => n + rows.length, 0);
+    let outcomes: Array<Accepted | TetoraError>;
     try {
-      results = write();
+      outcomes = write();
     } catch (err) {
       if (!this.#health.failed(err)) throw err;
-      if (!this.#health.probe()) throw this.#health.error(`cannot record the task${rows.length > 1 ? 's' : ''}`);
+      if (!this.#health.probe()) throw this.#health.error(`cannot record the task${count > 1 ? 's' : ''}`);
       try {
-        results = write();
+        outcomes = write();
       } catch (again) {
-        if (this.#health.failed(again)) throw this.#health.error(`cannot record the task${rows.length > 1 ? 's' : ''}`);
+        if (this.#health.failed(again)) throw this.#health.error(`cannot record the task${count > 1 ? 's' : ''}`);
         throw again;
       }
     }
     this.#scheduler.poke();
-    return results;
+    return outcomes;
   }
 
   get(id: string): TaskRow | undefined {

@@ -103,6 +103,22 @@ export class Ledger {
     }
   }
 
+  /**
+   * Run `fn` as a savepoint of the transaction in progress (a transaction of its own outside one): when
+   * `fn` throws, its writes and its events are undone and the enclosing transaction goes on.
+   */
+  savepoint<T>(fn: () => T): T {
+    const pending = this.#pending;
+    if (!pending) return this.atomically(fn);
+    const mark = pending.length;
+    try {
+      return this.store.atomically(fn);
+    } catch (err) {
+      pending.length = mark;
+      throw err;
+    }
+  }
+
   #publish(ev: TaskEvent): void {
     if (this.#pending) this.#pending.push(ev);
     else this.bus.emit(ev);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
-import type { NewTask } from '../store/tasks.js';
+import type { NewTask, TaskRow } from '../store/tasks.js';
 
 /**
  * A task request from any source (HTTP, CLI, Discord, workflow, schedule). Field names follow the
@@ -93,33 +93,66 @@ export function requestHash(input: unknown, digest = ''): string {
 }
 
 /**
- * Whether a task recorded under an idempotency key came from the same request as `hash`. Rows recorded
- * before hashes were kept are compared on their prompt and agent.
+ * Whether a task recorded under an idempotency key came from the same request as `row` (a task built
+ * from a request: its options hold the request's hash). Rows recorded before hashes were kept are
+ * compared on their prompt and agent. Pure.
  */
-export function sameRequest(existing: { options: string; prompt: string; agent: string | null }, hash: string, input: unknown): boolean {
-  let stored: string | undefined;
-  try {
-    stored = (JSON.parse(existing.options) as TaskOptions).requestHash;
-  } catch {
-    stored = undefined;
-  }
-  if (stored !== undefined) return stored === hash;
-  const r = (input ?? {}) as { prompt?: unknown; agent?: unknown };
-  return r.prompt === existing.prompt && (r.agent === undefined || r.agent === existing.agent);
+export function sameRequest(existing: Pick<TaskRow, 'options' | 'prompt' | 'agent'>, row: Pick<NewTask, 'options' | 'prompt' | 'agent'>): boolean {
+  const stored = hashOf(existing.options);
+  const hash = hashOf(row.options);
+  if (stored !== undefined && hash !== undefined) return stored === hash;
+  return row.prompt === existing.prompt && (row.agent ?? null) === existing.agent;
 }
+
+function hashOf(options: string | undefined): string | undefined {
+  try {
+    return (JSON.parse(options ?? '{}') as TaskOptions).requestHash;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The refusal of a request whose idempotency key already names a task of another request (422). A batch
+ * key (`<header key>\u001f<index>`) is shown as the header key the client sent. Pure.
+ */
+export function idempotencyMismatch(key: string, existing: Pick<TaskRow, 'id'>): TetoraError {
+  const cut = key.indexOf('\u001f');
+  const shown = cut >= 0 ? key.slice(0, cut) : key;
+  return new TetoraError(
+    'TET_ERR_IDEMPOTENCY_MISMATCH',
+    `idempotency key "${shown}" was already used for task ${existing.id} with a different request; send a new key for a new request, or resend exactly the first request to get its task.`,
+    { field: 'idempotencyKey', key: shown, taskId: existing.id },
+  );
+}
+
+/** The longest value an error repeats (in its message and its details): a request may be megabytes. */
+const SHOWN_MAX = 200;
 
 /** How a value is shown in a message: JSON, except what JSON cannot say (1e309 parses to Infinity). */
 function shownValue(value: unknown): string {
   if (value === undefined) return 'missing';
   if (typeof value === 'number' && !Number.isFinite(value)) return 'a number out of range (too large to represent)';
+  if (typeof value === 'string' && value.length > SHOWN_MAX) return `${JSON.stringify(value.slice(0, SHOWN_MAX))}… (${value.length} characters)`;
   const json = JSON.stringify(value);
-  return json.length > 200 ? `${json.slice(0, 200)}…` : json;
+  return json.length > SHOWN_MAX ? `${json.slice(0, SHOWN_MAX)}… (${json.length} characters of JSON)` : json;
+}
+
+/**
+ * The value as `details.value` gives it: as sent, unless it is longer than SHOWN_MAX characters (a
+ * string) or than that as JSON (anything else) — then its first SHOWN_MAX characters and `valueLength`,
+ * how long it was. Pure.
+ */
+export function detailValue(value: unknown): { value: unknown; valueLength?: number } {
+  if (typeof value === 'number' && !Number.isFinite(value)) return { value: String(value) };
+  if (typeof value === 'string') return value.length > SHOWN_MAX ? { value: `${value.slice(0, SHOWN_MAX)}…`, valueLength: value.length } : { value };
+  const json = value === undefined ? undefined : JSON.stringify(value);
+  return json !== undefined && json.length > SHOWN_MAX ? { value: `${json.slice(0, SHOWN_MAX)}…`, valueLength: json.length } : { value };
 }
 
 export function badRequest(field: string, value: unknown, expected: string, index?: number): TetoraError {
   const where = index === undefined ? field : `tasks[${index}].${field}`;
-  const safe = typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-  return new TetoraError('TET_ERR_TASK_INVALID', `${where} is ${shownValue(value)}: expected ${expected}.`, { field: where, value: safe, expected });
+  return new TetoraError('TET_ERR_TASK_INVALID', `${where} is ${shownValue(value)}: expected ${expected}.`, { field: where, ...detailValue(value), expected });
 }
 
 /** Validate a request against the config and build the ledger row. Throws TET_ERR_TASK_INVALID / _AGENT_UNKNOWN. */
@@ -147,8 +180,8 @@ export function buildTask(
     const known = Object.keys(config.agents);
     throw new TetoraError(
       'TET_ERR_AGENT_UNKNOWN',
-      `${index === undefined ? '' : `tasks[${index}].`}agent "${agentName}" is not defined in ${config.configPath}; known agents: ${known.join(', ') || 'none'}. Use one of them, or add it to the config and reload the daemon (SIGHUP).`,
-      { field: 'agent', value: agentName },
+      `${index === undefined ? '' : `tasks[${index}].`}agent ${shownValue(agentName)} is not defined in ${config.configPath}; known agents: ${known.join(', ') || 'none'}. Use one of them, or add it to the config and reload the daemon (SIGHUP).`,
+      { field: 'agent', ...detailValue(agentName) },
     );
   }
   const provider = r.provider ?? agent?.provider ?? config.defaultProvider;
@@ -156,8 +189,8 @@ export function buildTask(
   if (!providerCfg) {
     throw new TetoraError(
       'TET_ERR_PROVIDER_UNKNOWN',
-      `${index === undefined ? '' : `tasks[${index}].`}provider "${provider}" is not defined in ${config.configPath}; known providers: ${Object.keys(config.providers).join(', ')}. Use one of them, or add it under "providers" and reload the daemon (SIGHUP).`,
-      { field: 'provider', value: provider },
+      `${index === undefined ? '' : `tasks[${index}].`}provider ${shownValue(provider)} is not defined in ${config.configPath}; known providers: ${Object.keys(config.providers).join(', ')}. Use one of them, or add it under "providers" and reload the daemon (SIGHUP).`,
+      { field: 'provider', ...detailValue(provider) },
     );
   }
   const options: TaskOptions = {};

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { TetoraError, isTetoraError, messageOf, type ErrorCode } from '../errors.js';
@@ -53,11 +53,22 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
     status = 408;
     body = errorBody('TET_ERR_HTTP_BAD_REQUEST', 'the request took too long to arrive; send it again.');
   }
-  if (socket.writable) {
+  // A response already under way on this socket (an SSE stream, a pipelined request's answer): a status
+  // line written now would land inside its body. Only close the connection then, as Node itself does.
+  if (socket.writable && !responseUnderWay(socket)) {
     const text = JSON.stringify(body);
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${text}`);
   }
   socket.destroy(err);
+}
+
+/**
+ * Whether a response on `socket` has sent its headers: Node keeps the response in flight on the socket
+ * (`_httpMessage`, the field its own client-error handler checks for the same reason).
+ */
+function responseUnderWay(socket: Socket): boolean {
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  return inFlight?.headersSent === true;
 }
 
 export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
@@ -79,7 +90,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
       return (reply as FastifyReply).status(400).send(errorBody('TET_ERR_HTTP_BAD_REQUEST', msg, { fastifyCode: err.code }));
     },
   });
-  const metrics = new Metrics(deps.engine);
+  const streams = { open: 0 };
+  const metrics = new Metrics(deps.engine, () => streams.open);
   // Every SSE stream and ?wait answer listens on the one shutdown signal: no listener limit (a warning
   // beyond 10 clients would be a plain-text line in a JSON log, and is no leak).
   if (deps.shutdown) setMaxListeners(0, deps.shutdown);
@@ -135,7 +147,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerDispatchRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerOutputRoutes(app, deps.engine);
-  registerEventRoutes(app, deps);
+  registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
   return { app, metrics };

@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
+import type { SseLimits } from './sse.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -17,6 +18,6 @@ export interface AppDeps {
   bodyLimit?: number;
   /** The daemon's logger: every 500 is logged here with its request id. @default silent */
   log?: Logger;
-  /** SSE limits (see sse.ts); tests and the bench may lower them. */
-  sse?: { pageSize?: number; maxBufferedBytes?: number };
+  /** SSE limits (see sse.ts); the daemon reads them from TETORA_SSE_LIMITS (for tests and the bench). */
+  sse?: Partial<SseLimits>;
 }

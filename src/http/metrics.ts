@@ -4,14 +4,16 @@ import { taskStatuses } from '../engine/states.js';
 
 /**
  * Prometheus metrics: tasks by state and queue depth per agent (read from the ledger at scrape time),
- * run durations and retries by class (fed from the event bus), and Node's default process metrics.
+ * open SSE streams, run durations and retries by class (fed from the event bus), and Node's default
+ * process metrics.
  */
 export class Metrics {
   readonly registry = new Registry();
   readonly #runStart = new Map<string, number>();
   readonly #off: () => void;
 
-  constructor(engine: Engine) {
+  /** `sseStreams`: how many SSE streams are open now. */
+  constructor(engine: Engine, sseStreams: () => number = () => 0) {
     const r = this.registry;
     // The process's own figures: resident memory (process_resident_memory_bytes) and event-loop delay
     // (nodejs_eventloop_lag_*_seconds, from perf_hooks' monitorEventLoopDelay, reset at each scrape).
@@ -42,6 +44,14 @@ export class Metrics {
       registers: [r],
       collect() {
         for (const a of engine.stats().agents) this.set({ agent: a.agent }, a.running);
+      },
+    });
+    new Gauge({
+      name: 'tetora_sse_streams',
+      help: 'Open Server-Sent Events streams (task events and /api/events).',
+      registers: [r],
+      collect() {
+        this.set(sseStreams());
       },
     });
     const durations = new Histogram({

@@ -45,7 +45,7 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
     out.systemPrompt = t.systemPrompt;
     out.timeoutMs = t.timeoutMs;
     out.budgetUsd = t.budgetUsd;
-    out.options = JSON.parse(t.options) as unknown;
+    out.options = publicOptions(t.options);
   }
   if (opts.runs) {
     out.attempts = opts.runs.map((r) => ({
@@ -60,6 +60,22 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
     }));
   }
   return out;
+}
+
+/**
+ * The task options a client may see: what its request set (worktree, allowedTools, name) and the
+ * fallback providers already tried. Internal fields (the idempotency request hash) stay in the store.
+ */
+const PUBLIC_OPTIONS = ['worktree', 'allowedTools', 'name', 'triedProviders'] as const;
+
+function publicOptions(json: string): Record<string, unknown> {
+  let all: Record<string, unknown>;
+  try {
+    all = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(PUBLIC_OPTIONS.filter((k) => all?.[k] !== undefined).map((k) => [k, all[k]]));
 }
 
 export function eventJson(e: TaskEvent): Record<string, unknown> {

@@ -1,6 +1,6 @@
 /** `tetora init`'s pure parts: the choices, their validation, the starter config and SOUL.md. */
 import { DEFAULT_LISTEN } from '../config/load.js';
-import { configSchema } from '../config/schema.js';
+import { parseListen } from '../config/listen.js';
 import { TetoraError } from '../errors.js';
 
 export const STARTER_PROVIDERS = ['claude', 'codex'] as const;
@@ -41,9 +41,7 @@ export function problemWith(field: 'provider' | 'agent' | 'listen', value: strin
   if (field === 'agent') {
     return AGENT_NAME.test(value) ? null : `"${value}" is not a usable agent name (letters, digits, "_" and "-", at most 64, starting with a letter or digit)`;
   }
-  const parsed = configSchema.shape.listenAddr.safeParse(value);
-  const port = Number(value.slice(value.lastIndexOf(':') + 1));
-  return parsed.success && port <= 65535 ? null : `"${value}" is not host:port with a port up to 65535 (for example ${DEFAULT_LISTEN})`;
+  return parseListen(value).ok ? null : `"${value}" is not host:port with a port up to 65535 (for example ${DEFAULT_LISTEN})`;
 }
 
 const FLAG = { provider: '--provider', agent: '--agent', listen: '--listen' } as const;

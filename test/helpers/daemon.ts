@@ -48,13 +48,13 @@ export class DaemonHarness extends Harness {
   /**
    * Starts `tetora serve` and resolves once it listens. The first start lets the kernel pick the port
    * (no window for another test to take it) and records it in the config for the CLI; a restart reuses it.
-   * `port` asks for that port instead (the first start rejects when it is taken).
+   * `port` asks for that port instead (the first start rejects when it is taken); `env` adds to its environment.
    */
-  start(opts: { port?: number } = {}): Promise<void> {
+  start(opts: { port?: number; env?: Record<string, string> } = {}): Promise<void> {
     const listen = `127.0.0.1:${opts.port ?? (this.#started ? this.port : 0)}`;
     const child = spawn(process.execPath, [binPath, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
+      env: { ...process.env, ...opts.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
     });
     this.child = child;
     this.#exit = new Promise((r) => child.once('exit', (code) => r(code)));

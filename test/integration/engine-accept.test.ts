@@ -36,6 +36,38 @@ describe('engine: accepting tasks', () => {
     expect(done.slice(0, 20).map((t) => t.output)).toEqual(Array.from({ length: 20 }, (_, i) => `r${i}`));
   });
 
+  it('a request whose key was taken by another request of the same group is refused whole (422), the others of the group commit', async () => {
+    const h = new Harness();
+    const e = await started(h);
+    const batch = (n: number) => Array.from({ length: n }, (_, i) => ({ agent: 'a', prompt: h.prompt({}), idempotencyKey: `k\u001f${i}` }));
+    // Two batches under one header key, as the HTTP API sends them (2 tasks, then 3: different digests).
+    const two = batch(2);
+    const three = batch(3);
+    const first = e.enqueueGrouped(two, { source: 'test', requestDigest: 'two' });
+    const second = e.enqueueGrouped(three, { source: 'test', requestDigest: 'three' }).then(
+      () => undefined,
+      (err: { code?: string; details?: Record<string, unknown> }) => err,
+    );
+    const other = e.enqueueGrouped([{ agent: 'b', prompt: h.prompt({}), idempotencyKey: 'other' }], { source: 'test' });
+    const plain = e.enqueueGrouped([{ agent: 'b', prompt: h.prompt({}) }], { source: 'test' });
+    const accepted = await first;
+    expect(accepted.map((r) => r.created)).toEqual([true, true]);
+    const refused = await second;
+    expect(refused?.code).toBe('TET_ERR_IDEMPOTENCY_MISMATCH');
+    expect(refused?.details).toMatchObject({ key: 'k', taskId: accepted[0]!.task.id });
+    expect((await other)[0]!.created).toBe(true);
+    expect((await plain)[0]!.created).toBe(true);
+    // The refused batch wrote nothing: not its third task, not an event.
+    expect(e.list({ limit: 100 }).length).toBe(4);
+    expect(e.store.byIdempotencyKey('k\u001f2')).toBeUndefined();
+    // The same batch again (a retry) is no conflict: it returns its tasks.
+    const again = await e.enqueueGrouped(two, { source: 'test', requestDigest: 'two' });
+    expect(again.map((r) => [r.task.id, r.created])).toEqual(accepted.map((r) => [r.task.id, false]));
+    // enqueueMany checks the same way.
+    expect(() => e.enqueueMany(three, { source: 'test', requestDigest: 'three' })).toThrow(/idempotency key "k" was already used/);
+    expect(e.list({ limit: 100 }).length).toBe(4);
+  });
+
   it('enqueueMany records a batch in one transaction: all or nothing', async () => {
     const h = new Harness();
     const e = await started(h);

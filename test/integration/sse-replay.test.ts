@@ -9,6 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/store/db.js';
 import { TaskStore } from '../../src/store/tasks.js';
 import { DaemonHarness, daemonPool, readSse, TOKEN } from '../helpers/daemon.js';
+import { waitUntil } from '../helpers/engine-harness.js';
+import { holdsConnection } from '../helpers/sockets.js';
 
 const pool = daemonPool();
 const sockets: Socket[] = [];
@@ -19,6 +21,12 @@ afterEach(() => {
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1]) / 1024;
+}
+
+/** The daemon's count of open SSE streams, from /metrics. */
+async function sseStreams(d: DaemonHarness): Promise<number> {
+  const text = await (await d.fetch('/metrics')).text();
+  return Number(/^tetora_sse_streams (\d+)$/m.exec(text)?.[1]);
 }
 
 /** A finished task with `count` text events of `size` bytes each, written straight into the store. */
@@ -76,5 +84,26 @@ describe('SSE replay of a huge task', () => {
     expect(grown).toBeLessThan(150);
     // A garbage Last-Event-ID does not replay everything from the start.
     expect((await d.fetch('/api/events', { headers: { 'last-event-id': 'garbage' } })).status).toBe(400);
+  });
+
+  it('a client that stops reading mid-replay is disconnected once its socket sent nothing for the stall limit, and logged', async () => {
+    const d = pool.track(await DaemonHarness.create());
+    const id = seedHugeTask(d, 4000, 4096); // ~16 MiB: far more than the socket buffers take
+    await d.start({ env: { TETORA_SSE_LIMITS: JSON.stringify({ stallMs: 1000 }) } });
+    const pid = d.child!.pid!;
+    // A control: an idle keep-alive connection the daemon holds (the check below can see a held connection).
+    const idle = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(d.port, '127.0.0.1', () => s.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      s.once('data', () => resolve(s));
+      s.on('error', reject);
+      sockets.push(s);
+    });
+    const stuck = await stuckClient(d, `/api/tasks/${id}/events`);
+    await waitUntil(() => !holdsConnection(pid, d.port, stuck.localPort!), 30_000);
+    expect(holdsConnection(pid, d.port, idle.localPort!)).toBe(true);
+    const line = d.logs.find((l) => l.msg === 'SSE client disconnected');
+    expect(line).toMatchObject({ path: `/api/tasks/${id}/events`, reason: expect.stringContaining('read nothing for 1 s') });
+    expect(line!.reason).toContain('reconnect with Last-Event-ID');
+    expect(await sseStreams(d)).toBe(0);
   });
 });

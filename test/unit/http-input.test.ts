@@ -6,7 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkListen } from '../../src/cli/commands/serve.js';
 import { loadConfig } from '../../src/config/load.js';
 import { listenFailure } from '../../src/daemon/serve.js';
-import { buildTask, requestHash, sameRequest } from '../../src/engine/request.js';
+import { buildTask, detailValue, requestHash, sameRequest } from '../../src/engine/request.js';
+import { sseLimitsFromEnv } from '../../src/http/sse.js';
 import { bearerToken } from '../../src/http/auth.js';
 import { parseJsonBody } from '../../src/http/body.js';
 import { dispatchQuery, eventsQuery, lastEventIdOf, parseQuery, taskListQuery } from '../../src/http/query.js';
@@ -118,6 +119,16 @@ describe('task request wording (item 14) and NUL bytes (item 10)', () => {
     expect(err.message).not.toContain('null');
   });
 
+  it('repeats at most 200 characters of a value, with how long it was, in the message and in details.value', () => {
+    const err = thrown(() => build({ systemPrompt: `${'s'.repeat(5000)}\u0000` }));
+    expect(err.details).toMatchObject({ field: 'systemPrompt', value: `${'s'.repeat(200)}…`, valueLength: 5001 });
+    expect(err.message.length).toBeLessThan(400);
+    expect(err.message).toContain('(5001 characters)');
+    expect(detailValue('short')).toEqual({ value: 'short' });
+    expect(detailValue(Array.from({ length: 100 }, (_, i) => i))).toMatchObject({ valueLength: 291 });
+    expect(detailValue(JSON.parse('1e309'))).toEqual({ value: 'Infinity' });
+  });
+
   it('names a body that is no object', () => {
     expect(thrown(() => buildTask('just text', { source: 'test' }, config, 1)).message).toContain('a JSON task object');
   });
@@ -171,8 +182,12 @@ describe('idempotency keys (item 8)', () => {
   it('records the hash with the task and compares it', () => {
     const row = build({ idempotencyKey: 'k1', agent: 'a' });
     const stored = { options: row.options ?? '{}', prompt: row.prompt, agent: row.agent ?? null };
-    expect(sameRequest(stored, requestHash({ prompt: 'do it', agent: 'a' }), {})).toBe(true);
-    expect(sameRequest(stored, requestHash({ prompt: 'do something else', agent: 'a' }), {})).toBe(false);
+    expect(sameRequest(stored, build({ idempotencyKey: 'k2', agent: 'a' }))).toBe(true);
+    expect(sameRequest(stored, build({ idempotencyKey: 'k1', agent: 'a', prompt: 'do something else' }))).toBe(false);
+    // A row recorded before hashes were kept: compared on prompt and agent.
+    const legacy = { options: '{}', prompt: row.prompt, agent: 'a' as string | null };
+    expect(sameRequest(legacy, row)).toBe(true);
+    expect(sameRequest(legacy, build({ idempotencyKey: 'k1', agent: 'here' }))).toBe(false);
   });
 
   it('refuses control characters in a key (the batch keys use one as separator)', () => {
@@ -212,6 +227,13 @@ describe('--listen and listen failures (item 16)', () => {
     expect(() => checkListen('[::1]:65535')).not.toThrow();
   });
 
+  it('takes ":port" (every interface) as the config does, and names the flag for what is no host:port', () => {
+    expect(() => checkListen(':8991')).not.toThrow();
+    const err = thrown(() => checkListen('localhost'));
+    expect(err.code).toBe('TET_ERR_USAGE');
+    expect(err.message).toBe('--listen "localhost" is not host:port, for example 127.0.0.1:8991 (or :8991 for every interface).');
+  });
+
   it.each([
     ['EADDRINUSE', 'in use by another process'],
     ['EADDRNOTAVAIL', 'not on this machine'],
@@ -222,5 +244,18 @@ describe('--listen and listen failures (item 16)', () => {
     expect(err.message).toContain(want);
     expect(err.details).toMatchObject({ osCode: code });
     if (code !== 'EADDRINUSE') expect(err.message).not.toContain('another');
+  });
+});
+
+describe('TETORA_SSE_LIMITS (SSE limits for tests and the bench)', () => {
+  it('reads the limits it names, none when unset, and refuses anything else naming the variable', () => {
+    expect(sseLimitsFromEnv(undefined)).toEqual({});
+    expect(sseLimitsFromEnv('')).toEqual({});
+    expect(sseLimitsFromEnv('{"stallMs": 2000, "pageEvents": 10}')).toEqual({ stallMs: 2000, pageEvents: 10 });
+    for (const bad of ['{"stallMs": 0}', '{"pageSize": 10}', '[1]', 'stallMs=2000', '{"maxBufferedBytes": 1.5}']) {
+      const err = thrown(() => sseLimitsFromEnv(bad));
+      expect(err.code).toBe('TET_ERR_CONFIG_INVALID');
+      expect(err.message).toContain('TETORA_SSE_LIMITS');
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { listenFlag } from '../../config/listen.js';
 import { TetoraError } from '../../errors.js';
 import { globalOpts } from '../context.js';
 import { version } from '../version.js';
@@ -30,10 +31,7 @@ export function registerServe(program: Command): void {
     });
 }
 
-/** `--listen host:port`: the form, and a port from 0 (any free port) to 65535. Throws TET_ERR_USAGE. */
+/** `--listen host:port` (or `:port`): the form, and a port from 0 (any free port) to 65535. Throws TET_ERR_USAGE. */
 export function checkListen(listen: string): void {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^\s:]+):(\d{1,5})$/.exec(listen);
-  if (!m) throw new TetoraError('TET_ERR_USAGE', `--listen "${listen}" is not host:port (for example 127.0.0.1:8991).`);
-  const port = Number(m[2]);
-  if (port > 65535) throw new TetoraError('TET_ERR_USAGE', `--listen "${listen}": port ${port} is out of range; use a port from 1 to 65535 (or 0 for any free port).`);
+  listenFlag(listen);
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { TetoraError } from '../../errors.js';
 import type { TaskRow } from '../../store/tasks.js';
 import { isTerminal } from '../../engine/states.js';
-import { canonicalJson, requestHash, sameRequest } from '../../engine/request.js';
+import { canonicalJson } from '../../engine/request.js';
 import { clampDelay } from '../../util/timers.js';
 import type { AppDeps } from '../deps.js';
 import { dispatchQuery, parseQuery } from '../query.js';
@@ -54,23 +54,6 @@ const DEFAULT_WAIT_MS = 600_000;
 export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): void {
   const { engine } = deps;
 
-  /** The same idempotency key with a different request: 422, naming the key (nothing is written). */
-  const refuseReuse = (inputs: unknown[], digest: string | undefined, header: string | undefined) => {
-    for (const input of inputs) {
-      const key = (input as { idempotencyKey?: unknown } | null)?.idempotencyKey;
-      if (typeof key !== 'string') continue;
-      const existing = engine.store.byIdempotencyKey(key);
-      if (existing && !sameRequest(existing, requestHash(input, digest), input)) {
-        const shown = header && key.startsWith(`${header}\u001f`) ? header : key;
-        throw new TetoraError(
-          'TET_ERR_IDEMPOTENCY_MISMATCH',
-          `idempotency key "${shown}" was already used for task ${existing.id} with a different request; send a new key for a new request, or resend exactly the first request to get its task.`,
-          { field: 'idempotencyKey', key: shown, taskId: existing.id },
-        );
-      }
-    }
-  };
-
   app.post('/api/dispatch', async (req, reply) => {
     // Everything is validated before anything is written.
     const q = parseQuery(dispatchQuery, req.query);
@@ -81,13 +64,11 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
     const raw = req.headers['idempotency-key'];
     const header = Array.isArray(raw) ? raw[0] : raw;
     const { inputs, digest } = withIdempotencyKeys(tasks, header);
-    refuseReuse(inputs, digest, header);
     // `tetora dispatch` says it is the CLI; anything else over HTTP is `http`.
     const source = req.headers['x-tetora-source'] === 'cli' ? 'cli' : 'http';
+    // The same idempotency key with a different request is refused inside the commit (422, nothing
+    // written), also when the other request is racing this one.
     const results = await engine.enqueueGrouped(inputs, { source, ...(digest ? { requestDigest: digest } : {}) });
-    // A concurrent request with the same key may have won the race: it is the same check, and this
-    // request wrote nothing (its rows came back as existing ones).
-    refuseReuse(inputs.filter((_, i) => results[i]?.created === false), digest, header);
     const wait = q.wait ?? false;
     let rows: TaskRow[] = results.map((r) => r.task);
     let complete = rows.every((t) => isTerminal(t.status));

@@ -3,14 +3,26 @@ import { isTerminal, type TaskStatus } from '../../engine/states.js';
 import type { AppDeps } from '../deps.js';
 import { eventsQuery, lastEventIdOf, parseQuery } from '../query.js';
 import { streamEvents } from '../sse.js';
+import { silentLogger } from '../../engine/logger.js';
 
-export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
+/** Open SSE streams (the `tetora_sse_streams` gauge). */
+export interface SseStreams {
+  open: number;
+}
+
+export function registerEventRoutes(app: FastifyInstance, deps: AppDeps, streams: SseStreams): void {
   const { engine } = deps;
-  const common = {
+  const log = deps.log ?? silentLogger;
+  const common = (path: string) => ({
     subscribe: (fn: Parameters<typeof engine.subscribe>[0]) => engine.subscribe(fn),
     ...(deps.sse ? { limits: deps.sse } : {}),
     ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
-  };
+    onOpen: () => void streams.open++,
+    onClose: (reason?: string) => {
+      streams.open--;
+      if (reason) log.warn({ path, reason }, 'SSE client disconnected');
+    },
+  });
 
   /** One task's events: full replay (or from Last-Event-ID), then live, ending after its terminal event. */
   app.get('/api/tasks/:id/events', async (req, reply) => {
@@ -19,7 +31,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     const from = lastEventIdOf(req.headers['last-event-id'], q.lastEventId);
     engine.require(id);
     await streamEvents(reply, {
-      ...common,
+      ...common(`/api/tasks/${id}/events`),
       from,
       replay: (after, limit, maxBytes) => engine.store.eventsPage(id, after, limit, maxBytes),
       filter: (e) => e.taskId === id,
@@ -35,7 +47,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps): void {
     const hasCursor = header !== undefined || q.lastEventId !== undefined;
     const from = hasCursor ? lastEventIdOf(header, q.lastEventId) : engine.store.lastEventSeq();
     await streamEvents(reply, {
-      ...common,
+      ...common('/api/events'),
       from,
       replay: (after, limit, maxBytes) => engine.store.eventsPage(null, after, limit, maxBytes),
       filter: () => true,
