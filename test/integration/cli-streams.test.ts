@@ -98,7 +98,8 @@ async function holdThenRead(args: string[], opts: { online: boolean }): Promise<
   let gone = false;
   void exited.then(() => (gone = true));
   const pid = child.pid!;
-  const end = Date.now() + HOLD_MS;
+  // The hold counts from the CLI's connection to the daemon (a loaded machine may take seconds to start it).
+  let end = Date.now() + (opts.online ? 30_000 : HOLD_MS);
   let sawConnection = false;
   let connected = false;
   while (Date.now() < end && !gone) {
@@ -106,6 +107,7 @@ async function holdThenRead(args: string[], opts: { online: boolean }): Promise<
     if (rss !== undefined && rss > MAX_RSS_KB) break;
     if (opts.online) {
       connected = holdsConnectionTo(pid, d.port);
+      if (connected && !sawConnection) end = Date.now() + HOLD_MS;
       if (connected) sawConnection = true;
       else if (sawConnection) break; // it read the whole stream
     }
