@@ -1,8 +1,11 @@
+import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach } from 'vitest';
 import { SseParser } from '../../src/cli/client.js';
+import { markedProcesses } from '../../src/util/procgroup.js';
 import { binPath, freePort, runCli as runTetora, type CliResult } from './cli.js';
 import { Harness } from './engine-harness.js';
 
@@ -127,6 +130,34 @@ export class DaemonHarness extends Harness {
   /** Runs the CLI against this daemon's config; resolves with code, stdout and stderr. */
   cli(args: string[], input?: string): Promise<CliResult> {
     return runCli(['--config', this.configPath, ...args], { TETORA_HOME: this.home }, input);
+  }
+
+  /** This home's id, from its store (the first part of every run marker). */
+  homeId(): string {
+    const db = new Database(join(this.home, 'tetora.db'), { readonly: true });
+    try {
+      return (db.prepare(`SELECT value FROM meta WHERE key = 'home_id'`).get() as { value: string }).value;
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Live processes carrying one of this home's run markers (read from /proc). */
+  markedPids(): number[] {
+    const prefix = `${this.homeId()}/`;
+    return markedProcesses((m) => m.startsWith(prefix)).map((p) => p.pid);
+  }
+
+  /** Kill whatever this home's runs left (agents and launchers), so a failed test leaves nothing behind. */
+  killMarked(): void {
+    if (!existsSync(join(this.home, 'tetora.db'))) return;
+    for (const pid of this.markedPids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
   }
 
   async stop(): Promise<void> {

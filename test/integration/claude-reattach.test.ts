@@ -2,7 +2,6 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { markedProcesses } from '../../src/util/procgroup.js';
 import { start, type FakeModelServer, type FakeRequest } from '../fake-model-server/server.mjs';
 import { DaemonHarness, readSse, type SseEvent } from '../helpers/daemon.js';
 import { processAlive, waitUntil } from '../helpers/engine-harness.js';
@@ -17,37 +16,11 @@ let daemons: DaemonHarness[] = [];
 let fakes: FakeModelServer[] = [];
 afterEach(async () => {
   for (const d of daemons) await d.stop();
-  for (const d of daemons) killMarked(d);
+  for (const d of daemons) d.killMarked();
   for (const f of fakes) await f.close();
   daemons = [];
   fakes = [];
 });
-
-function homeId(d: DaemonHarness): string {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return (db.prepare(`SELECT value FROM meta WHERE key = 'home_id'`).get() as { value: string }).value;
-  } finally {
-    db.close();
-  }
-}
-
-/** Kills whatever this home's runs left (claude and its launcher), so a failed test leaves nothing behind. */
-function killMarked(d: DaemonHarness): void {
-  let prefix: string;
-  try {
-    prefix = `${homeId(d)}/`;
-  } catch {
-    return;
-  }
-  for (const { pid } of markedProcesses((m) => m.startsWith(prefix))) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-}
 
 function dbRuns(d: DaemonHarness, taskId: string): Array<{ run: number; pid: number | null }> {
   const db = new Database(join(d.home, 'tetora.db'), { readonly: true });

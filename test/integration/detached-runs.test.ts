@@ -4,7 +4,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { markedProcesses } from '../../src/util/procgroup.js';
 import { binPath } from '../helpers/cli.js';
 import { DaemonHarness } from '../helpers/daemon.js';
 import { FAKE_AGENT, processAlive, waitUntil, type LogLine } from '../helpers/engine-harness.js';
@@ -16,7 +15,7 @@ import { FAKE_AGENT, processAlive, waitUntil, type LogLine } from '../helpers/en
 let daemons: DaemonHarness[] = [];
 afterEach(async () => {
   for (const d of daemons) await d.stop();
-  for (const d of daemons) await killAllMarked(d);
+  for (const d of daemons) d.killMarked();
   daemons = [];
 });
 
@@ -25,33 +24,6 @@ async function daemon(raw: Record<string, unknown> = {}): Promise<DaemonHarness>
   daemons.push(d);
   await d.start();
   return d;
-}
-
-/** This home's id, from its store (the first part of every run marker). */
-function homeId(d: DaemonHarness): string {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return (db.prepare(`SELECT value FROM meta WHERE key = 'home_id'`).get() as { value: string }).value;
-  } finally {
-    db.close();
-  }
-}
-
-/** Live processes carrying one of this home's run markers. */
-function marked(d: DaemonHarness): number[] {
-  const prefix = `${homeId(d)}/`;
-  return markedProcesses((m) => m.startsWith(prefix)).map((p) => p.pid);
-}
-
-async function killAllMarked(d: DaemonHarness): Promise<void> {
-  if (!existsSync(join(d.home, 'tetora.db'))) return;
-  for (const pid of marked(d)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
 }
 
 function dbRuns(d: DaemonHarness): Array<{ taskId: string; run: number; pid: number | null }> {
@@ -225,7 +197,7 @@ describe('detached runs: nothing a task started outlives it', () => {
     await d.start();
     const again = await d.json<{ status: string }>(`/api/tasks/${res.body.id}/cancel`, { method: 'POST' });
     expect(again.body.status).toBe('cancelled');
-    await waitUntil(() => marked(d).length === 0);
+    await waitUntil(() => d.markedPids().length === 0);
   });
 
   it('V2b: a clean SIGTERM just after an agent exits still kills the background grandchild it left', async () => {
@@ -236,7 +208,7 @@ describe('detached runs: nothing a task started outlives it', () => {
     d.kill('SIGTERM');
     expect(await d.exited()).toBe(0);
     expect(processAlive(gc)).toBe(false);
-    expect(marked(d)).toEqual([]);
+    expect(d.markedPids()).toEqual([]);
   });
 
   it('V2c: a setsid grandchild holding stdout never keeps a run alive: cancel, timeout, restart and clean stop leave no marked process', async () => {
@@ -246,17 +218,17 @@ describe('detached runs: nothing a task started outlives it', () => {
     await waitUntil(() => d.log().filter((l) => l.event === 'grandchild').length === 1);
     const cancelled = await d.json<{ status: string }>(`/api/tasks/${c.body.id}/cancel`, { method: 'POST' });
     expect(cancelled.body.status).toBe('cancelled');
-    await waitUntil(() => marked(d).length === 0);
+    await waitUntil(() => d.markedPids().length === 0);
     // Timeout.
     const t = await d.dispatch({ agent: 'a', timeout: '1s', prompt: d.prompt({ sleepMs: 60_000, setsidChild: true }) });
     const [timedOut] = await d.waitTerminal([t.body.id!]);
     expect(timedOut!.status).toBe('timed_out');
-    await waitUntil(() => marked(d).length === 0);
+    await waitUntil(() => d.markedPids().length === 0);
     // An agent that exits at once, leaving the setsid child behind with the spool open: the run ends.
     const quick = await d.dispatch({ agent: 'a', prompt: d.prompt({ setsidChild: true, out: 'left a child' }) });
     const [q] = await d.waitTerminal([quick.body.id!]);
     expect(q).toMatchObject({ status: 'succeeded', output: 'left a child' });
-    await waitUntil(() => marked(d).length === 0);
+    await waitUntil(() => d.markedPids().length === 0);
     // Restart: a run whose launcher died with its daemon is swept at the next boot, setsid child included.
     const r = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 60_000, setsidChild: true }, { out: 'rerun' }) });
     await waitUntil(() => d.log().filter((l) => l.event === 'grandchild').length === 4);
@@ -268,7 +240,7 @@ describe('detached runs: nothing a task started outlives it', () => {
     const [rerun] = await d.waitTerminal([r.body.id!]);
     expect(rerun).toMatchObject({ status: 'succeeded', output: 'rerun' });
     expect(processAlive(agent.pid)).toBe(false);
-    await waitUntil(() => marked(d).length === 0);
+    await waitUntil(() => d.markedPids().length === 0);
     // Clean stop while one runs.
     await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 60_000, setsidChild: true }) });
     await waitUntil(() => d.log().filter((l) => l.event === 'grandchild').length === 5);
@@ -276,7 +248,7 @@ describe('detached runs: nothing a task started outlives it', () => {
     await waitUntil(() => d.hasLog('draining'));
     d.kill('SIGTERM'); // a second signal: interrupt at once
     await d.exited();
-    expect(marked(d)).toEqual([]);
+    expect(d.markedPids()).toEqual([]);
   });
 });
 
@@ -294,7 +266,7 @@ describe('detached runs: a copy of a home is another home', () => {
     await b.start();
     expect(b.hasLog('re-attached to a run an earlier daemon started')).toBe(false);
     expect(processAlive(agent.pid)).toBe(true);
-    expect(homeId(b)).not.toBe(homeId(a));
+    expect(b.homeId()).not.toBe(a.homeId());
     const [t] = await a.waitTerminal([res.body.id!]);
     expect(t).toMatchObject({ status: 'succeeded', output: 'still mine', runs: 1 });
   });

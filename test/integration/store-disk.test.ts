@@ -83,22 +83,31 @@ async function until<T>(probe: () => Promise<T | undefined>, deadlineMs = 30_000
   }
 }
 
+/**
+ * A daemon whose home's store is on a 16 MB tmpfs, running task A ("result of A" after `sleepMs`); the disk
+ * is filled while A runs, and this resolves once A ended and the daemon said it cannot record its result.
+ */
+async function runEndingOnFullDisk(opts: { drainTimeout: string; sleepMs: number }): Promise<{ disk: string; dbPath: string; d: DaemonHarness; id: string; filler: string }> {
+  const disk = tmpfs('16m');
+  const dbPath = join(disk, 'tetora.db');
+  const d = await pool.start({ dbPath, drainTimeout: opts.drainTimeout });
+  const a = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: opts.sleepMs, out: 'result of A' }) });
+  const id = a.body.id as string;
+  await waitUntil(() => starts(d, id) === 1);
+  truncateWal(dbPath);
+  const filler = join(disk, 'filler');
+  fill(filler);
+  await waitUntil(() => ended(d, id));
+  await waitUntil(() => d.hasLog("cannot record the run's result yet"));
+  return { disk, dbPath, d, id, filler };
+}
+
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/);
 
 describe.skipIf(skip)('a store on a disk that fills (issue 10 item 3)', () => {
   it('refuses dispatches with 503 TET_ERR_STORE_FULL, reports it in health, keeps a finished run counted and records it once space returns, without a restart and without running it again', async () => {
-    const disk = tmpfs('16m');
-    const dbPath = join(disk, 'tetora.db');
-    const d = await pool.start({ dbPath, drainTimeout: '5s' });
-    const a = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 2500, out: 'result of A' }) });
-    const id = a.body.id as string;
-    await waitUntil(() => starts(d, id) === 1);
-    truncateWal(dbPath);
-    const filler = join(disk, 'filler');
-    fill(filler);
     // The run ends while the disk is full: its result cannot be written.
-    await waitUntil(() => ended(d, id));
-    await waitUntil(() => d.hasLog("cannot record the run's result yet"));
+    const { disk, dbPath, d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '5s', sleepMs: 2500 });
 
     const failing = await until(async () => {
       fill(filler); // take whatever a WAL checkpoint of the daemon gave back
@@ -187,17 +196,7 @@ describe.skipIf(skip)('a store on a disk that fills (issue 10 item 3)', () => {
   });
 
   it('SIGTERM while the store refuses writes: the drain finishes (exit 75), and the next start records the run from its spool without running it again', async () => {
-    const disk = tmpfs('16m');
-    const dbPath = join(disk, 'tetora.db');
-    const d = await pool.start({ dbPath, drainTimeout: '1s' });
-    const a = await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 1500, out: 'result of A' }) });
-    const id = a.body.id as string;
-    await waitUntil(() => starts(d, id) === 1);
-    truncateWal(dbPath);
-    const filler = join(disk, 'filler');
-    fill(filler);
-    await waitUntil(() => ended(d, id));
-    await waitUntil(() => d.hasLog("cannot record the run's result yet"));
+    const { dbPath, d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '1s', sleepMs: 1500 });
     fill(filler);
     d.kill('SIGTERM');
     expect(await d.exited()).toBe(75);
