@@ -249,9 +249,8 @@ function contains(dir: string, inner: string): boolean {
 
 /**
  * The workdir of a task. A client's must be absolute (a relative path has no meaning to a daemon whose
- * current folder is not the client's), and may not be the Tetora home, the database's folder, a folder
- * inside them or one of their ancestors, unless it is (inside) a configured workdir (`defaultWorkdir` or
- * the agent's `workdir`).
+ * current folder is not the client's), and may not be the Tetora home, the database's folder or one of
+ * their ancestors, unless that very folder is configured (`defaultWorkdir` or the agent's `workdir`).
  * Configured workdirs are already absolute (the loader resolves them against the config's folder).
  */
 export function taskWorkdir(requested: string | undefined, configured: ReadonlyArray<string | undefined>, config: ResolvedConfig, index?: number): string | undefined {
@@ -261,11 +260,10 @@ export function taskWorkdir(requested: string | undefined, configured: ReadonlyA
     throw badRequest('workdir', requested, 'an absolute path (the daemon does not know the client\'s current folder); send the full path, e.g. `tetora dispatch --workdir .` sends it for you', index);
   }
   const wanted = real(requested);
-  // A configured workdir, or a folder inside one, is the user's explicit choice.
-  const allowed = configured.some((w) => w !== undefined && contains(real(w), wanted));
-  const held = protectedDirs(config).find((p) => contains(wanted, p) || contains(p, wanted));
+  const allowed = configured.some((w) => w !== undefined && real(w) === wanted);
+  const held = protectedDirs(config).find((p) => contains(wanted, p));
   if (held && !allowed) {
-    throw badRequest('workdir', requested, `a folder outside the Tetora home ${held}, neither holding it nor inside it (it holds config.json with the API token, tetora.db and the runs' spools); choose your project's folder, or set it as defaultWorkdir or an agent's workdir in the config if you really mean it`, index);
+    throw badRequest('workdir', requested, `a folder that does not hold the Tetora home ${held} (it holds config.json with the API token and tetora.db); choose your project's folder, or set it as defaultWorkdir or an agent's workdir in the config if you really mean it`, index);
   }
   return requested;
 }
