@@ -3,7 +3,7 @@ import pretty from 'pino-pretty';
 import { listenFlag } from '../config/listen.js';
 import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
-import { Engine } from '../engine/engine.js';
+import { Engine, lockHome } from '../engine/engine.js';
 import type { WorkspaceManager } from '../engine/workspace.js';
 import { ExitCode, TetoraError, messageOf } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
@@ -134,13 +134,23 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   // Aborted when the daemon closes: SSE streams and ?wait answers end, so the HTTP server can close.
   const shutdown = new AbortController();
-  const workspaces = opts.workspaces?.(config, log);
+  // One daemon per store, decided before anything opens the database (the worktree manager has a
+  // connection of its own): a second daemon must not migrate it or start pruning.
+  const homeLock = lockHome(config.dbPath);
+  let workspaces: ReturnType<NonNullable<ServeOptions['workspaces']>>;
+  try {
+    workspaces = opts.workspaces?.(config, log);
+  } catch (err) {
+    homeLock?.release();
+    throw err;
+  }
   let app: FastifyInstance | undefined;
   let metrics: Metrics | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
     log,
+    ...(homeLock ? { homeLock } : {}),
     ...(workspaces ? { workspaces } : {}),
     // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
     beforeClose: async () => {

@@ -47,6 +47,8 @@ export interface EngineOptions {
    * its HTTP streams and waits here, so nothing reads a closed store.
    */
   beforeClose?: () => Promise<void>;
+  /** The store's lock, when the caller took it first (`lockHome`); the engine releases it when it stops. */
+  homeLock?: HomeLock;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface EngineOptions {
  * kernel's lock on the store's lock file decides which one runs (atomically: two started together cannot
  * both pass). The refusal names the holder when its instance row says who it is.
  */
-function lockHome(dbPath: string): HomeLock | undefined {
+export function lockHome(dbPath: string): HomeLock | undefined {
   if (dbPath === ':memory:') return undefined;
   const lock = tryLockHome(dbPath);
   if (lock) return lock;
@@ -120,7 +122,7 @@ export class Engine {
     this.#now = opts.now ?? Date.now;
     this.instanceId = opts.instanceId ?? randomUUID();
     // The lock first: two daemons started together must not both migrate the database.
-    this.#lock = lockHome(opts.config.dbPath);
+    this.#lock = opts.homeLock ?? lockHome(opts.config.dbPath);
     try {
       this.#db = openDb(opts.config.dbPath);
     } catch (err) {

@@ -339,7 +339,7 @@ describe('detached runs: deadlines, memory, one daemon per home', () => {
       const outcomes = await Promise.all(both.map((b) => b.outcome));
       expect(outcomes.sort(), `round ${round}`).toEqual(['refused', 'serving']);
       const refused = both.find((b) => b.child.exitCode !== null)!;
-      expect(refused.stderr()).toContain('another Tetora daemon');
+      expect(refused.stderr(), refused.stderr()).toContain('another Tetora daemon');
       for (const b of both) b.child.kill('SIGTERM');
       await Promise.all(both.map((b) => (b.child.exitCode === null ? new Promise((r) => b.child.once('exit', r)) : undefined)));
     }
