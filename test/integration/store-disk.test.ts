@@ -189,7 +189,7 @@ describe.skipIf(skip)('a store on a disk that fills (issue 10 item 3)', () => {
     fill(join(disk, 'filler'));
     const r = await d.cli(['serve', '--listen', '127.0.0.1:0', '--log-format', 'json']);
     expect(r.code).toBe(75);
-    expect(r.stderr).toMatch(/tetora: cannot (start|open the database).*full/);
+    expect(r.stderr).toMatch(/tetora: cannot (start|open the database|take the lock of the home).*full/);
     expect(r.stderr).toContain(dbPath);
     expect(r.stderr).toContain('df -h');
     noStack(r.stderr);
