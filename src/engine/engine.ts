@@ -20,7 +20,6 @@ import { dailyBudgetProblem } from './budget.js';
 import { buildTask, idempotencyMismatch, sameRequest, type EnqueueContext } from './request.js';
 import { startRun, type ActiveRun } from './runner.js';
 import { Scheduler } from './scheduler.js';
-import { waitingReason } from './availability.js';
 import { isTerminal, type TaskStatus } from './states.js';
 import type { WorkspaceManager } from './workspace.js';
 
@@ -381,11 +380,6 @@ export class Engine {
 
   runs(taskId: string): TaskRun[] {
     return this.store.runs(taskId);
-  }
-
-  /** Why a queued task cannot start now (its agent or provider is no longer in the config), or undefined. */
-  waitingReason(t: TaskRow): string | undefined {
-    return t.status === 'queued' ? waitingReason(t, this.#config) : undefined;
   }
 
   subscribe(fn: (e: TaskEvent) => void): () => void {
