@@ -107,7 +107,7 @@ const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+/)
 describe.skipIf(skip)('a store on a disk that fills (issue 10 item 3)', () => {
   it('refuses dispatches with 503 TET_ERR_STORE_FULL, reports it in health, keeps a finished run counted and records it once space returns, without a restart and without running it again', async () => {
     // The run ends while the disk is full: its result cannot be written.
-    const { disk, dbPath, d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '5s', sleepMs: 2500 });
+    const { dbPath, d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '5s', sleepMs: 2500 });
 
     const failing = await until(async () => {
       fill(filler); // take whatever a WAL checkpoint of the daemon gave back
@@ -196,7 +196,7 @@ describe.skipIf(skip)('a store on a disk that fills (issue 10 item 3)', () => {
   });
 
   it('SIGTERM while the store refuses writes: the drain finishes (exit 75), and the next start records the run from its spool without running it again', async () => {
-    const { dbPath, d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '1s', sleepMs: 1500 });
+    const { d, id, filler } = await runEndingOnFullDisk({ drainTimeout: '1s', sleepMs: 1500 });
     fill(filler);
     d.kill('SIGTERM');
     expect(await d.exited()).toBe(75);
