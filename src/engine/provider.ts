@@ -76,8 +76,6 @@ export interface EventSink {
   event(e: ProviderEvent): void;
   /** The provider is alive (a line, a streamed token) though it has no event to record: resets the no-output watchdog. */
   alive?(): void;
-  /** A child process group was started: recorded so that a restarted daemon can kill orphans. */
-  spawned(pgid: number): void;
   /** Cumulative cost so far, in USD; the engine stops the run when it passes the task's budget. */
   cost?(usd: number): void;
 }

@@ -333,10 +333,6 @@ async function execute(
         }
         if (!spool?.replaying) ledger.progress(task.id, `provider.${e.type}`, shortenEventData(e.data));
       },
-      // A spooled run's launcher is recorded by spool.launched, before its agent starts.
-      spawned: (pgid) => {
-        if (!req.spool) ledger.store.setPgid(task.id, task.runs, pgid);
-      },
       cost: (usd) => {
         const over = budgetExceeded(task.budgetUsd, task.costUsd, usd);
         if (over) abort({ kind: 'budget', message: over });

@@ -34,7 +34,6 @@ export async function runJsonLines(
     ...(opts.req.spool ? { spool: opts.req.spool } : {}),
     stderrKeep: 16 * 1024,
     keepStdout: false,
-    onSpawn: (pgid) => opts.sink.spawned(pgid),
     onStdoutLine: (line) => {
       // Every line is a sign of life, event or not (the no-output watchdog).
       opts.sink.alive?.();

@@ -69,7 +69,6 @@ export class CommandProvider implements ProviderAdapter {
       stdin: req.systemPrompt ? `${req.systemPrompt}\n\n${req.prompt}` : req.prompt,
       signal,
       ...(req.spool ? { spool: req.spool } : {}),
-      onSpawn: (pgid) => sink.spawned(pgid),
       // The output comes whole from the spool file: events need no more of a line than the event log keeps.
       maxLineBytes: MAX_EVENT_STRING,
       onStdoutLine: (line, cut) => sink.event({ type: 'text', data: cut ? { text: `${line}…`, truncated: { text: cut.bytes } } : { text: line } }),

@@ -37,8 +37,6 @@ export interface SpawnOptions {
   signal: AbortSignal;
   /** @default 3000 */
   graceMs?: number;
-  /** The launcher started and is recorded (pgid == pid). */
-  onSpawn?(pgid: number): void;
   /** A line of stdout (without its newline); `bytes` is its whole length when it was cut to `maxLineBytes`. */
   onStdoutLine?(line: string, cut?: { bytes: number }): void;
   onStderrLine?(line: string, cut?: { bytes: number }): void;
@@ -189,7 +187,6 @@ async function runSpooled(opts: SpawnOptions, spool: RunSpool): Promise<SpawnRes
     }
     started.stdin!.end('go\n');
   }
-  opts.onSpawn?.(pid);
   const leaderGone = () => (child ? leaderExit !== undefined : !launcherAlive(pid, spool.marker));
 
   let aborted = false;

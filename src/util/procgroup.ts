@@ -66,16 +66,7 @@ export function groupHasMarker(pgid: number, key: string, value: string): boolea
   } catch {
     return false;
   }
-  const needle = `${key}=${value}`;
-  for (const pid of groupMembers(pgid)) {
-    try {
-      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-      if (env.includes(needle)) return true;
-    } catch {
-      /* gone or not ours */
-    }
-  }
-  return false;
+  return groupMembers(pgid).some((pid) => envOf(pid, key) === value);
 }
 
 /** SIGTERM the group, wait up to `graceMs`, then SIGKILL. Resolves when the group is gone or after the kill. */

@@ -23,7 +23,7 @@ const provider = (over: Partial<ResolvedProvider>): ResolvedProvider => ({ name:
 const recorder = () => {
   const events: ProviderEvent[] = [];
   let alive = 0;
-  const sink: EventSink = { event: (e) => void events.push(e), spawned: () => {}, alive: () => void (alive += 1) };
+  const sink: EventSink = { event: (e) => void events.push(e), alive: () => void (alive += 1) };
   return { sink, events, alive: () => alive };
 };
 
