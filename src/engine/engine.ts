@@ -12,7 +12,7 @@ import { StoreHealth, type StoreHealthState } from '../store/health.js';
 import { tryLockHome, type HomeLock } from '../store/lock.js';
 import { SessionStore } from '../store/sessions.js';
 import { TaskStore, type ListFilter, type NewTask, type TaskEvent, type TaskRow, type TaskRun } from '../store/tasks.js';
-import { EventBus, Ledger } from './ledger.js';
+import { EventBus, Ledger, type TerminalHook } from './ledger.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { ProviderAdapter } from './provider.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
@@ -362,6 +362,29 @@ export class Engine {
 
   get(id: string): TaskRow | undefined {
     return this.store.get(id);
+  }
+
+  /**
+   * The store's connection, for the stores of other modules (Discord outbox, workflow runs, leases):
+   * their rows share this engine's transactions (see atomically), so a source's own row and its task,
+   * or a sink's row and a task's terminal state, commit together.
+   */
+  get db(): Db {
+    return this.#db;
+  }
+
+  /**
+   * Run `fn` as one transaction on the store; enqueue() inside it joins it, so a source records its own
+   * row (an inbound message, a workflow step) and its task in one commit. Task events are published
+   * after the commit.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.#ledger.atomically(fn);
+  }
+
+  /** See Ledger.onTerminal: `hook` runs inside the transaction of every task's terminal state. */
+  onTerminal(hook: TerminalHook): () => void {
+    return this.#ledger.onTerminal(hook);
   }
 
   require(id: string): TaskRow {

@@ -25,9 +25,17 @@ export class EventBus {
  * The one owner of task state changes: checks the state machine, writes through the store (one
  * transaction per change, guarded by the expected current status) and publishes the event.
  */
+/**
+ * Told of a task's terminal state inside the transaction that records it (a sink's durable row, such as
+ * a chat reply in the outbox or a workflow step's result, commits with the state or not at all). It must
+ * only write through the store, never do I/O; a hook that throws rolls the whole change back.
+ */
+export type TerminalHook = (task: TaskRow) => void;
+
 export class Ledger {
   /** Events of the transaction in progress, published only once it commits. */
   #pending: TaskEvent[] | undefined;
+  readonly #terminalHooks: TerminalHook[] = [];
 
   constructor(
     readonly store: TaskStore,
@@ -51,6 +59,15 @@ export class Ledger {
     return out;
   }
 
+  /** Register a hook run in the same transaction as every terminal transition (see TerminalHook); returns its removal. */
+  onTerminal(hook: TerminalHook): () => void {
+    this.#terminalHooks.push(hook);
+    return () => {
+      const i = this.#terminalHooks.indexOf(hook);
+      if (i >= 0) this.#terminalHooks.splice(i, 1);
+    };
+  }
+
   /**
    * Returns false when the task was no longer in `from` (someone else moved it first): the caller must
    * treat the change as not made.
@@ -71,7 +88,18 @@ export class Ledger {
     this.flushProgress(); // progress recorded before this change comes before it in the log
     const terminal = to === 'succeeded' || to === 'failed' || to === 'cancelled' || to === 'timed_out';
     const fullPatch: TaskPatch = terminal ? { finishedAt: this.now(), ...patch } : patch;
-    const ev = this.#observe(() => this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun));
+    const write = () => this.store.transition(task.id, from, to, fullPatch, { at: this.now(), data }, endRun);
+    if (terminal && this.#terminalHooks.length > 0) {
+      return this.atomically(() => {
+        const ev = write();
+        if (!ev) return false;
+        this.#publish(ev);
+        const row = this.store.get(task.id);
+        if (row) for (const hook of [...this.#terminalHooks]) hook(row);
+        return true;
+      });
+    }
+    const ev = this.#observe(write);
     if (!ev) return false;
     this.#publish(ev);
     return true;

@@ -56,6 +56,8 @@ export interface EnqueueContext {
   parentId?: string;
   workflowRunId?: string;
   workflowStepId?: string;
+  /** The source's own coordinates of the task (kept as JSON in `tasks.origin`): a Discord channel and message, a schedule firing, … */
+  origin?: Record<string, unknown>;
 }
 
 /** Per-task extras kept in the `options` JSON column. */
@@ -225,6 +227,7 @@ export function buildTask(
   if (ctx.parentId) task.parentId = ctx.parentId;
   if (ctx.workflowRunId) task.workflowRunId = ctx.workflowRunId;
   if (ctx.workflowStepId) task.workflowStepId = ctx.workflowStepId;
+  if (ctx.origin) task.origin = JSON.stringify(ctx.origin);
   return task;
 }
 

@@ -39,6 +39,8 @@ export interface TaskRow {
   workflowStepId: string | null;
   idempotencyKey: string | null;
   options: string;
+  /** JSON: the source's own coordinates of this task (Discord channel and message, schedule firing, …), or null. */
+  origin: string | null;
   parkedMs: number;
   parkedAt: number | null;
   sessionRetryUsed: number;
@@ -88,7 +90,7 @@ export interface TaskRun {
 }
 
 export type NewTask = Pick<TaskRow, 'id' | 'source' | 'prompt' | 'status' | 'maxAttempts' | 'priority' | 'createdAt'> &
-  Partial<Pick<TaskRow, 'agent' | 'provider' | 'model' | 'systemPrompt' | 'workdir' | 'permissionMode' | 'sessionKey' | 'timeoutMs' | 'budgetUsd' | 'parentId' | 'workflowRunId' | 'workflowStepId' | 'idempotencyKey' | 'options' | 'notBefore'>>;
+  Partial<Pick<TaskRow, 'agent' | 'provider' | 'model' | 'systemPrompt' | 'workdir' | 'permissionMode' | 'sessionKey' | 'timeoutMs' | 'budgetUsd' | 'parentId' | 'workflowRunId' | 'workflowStepId' | 'idempotencyKey' | 'options' | 'origin' | 'notBefore'>>;
 
 /** Columns a transition may write (names are constants here; values are always bound parameters). */
 const PATCHABLE = {
@@ -121,7 +123,7 @@ const COLUMNS = `seq, id, source, agent, provider, model, prompt, system_prompt 
   attempt, max_attempts AS maxAttempts, runs, not_before AS notBefore, timeout_ms AS timeoutMs, budget_usd AS budgetUsd,
   cost_usd AS costUsd, tokens_in AS tokensIn, tokens_out AS tokensOut, output, error_class AS errorClass,
   error_message AS errorMessage, parent_id AS parentId, workflow_run_id AS workflowRunId, workflow_step_id AS workflowStepId,
-  idempotency_key AS idempotencyKey, options, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
+  idempotency_key AS idempotencyKey, options, origin, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
   interruptions, output_file AS outputFile, output_bytes AS outputBytes, pgid, instance_id AS instanceId, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt, finished_at AS finishedAt`;
 
 const RUN_COLUMNS = `task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
@@ -150,10 +152,10 @@ export class TaskStore {
     this.#s = {
       insert: p(`INSERT INTO tasks (id, source, agent, provider, model, prompt, system_prompt, workdir, permission_mode, session_key,
         priority, status, max_attempts, not_before, timeout_ms, budget_usd, parent_id, workflow_run_id, workflow_step_id, idempotency_key,
-        options, created_at, updated_at)
+        options, origin, created_at, updated_at)
         VALUES (@id, @source, @agent, @provider, @model, @prompt, @systemPrompt, @workdir, @permissionMode, @sessionKey,
         @priority, @status, @maxAttempts, @notBefore, @timeoutMs, @budgetUsd, @parentId, @workflowRunId, @workflowStepId, @idempotencyKey,
-        @options, @createdAt, @createdAt)`),
+        @options, @origin, @createdAt, @createdAt)`),
       get: p(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
       byIdem: p(`SELECT ${COLUMNS} FROM tasks WHERE idempotency_key = ?`),
       event: p(`INSERT INTO task_events (task_id, at, type, data) VALUES (?, ?, ?, ?)`),
@@ -214,7 +216,7 @@ export class TaskStore {
       this.#s.insert.run({
         agent: null, provider: null, model: null, systemPrompt: null, workdir: null, permissionMode: null, sessionKey: null,
         timeoutMs: null, budgetUsd: null, parentId: null, workflowRunId: null, workflowStepId: null, idempotencyKey: null,
-        options: '{}', notBefore: null, ...t,
+        options: '{}', origin: null, notBefore: null, ...t,
       });
       const seq = Number(this.#s.event.run(t.id, t.createdAt, event.type, JSON.stringify(event.data)).lastInsertRowid);
       return { task: this.#s.get.get(t.id) as TaskRow, created: true, event: { seq, taskId: t.id, at: t.createdAt, ...event } };
