@@ -97,6 +97,7 @@ export class DiscordStore {
       outboxGet: p(`SELECT ${OUTBOX} FROM discord_outbox WHERE id = ?`),
       statusAdd: p(`INSERT INTO discord_status (task_id, channel_id, reply_to, nonce, created_at)
         VALUES (@taskId, @channelId, @replyTo, @nonce, @at) ON CONFLICT (task_id) DO NOTHING`),
+      counts: p(`SELECT state, COUNT(*) AS n FROM discord_outbox WHERE state IN ('pending', 'dead') GROUP BY state`),
       statusGet: p(`SELECT ${STATUS} FROM discord_status WHERE task_id = ?`),
     };
   }
@@ -136,6 +137,13 @@ export class DiscordStore {
 
   outboxByKey(key: string): OutboxRow | undefined {
     return this.#s.outboxByKey.get(key) as OutboxRow | undefined;
+  }
+
+  /** Outbox depth (rows waiting to be sent) and dead letters. */
+  outboxCounts(): { pending: number; dead: number } {
+    const out = { pending: 0, dead: 0 };
+    for (const r of this.#s.counts.all() as Array<{ state: 'pending' | 'dead'; n: number }>) out[r.state] = r.n;
+    return out;
   }
 
   /** Promise a task one live status message (created by the deliverer; never a second one). */

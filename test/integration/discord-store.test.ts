@@ -36,6 +36,7 @@ describe('store: Discord inbound, cursors, outbox and status rows', () => {
     const b = s.addOutbox({ key: 'command:1001', channelId: 'c1', kind: 'command', replyTo: '1001', body: 'second', at: 2 });
     expect(b).toEqual(a);
     expect(a).toMatchObject({ body: 'first', state: 'pending', attempts: 0, nextAt: 0, taskId: null });
+    expect(s.outboxCounts()).toEqual({ pending: 1, dead: 0 });
     s.db.prepare("INSERT INTO tasks (id, source, prompt, status, max_attempts, created_at, updated_at) VALUES ('t1', 'discord', 'p', 'queued', 1, 0, 0)").run();
     s.addStatus({ taskId: 't1', channelId: 'c1', replyTo: '1001', nonce: 's-t1', at: 1 });
     s.addStatus({ taskId: 't1', channelId: 'c2', nonce: 'other', at: 2 });
