@@ -337,7 +337,7 @@ class Validator {
       if (!isTemplated(s.agent) && !Object.hasOwn(agents, s.agent)) {
         this.err(`${path}.agent`, `agent "${s.agent}" is not in the config (agents: ${listOf(Object.keys(agents))}); use one of them or add it under "agents" in config.json`);
       }
-    } else if ((s.type === 'dispatch' || s.type === 'handoff') && !this.config?.defaultAgent) {
+    } else if (s.type === 'dispatch' && !this.config?.defaultAgent) {
       this.err(`${path}.agent`, `missing: this ${s.type} step names no "agent" and the config has no "defaultAgent"; name one of ${listOf(Object.keys(agents))}`);
     }
   }
@@ -515,9 +515,13 @@ class Validator {
   }
 
   checkCycles(): void {
-    for (const cycle of findCycles(this.def)) {
+    const position = (id: string) => this.def.steps.findIndex((s) => s.id === id);
+    for (const found of findCycles(this.def)) {
+      // Start at the step written first in the file, so the path does not depend on the search.
+      const start = found.reduce((best, id, k) => (position(id) < position(found[best] as string) ? k : best), 0);
+      const cycle = [...found.slice(start), ...found.slice(0, start)];
       const first = cycle[0] as string;
-      const i = this.def.steps.findIndex((s) => s.id === first);
+      const i = position(first);
       const text = [...cycle, first].map((id) => `"${id}"`).join(' → ');
       this.err(`steps[${i}].dependsOn`, `dependency cycle: ${text} (each waits for the one before it, so none can start); remove one of these dependencies`);
     }
