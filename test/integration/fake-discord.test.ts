@@ -10,6 +10,7 @@ import { FakeDiscord } from '../helpers/fake-discord/index.js';
 const GUILD = '200000000000000001';
 const GENERAL = '300000000000000001';
 const OTHER = '300000000000000002';
+const THREAD = '300000000000000003';
 const DM = '400000000000000001';
 const alice = { id: '500000000000000001', username: 'alice' };
 
@@ -19,7 +20,7 @@ async function fake(): Promise<FakeDiscord> {
   open.d = await FakeDiscord.start({
     token: 'test-token',
     bot: { id: '100000000000000001', username: 'tetora' },
-    guilds: [{ id: GUILD, name: 'lab', channels: [{ id: GENERAL, name: 'general' }, { id: OTHER, name: 'other' }] }],
+    guilds: [{ id: GUILD, name: 'lab', channels: [{ id: GENERAL, name: 'general' }, { id: OTHER, name: 'other' }, { id: THREAD, name: 'a-thread', type: 11, parentId: GENERAL }] }],
     dms: [{ id: DM, user: alice }],
     heartbeatIntervalMs: 1000,
   });
@@ -247,5 +248,69 @@ describe('fake Discord with the real discord.js', () => {
     const it = d.interaction({ kind: 'button', channelId: GENERAL, user: alice, customId: 'cancel:t1', messageId: status.id });
     await vi.waitFor(() => expect(it.callbacks).toHaveLength(1));
     expect(d.botMessages(GENERAL).map((m) => m.content)).toEqual(['cancelled by cancel:t1']);
+  });
+
+  it('delivers a message in a thread with its parent resolved', async () => {
+    const d = await fake();
+    const { seen } = await connect(d);
+    const posted = d.post(THREAD, { content: 'in the thread', author: alice });
+    await vi.waitFor(() => expect(seen.map((m) => m.id)).toContain(posted.id));
+    const m = seen.find((x) => x.id === posted.id)!;
+    expect(m.channel.isThread() && m.channel.parentId).toBe(GENERAL);
+  });
+
+  it('a zombie connection (no heartbeat ACK) is resumed by the client and ACKs resume after', async () => {
+    const d = await fake();
+    await connect(d);
+    d.gateway.zombie = true;
+    await vi.waitFor(() => expect(d.gateway.connected).toBe(0), { timeout: 10_000 });
+    d.gateway.zombie = false;
+    await vi.waitFor(() => expect(d.gateway.resumes).toBe(1), { timeout: 10_000 });
+    expect(d.gateway.identifies).toBe(1);
+  });
+
+  it('500 twice then 200, and a reset connection, each end in one message through discord.js', async () => {
+    const d = await fake();
+    const { client } = await connect(d);
+    const channel = await textChannel(client, GENERAL);
+    d.script({ method: 'POST', channelId: GENERAL }, [{ status: 500 }, { status: 500 }]);
+    await channel.send('after two 500s');
+    d.script({ method: 'POST', channelId: GENERAL }, [{ reset: true }]);
+    await channel.send('after a reset');
+    expect(d.requests('POST', `/channels/${GENERAL}/messages`).map((r) => r.answeredWith)).toEqual([500, 500, 200, 'reset', 200]);
+    expect(d.botMessages(GENERAL).map((m) => m.content)).toEqual(['after two 500s', 'after a reset']);
+  });
+
+  it('hold with commit: the message exists though its answer never came; resending its nonce returns it', async () => {
+    const d = await fake();
+    d.script({ method: 'POST', channelId: GENERAL }, [{ hold: true, commit: true }]);
+    const send = (signal?: AbortSignal) =>
+      fetch(`${d.apiBaseUrl}/v10/channels/${GENERAL}/messages`, {
+        method: 'POST',
+        headers: { authorization: 'Bot test-token', 'content-type': 'application/json' },
+        body: JSON.stringify({ content: 'chunk 2/3', nonce: 'o7c1', enforce_nonce: true }),
+        signal,
+      });
+    const abort = new AbortController();
+    const lost = send(abort.signal).catch((err: Error) => err.name);
+    await vi.waitFor(() => expect(d.held).toHaveLength(1));
+    expect(d.botMessages(GENERAL).map((m) => m.content)).toEqual(['chunk 2/3']);
+    abort.abort();
+    expect(await lost).toBe('AbortError');
+    const again = await send();
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(d.botMessages(GENERAL)[0]!.id);
+    d.release();
+    expect(d.botMessages(GENERAL)).toHaveLength(1);
+    expect(d.received.map((r) => r.answeredWith)).toEqual(['unanswered', 200]);
+  });
+
+  it('a connection closed without an answer (FIN) is not retried by discord.js: the send fails, nothing is posted', async () => {
+    const d = await fake();
+    const { client } = await connect(d);
+    d.script({ method: 'POST', channelId: GENERAL }, [{ close: true }]);
+    await expect((await textChannel(client, GENERAL)).send('lost')).rejects.toThrow(/other side closed/);
+    expect(d.requests('POST', `/channels/${GENERAL}/messages`).map((r) => r.answeredWith)).toEqual(['closed']);
+    expect(d.botMessages(GENERAL)).toHaveLength(0);
   });
 });

@@ -50,10 +50,11 @@ export interface ReceivedRequest {
   headers: { authorization?: string; 'content-type'?: string; 'user-agent'?: string; 'x-audit-log-reason'?: string };
   at: number;
   /**
-   * The status sent; 'held' while a `{hold}` script keeps it; 'reset' when the socket was destroyed;
+   * The status sent; 'held' while a `{hold}` script keeps it; 'reset' / 'closed' when a script dropped the
+   * connection (TCP RST / FIN);
    * 'unanswered' when the client had gone before the answer (its effect, if any, still happened).
    */
-  answeredWith: number | 'held' | 'reset' | 'unanswered' | null;
+  answeredWith: number | 'held' | 'reset' | 'closed' | 'unanswered' | null;
 }
 
 export type RequestMatcher =
@@ -64,6 +65,7 @@ export type ScriptedResponse =
   | { status: 429; retryAfterHeader?: number; retryAfterBody?: number; global?: boolean }
   | { status: number; code?: number; message?: string; body?: unknown }
   | { reset: true }
+  | { close: true }
   | { hold: true; commit?: boolean }
   | { delayMs: number }
   | { pass: true };
@@ -331,6 +333,11 @@ export class FakeDiscord {
     const scripted = this.#nextScripted(entry);
     if (scripted && 'reset' in scripted) {
       entry.answeredWith = 'reset';
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (scripted && 'close' in scripted) {
+      entry.answeredWith = 'closed';
       req.socket.destroy();
       return;
     }
