@@ -313,4 +313,15 @@ describe('fake Discord with the real discord.js', () => {
     expect(d.requests('POST', `/channels/${GENERAL}/messages`).map((r) => r.answeredWith)).toEqual(['closed']);
     expect(d.botMessages(GENERAL)).toHaveLength(0);
   });
+
+  it('the bot opens a DM with a user it has seen and writes there', async () => {
+    const d = await fake();
+    const { client } = await connect(d);
+    const bob = { id: '500000000000000002', username: 'bob' };
+    d.post(GENERAL, { content: 'hi', author: bob });
+    const user = await client.users.fetch(bob.id);
+    const sent = await user.send('a private word');
+    expect(d.botMessages(sent.channelId).map((m) => m.content)).toEqual(['a private word']);
+    expect(d.requests('POST', '/users/@me/channels')[0]?.body).toEqual({ recipient_id: bob.id });
+  });
 });

@@ -32,6 +32,8 @@ export interface FakeDiscordOptions {
   guilds?: FakeGuildSpec[];
   /** DM channels (type 1) with the user on the other side. */
   dms?: FakeDmSpec[];
+  /** Users `GET /users/:id` knows besides the bot, DM recipients and the authors of posts. */
+  users?: FakeUserSpec[];
   /** HELLO's heartbeat_interval. @default 1000 */
   heartbeatIntervalMs?: number;
   /** How long a nonce sent with `enforce_nonce` is remembered per channel. @default 300000 (Discord: "a few minutes") */
@@ -146,6 +148,8 @@ export class FakeDiscord {
   readonly #messages = new Map<string, FakeMessage[]>();
   readonly #nonces = new Map<string, Map<string, { messageId: string; at: number }>>();
   readonly #files = new Map<string, AttachmentRecord>();
+  /** Every user the fake has seen (the bot, DM recipients, authors of posts, options.users). */
+  readonly #users = new Map<string, FakeUserSpec>();
   readonly #scripts: Script[] = [];
   readonly #held: Held[] = [];
   readonly #buckets = new Map<string, Bucket>();
@@ -161,6 +165,7 @@ export class FakeDiscord {
     this.#nonceWindowMs = options.nonceWindowMs ?? 300_000;
     this.#guilds = (options.guilds ?? []).map((g) => ({ id: g.id, name: g.name }));
     for (const g of options.guilds ?? []) for (const c of g.channels) this.#addChannelRecord(g.id, c);
+    for (const u of [this.bot, ...(options.users ?? []), ...(options.dms ?? []).map((dm) => dm.user)]) this.#users.set(u.id, u);
     for (const dm of options.dms ?? []) {
       this.#channels.set(dm.id, { id: dm.id, name: '', type: 1, recipient: dm.user });
       this.#messages.set(dm.id, []);
@@ -225,6 +230,7 @@ export class FakeDiscord {
   /** A user posts in a channel: stored, then dispatched as MESSAGE_CREATE (kept for RESUME when a socket is down). */
   post(channelId: string, options: PostOptions): FakeMessage {
     const channel = this.#channel(channelId);
+    this.#users.set(options.author.id, options.author);
     let content = options.content;
     const mentions: ApiObject[] = [];
     if (options.mentionsBot) {
@@ -408,6 +414,11 @@ export class FakeDiscord {
     }
     if (is('GET', '/gateway')) return { status: 200, body: { url: this.gatewayUrl } };
     if (is('GET', '/users/@me')) return { status: 200, body: apiUser(this.bot) };
+    if (is('POST', '/users/@me/channels')) return this.#openDm(String(body.recipient_id ?? ''));
+    if (is('GET', '/users/:u')) {
+      const user = this.#users.get(p[1]!);
+      return user ? { status: 200, body: apiUser(user) } : { status: 404, body: errorBody(404, 10013, 'Unknown User') };
+    }
     if (is('GET', '/applications/@me')) return { status: 200, body: { id: this.applicationId, name: this.bot.username, flags: 0, bot: apiUser(this.bot) } };
     if (p[0] === 'applications' && (is('PUT', '/applications/:a/commands') || is('PUT', '/applications/:a/guilds/:g/commands'))) {
       const key = p.length === 3 ? 'global' : p[3]!;
@@ -486,6 +497,19 @@ export class FakeDiscord {
     const m = this.#createMessage(channel.id, this.bot, body, attachments);
     if (nonce !== undefined && nonce !== null) seen.set(String(nonce), { messageId: m.id, at: Date.now() });
     return { status: 200, body: m.raw };
+  }
+
+  /** POST /users/@me/channels: the DM channel with a known user (made on first use, as Discord does). */
+  #openDm(recipientId: string): RouteResult {
+    const user = this.#users.get(recipientId);
+    if (!user || user.id === this.bot.id) return { status: 400, body: invalidFormBody('recipient_id', 'USER_NOT_FOUND', 'Unknown user') };
+    let dm = [...this.#channels.values()].find((c) => c.type === 1 && c.recipient?.id === recipientId);
+    if (!dm) {
+      dm = { id: snowflake(), name: '', type: 1, recipient: user };
+      this.#channels.set(dm.id, dm);
+      this.#messages.set(dm.id, []);
+    }
+    return { status: 200, body: apiChannel(dm, this.#lastMessageId(dm.id)) };
   }
 
   // ── state ───────────────────────────────────────────────────────────────────────────────────────
