@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FakeGateway } from './gateway.js';
+import { Faults, matches, scriptedAnswer, type ReceivedRequest, type RequestMatcher, type RouteResult, type ScriptedResponse } from './faults.js';
 import { parseBody, readRaw, sendJson, type ReceivedFile } from './http.js';
 import {
   apiAttachment,
@@ -40,38 +41,6 @@ export interface FakeDiscordOptions {
   nonceWindowMs?: number;
 }
 
-/** A REST request as the fake received it (and what it answered). */
-export interface ReceivedRequest {
-  method: string;
-  /** Without `/api/v10`, e.g. `/channels/123/messages`. */
-  path: string;
-  query: Record<string, string>;
-  /** The JSON body, or a multipart request's `payload_json`; null without a body. */
-  body: Record<string, unknown> | null;
-  files: ReceivedFile[];
-  headers: { authorization?: string; 'content-type'?: string; 'user-agent'?: string; 'x-audit-log-reason'?: string };
-  at: number;
-  /**
-   * The status sent; 'held' while a `{hold}` script keeps it; 'reset' / 'closed' when a script dropped the
-   * connection (TCP RST / FIN);
-   * 'unanswered' when the client had gone before the answer (its effect, if any, still happened).
-   */
-  answeredWith: number | 'held' | 'reset' | 'closed' | 'unanswered' | null;
-}
-
-export type RequestMatcher =
-  | { method?: string; path?: string | RegExp; channelId?: string }
-  | ((r: ReceivedRequest) => boolean);
-
-export type ScriptedResponse =
-  | { status: 429; retryAfterHeader?: number; retryAfterBody?: number; global?: boolean }
-  | { status: number; code?: number; message?: string; body?: unknown }
-  | { reset: true }
-  | { close: true }
-  | { hold: true; commit?: boolean }
-  | { delayMs: number }
-  | { pass: true };
-
 /** A message in a channel, user's or bot's. */
 export interface FakeMessage {
   id: string;
@@ -102,11 +71,6 @@ export interface PostOptions {
   replyTo?: string;
 }
 
-interface Script {
-  matcher: RequestMatcher;
-  responses: ScriptedResponse[];
-}
-
 interface Held {
   entry: ReceivedRequest;
   res: ServerResponse;
@@ -114,18 +78,7 @@ interface Held {
   answer: () => void;
 }
 
-interface RouteResult {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
-interface Bucket {
-  limit: number;
-  windowMs: number;
-  windowStart: number;
-  count: number;
-}
+export type { ReceivedRequest, RequestMatcher, ScriptedResponse } from './faults.js';
 
 const DEFAULT_BOT = { id: '100000000000000001', username: 'fakebot' };
 
@@ -150,9 +103,8 @@ export class FakeDiscord {
   readonly #files = new Map<string, AttachmentRecord>();
   /** Every user the fake has seen (the bot, DM recipients, authors of posts, options.users). */
   readonly #users = new Map<string, FakeUserSpec>();
-  readonly #scripts: Script[] = [];
+  readonly #faults = new Faults();
   readonly #held: Held[] = [];
-  readonly #buckets = new Map<string, Bucket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #nonceWindowMs: number;
   readonly #interactions: InteractionDesk;
@@ -262,7 +214,7 @@ export class FakeDiscord {
 
   /** Answer the next requests matching `matcher` with `responses`, one each, in order; then normally again. */
   script(matcher: RequestMatcher, responses: ScriptedResponse[]): void {
-    this.#scripts.push({ matcher, responses: [...responses] });
+    this.#faults.script(matcher, responses);
   }
 
   /** Answer the requests a `{hold}` script keeps (all, or those matching). */
@@ -276,7 +228,7 @@ export class FakeDiscord {
 
   /** A Discord-like bucket on a channel's message writes (POST/PATCH/DELETE/PUT under /channels/:id/messages). */
   rateLimit(channelId: string, options: { limit: number; windowMs: number }): void {
-    this.#buckets.set(channelId, { ...options, windowStart: 0, count: 0 });
+    this.#faults.rateLimit(channelId, options);
   }
 
   /** Add a channel or thread at run time (CHANNEL_CREATE / THREAD_CREATE is dispatched). */
@@ -330,13 +282,19 @@ export class FakeDiscord {
       entry.answeredWith = res.destroyed ? 'unanswered' : r.status;
       sendJson(res, r.status, r.body, r.headers);
     };
-    const run = (): RouteResult => (parsed.invalid ? { status: 400, body: { message: parsed.invalid, code: 50109 } } : this.#route(entry));
+    /** The route's answer (with the channel bucket's headers), or the bucket's 429. */
+    const run = (): RouteResult => {
+      const slot = this.#faults.take(entry);
+      if (slot && 'limited' in slot) return slot.limited;
+      const r = parsed.invalid ? { status: 400, body: { message: parsed.invalid, code: 50109 } } : this.#route(entry);
+      return slot ? { ...r, headers: { ...slot.headers, ...r.headers } } : r;
+    };
 
     const needsAuth = !/^\/(interactions|webhooks)\//.test(entry.path);
     if (needsAuth && entry.headers.authorization !== `Bot ${this.token}`) {
       return answer({ status: 401, body: errorBody(401) });
     }
-    const scripted = this.#nextScripted(entry);
+    const scripted = this.#faults.next(entry);
     if (scripted && 'reset' in scripted) {
       entry.answeredWith = 'reset';
       req.socket.resetAndDestroy();
@@ -349,61 +307,16 @@ export class FakeDiscord {
     }
     if (scripted && 'hold' in scripted) {
       entry.answeredWith = 'held';
-      const early = scripted.commit ? this.#limited(entry) ?? run() : null;
-      this.#held.push({ entry, res, answer: () => answer(early ?? this.#limited(entry) ?? run()) });
+      const early = scripted.commit ? run() : null;
+      this.#held.push({ entry, res, answer: () => answer(early ?? run()) });
       return;
     }
     if (scripted && 'delayMs' in scripted) await this.#sleep(scripted.delayMs);
     if (scripted && 'status' in scripted) return answer(scriptedAnswer(scripted));
-    answer(this.#limited(entry) ?? run());
+    answer(run());
   }
 
-  #nextScripted(entry: ReceivedRequest): ScriptedResponse | undefined {
-    const script = this.#scripts.find((s) => s.responses.length > 0 && matches(s.matcher, entry));
-    const next = script?.responses.shift();
-    if (script && script.responses.length === 0) this.#scripts.splice(this.#scripts.indexOf(script), 1);
-    return next && 'pass' in next ? undefined : next;
-  }
-
-  /** The channel bucket's 429, or null (then the bucket's headers are added to the route's answer by #route). */
-  #limited(entry: ReceivedRequest): RouteResult | null {
-    const m = /^\/channels\/(\d+)\/messages/.exec(entry.path);
-    const bucket = m && entry.method !== 'GET' ? this.#buckets.get(m[1]!) : undefined;
-    if (!bucket) return null;
-    const now = Date.now();
-    if (now - bucket.windowStart >= bucket.windowMs) {
-      bucket.windowStart = now;
-      bucket.count = 0;
-    }
-    const resetAfter = (bucket.windowStart + bucket.windowMs - now) / 1000;
-    const headers = {
-      'x-ratelimit-limit': String(bucket.limit),
-      'x-ratelimit-reset-after': resetAfter.toFixed(3),
-      'x-ratelimit-reset': ((bucket.windowStart + bucket.windowMs) / 1000).toFixed(3),
-      'x-ratelimit-bucket': `fake-channel-${m![1]}`,
-    };
-    if (bucket.count >= bucket.limit) {
-      return {
-        status: 429,
-        headers: { ...headers, 'x-ratelimit-remaining': '0', 'retry-after': String(Math.ceil(resetAfter)), 'x-ratelimit-scope': 'user' },
-        body: { message: 'You are being rate limited.', retry_after: resetAfter, global: false },
-      };
-    }
-    bucket.count += 1;
-    (entry as ReceivedRequest & { bucketHeaders?: Record<string, string> }).bucketHeaders = {
-      ...headers,
-      'x-ratelimit-remaining': String(bucket.limit - bucket.count),
-    };
-    return null;
-  }
-
-  #route(entry: ReceivedRequest): RouteResult {
-    const result = this.#routeInner(entry);
-    const bucketHeaders = (entry as ReceivedRequest & { bucketHeaders?: Record<string, string> }).bucketHeaders;
-    return bucketHeaders ? { ...result, headers: { ...bucketHeaders, ...result.headers } } : result;
-  }
-
-  #routeInner(e: ReceivedRequest): RouteResult {
+  #route(e: ReceivedRequest): RouteResult {
     const p = e.path.split('/').slice(1).map(decodeURIComponent);
     const is = (method: string, pattern: string) =>
       e.method === method && pattern.split('/').slice(1).length === p.length && pattern.split('/').slice(1).every((s, i) => s.startsWith(':') || s === p[i]);
@@ -652,35 +565,6 @@ export class FakeDiscord {
       this.#timers.add(t);
     });
   }
-}
-
-function matches(matcher: RequestMatcher, r: ReceivedRequest): boolean {
-  if (typeof matcher === 'function') return matcher(r);
-  if (matcher.method && matcher.method.toUpperCase() !== r.method) return false;
-  if (matcher.path !== undefined && !(typeof matcher.path === 'string' ? matcher.path === r.path : matcher.path.test(r.path))) return false;
-  if (matcher.channelId && !r.path.startsWith(`/channels/${matcher.channelId}/`) && r.path !== `/channels/${matcher.channelId}`) return false;
-  return true;
-}
-
-/** The answer of a scripted status: a 429 with Discord's headers (none for a body-only one), or an error body. */
-function scriptedAnswer(s: { status: number; code?: number; message?: string; body?: unknown; retryAfterHeader?: number; retryAfterBody?: number; global?: boolean }): RouteResult {
-  if (s.status !== 429) return { status: s.status, body: s.body ?? errorBody(s.status, s.code, s.message) };
-  const bodyOnly = s.retryAfterBody !== undefined && s.retryAfterHeader === undefined;
-  const header = s.retryAfterHeader ?? 1;
-  const retryAfter = s.retryAfterBody ?? header;
-  const body = { message: 'You are being rate limited.', retry_after: retryAfter, global: s.global === true, ...(s.global ? {} : {}) };
-  if (bodyOnly) return { status: 429, body };
-  const headers: Record<string, string> = {
-    'retry-after': String(header),
-    'x-ratelimit-limit': '5',
-    'x-ratelimit-remaining': '0',
-    'x-ratelimit-reset-after': String(header),
-    'x-ratelimit-reset': ((Date.now() + header * 1000) / 1000).toFixed(3),
-    'x-ratelimit-bucket': 'fake-scripted',
-    'x-ratelimit-scope': s.global ? 'global' : 'user',
-  };
-  if (s.global) headers['x-ratelimit-global'] = 'true';
-  return { status: 429, headers, body };
 }
 
 function validateContent(body: Record<string, unknown>): ApiObject | null {

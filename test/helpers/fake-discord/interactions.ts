@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ALL_PERMISSIONS, apiUser, errorBody, snowflake, type ApiObject, type ChannelRecord, type FakeUserSpec } from './shapes.js';
-import type { FakeMessage, ReceivedRequest } from './fake-discord.js';
+import type { FakeMessage } from './fake-discord.js';
+import type { ReceivedRequest } from './faults.js';
 
 export type InteractionSpec =
   | {
