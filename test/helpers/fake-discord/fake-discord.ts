@@ -144,7 +144,13 @@ export class FakeDiscord {
       deleteMessage: (m) => this.#deleteMessage(m),
       dispatch: (t, d) => this.gateway.dispatch(t, d),
     });
-    this.#server = createServer((req, res) => void this.#onRequest(req, res));
+    this.#server = createServer((req, res) => {
+      this.#onRequest(req, res).catch((err: Error) => {
+        // A bug in the fake itself: say so loudly rather than hang the client.
+        console.error('fake-discord: request handler failed', req.method, req.url, err);
+        sendJson(res, 500, { message: `fake-discord bug: ${err.message}`, code: 0 });
+      });
+    });
     this.#server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname === '/gateway') this.gateway.handleUpgrade(req, socket, head);
       else socket.destroy();
