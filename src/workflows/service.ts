@@ -74,8 +74,9 @@ export function dryRunWorkflow(
   config: WorkflowConfig & Pick<ResolvedConfig, 'agents' | 'providers' | 'defaultModel' | 'defaultProvider' | 'workflowEnv' | 'env'> & Partial<Pick<ResolvedConfig, 'defaultAgent'>>,
   nameOrFile: string,
   vars: Record<string, string>,
+  opts: { allowPath?: boolean } = {},
 ): DryRunPlan & { file: string; warnings: Problem[] } {
-  const loaded = findWorkflow(config.workflowDir, nameOrFile);
+  const loaded = findWorkflow(config.workflowDir, nameOrFile, opts);
   const checked = checkLoaded(loaded, config);
   if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);
   const env = config.env;

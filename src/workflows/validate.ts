@@ -249,7 +249,6 @@ class Validator {
     if (known) {
       for (const [field, owner] of Object.entries(TYPE_ONLY_FIELDS)) {
         if (owner === s.type || (s as unknown as Record<string, unknown>)[field] === undefined) continue;
-        if (s.type === 'handoff' && field === 'handoffFrom') continue;
         this.warn(`${path}.${field}`, `"${field}" is only read by ${owner} steps and is ignored on a ${s.type} step${s.type === 'dispatch' ? `; did you mean "type": "${owner}"?` : ''}`);
       }
     }
