@@ -318,3 +318,21 @@ describe('workflow files in the original format', () => {
     expect(r.warnings.map((w) => w.path)).toEqual(['steps[4].notifyTo']);
   });
 });
+
+describe('assertRunnable', () => {
+  it('refuses an invalid workflow with every error, then missing variables by name, else returns the warnings', async () => {
+    const { assertRunnable } = await import('../../src/workflows/service.js');
+    const { parseWorkflow: parse } = await import('../../src/workflows/parse.js');
+    const invalid = parse(wf([step('a', { agent: 'ghost' }), step('a')]));
+    try {
+      assertRunnable(invalid, config, {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'TET_ERR_WORKFLOW_INVALID', exitCode: 78, status: 400 });
+      expect((err as { details: { errors: unknown[] } }).details.errors).toHaveLength(2);
+    }
+    const needsVar = parse(wf([step('a', { prompt: '{{topic}} {{mood}}' })], { variables: { mood: '' }, colour: 1 }));
+    expect(() => assertRunnable(needsVar, config, {})).toThrow(/uses variable "topic" with no value: give it \(--var topic=VALUE/);
+    expect(assertRunnable(needsVar, config, { topic: 'x' }).map((w) => w.path)).toEqual(['colour', 'steps[0].prompt']);
+  });
+});
