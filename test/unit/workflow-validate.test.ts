@@ -180,6 +180,9 @@ describe('validateWorkflow', () => {
     expect(at(r, 'steps[0].permissionMode')[0]).toMatch(/"yolo" is not one of default, acceptEdits/);
     expect(at(r, 'steps[0].budget')[0]).toMatch(/amount in USD/);
     for (const mode of ['stop', 'skip', 'retry']) expect(check(wf([step('a', { onError: mode })])).errors).toEqual([]);
+    const long = check(wf([step('a', { timeout: '30d', retryDelay: '25d' }), { id: 'w', type: 'delay', delay: '30d' }], { timeout: '40d' }));
+    expect(paths(long).sort()).toEqual(['steps[0].retryDelay', 'steps[0].timeout', 'timeout']);
+    expect(at(long, 'steps[0].timeout')[0]).toMatch(/longer than 2147483647 ms \(about 24\.8 days, the longest a timer holds\); give at most "24d"/);
   });
 
   it('refuses external steps as not supported yet, never ignoring them', () => {
