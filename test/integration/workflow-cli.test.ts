@@ -129,6 +129,11 @@ describe('tetora workflow list, show, dry-run', () => {
     expect(show.stdout).toMatch(/valid; order: classify → research \+ creative-draft → edit → review → announce/);
     const showJson = JSON.parse((await s.run(['workflow', 'show', 'bad', '--json'])).stdout) as { valid: boolean; errors: Array<{ path: string }> };
     expect(showJson).toMatchObject({ valid: false, errors: [{ path: 'steps[0].type' }] });
+    copyFileSync(join(s.home, 'workflows', 'bad.json'), join(s.home, 'workflows', 'bad-copy.json'));
+    const dup = await s.run(['workflow', 'list']);
+    expect(dup.code).toBe(0);
+    expect(dup.stdout).not.toMatch(/^bad /m);
+    expect(dup.stderr).toMatch(/warning: workflow name "bad" is declared by 2 files: .*bad-copy\.json and .*bad\.json/);
   });
 
   it('dry-run prints the plan with --var values and placeholders, and runs nothing', async () => {

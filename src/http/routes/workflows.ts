@@ -26,7 +26,12 @@ const createQuery = z
   })
   .strict();
 
-function sendInvalid(reply: FastifyReply, err: TetoraError): FastifyReply {
+/**
+ * The 400 answer for TET_ERR_WORKFLOW_INVALID (from `invalidError`): the catalog's error body plus the
+ * original's top-level `errors: [{path, message}]`, `warnings`, `valid: false`, `name`. Other routes that
+ * refuse an invalid workflow (run) answer the same way.
+ */
+export function sendInvalid(reply: FastifyReply, err: TetoraError): FastifyReply {
   const d = err.details ?? {};
   return reply.status(400).send({
     error: { code: err.code, message: err.message, details: d },
