@@ -54,6 +54,10 @@ export const errorCatalog = {
   TET_ERR_WORKTREE_NOT_REPO: { status: 400, exit: ExitCode.dataError, summary: 'A worktree task\'s workdir is not inside a git repository with a commit.' },
   TET_ERR_WORKTREE_INDEX_LOCK: { status: 409, exit: ExitCode.tempFail, summary: 'A stale git index.lock blocks the repository; the message names the file, its age and how to remove it.' },
   TET_ERR_WORKTREE_LOCKED: { status: 409, exit: ExitCode.tempFail, summary: 'The task\'s worktree is held by a live session of another process.' },
+  TET_ERR_WORKFLOW_RUN_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No workflow run has that id.' },
+  TET_ERR_WORKFLOW_STEP_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The workflow run has no step with that id.' },
+  TET_ERR_WORKFLOW_RUN_STATE: { status: 409, exit: ExitCode.failure, summary: 'The workflow run or step is not in a state that allows this (cancel an ended run, resume a running one, decide a step that is not waiting).' },
+  TET_ERR_WORKFLOW_DECISION: { status: 400, exit: ExitCode.usage, summary: 'A decision on a human step is missing what it needs (an answer needs text).' },
   TET_ERR_INTERNAL: { status: 500, exit: ExitCode.internal, summary: 'An unexpected internal error; the daemon log has the details.' },
   TET_ERR_BUDGET_EXCEEDED: { status: 402, exit: ExitCode.failure, summary: 'A daily budget is spent; new work is refused until it resets.' },
   TET_ERR_INIT_WRITE: { status: 500, exit: ExitCode.cantCreate, summary: '`tetora init` could not create the home folder or write a file in it.' },
@@ -63,6 +67,12 @@ export const errorCatalog = {
   TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
   TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
+  TET_ERR_WORKFLOW_INVALID: { status: 400, exit: ExitCode.config, summary: 'A workflow definition has errors; every one is listed with its JSON path (`details.errors`), and nothing was written or run.' },
+  TET_ERR_WORKFLOW_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No workflow has that name (or file name) in the workflow folder.' },
+  TET_ERR_WORKFLOW_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: 'A workflow with that name already exists; it was not overwritten.' },
+  TET_ERR_WORKFLOW_DUPLICATE_NAME: { status: 409, exit: ExitCode.config, summary: 'Two workflow files declare the same name; the message names both files.' },
+  TET_ERR_WORKFLOW_ENV_REFUSED: { status: 400, exit: ExitCode.config, summary: 'A template reads `{{env.NAME}}` for a secret-looking name that `workflowEnv` does not allow.' },
+  TET_ERR_WORKFLOW_VARIABLE_MISSING: { status: 400, exit: ExitCode.usage, summary: 'A workflow uses variables that it does not declare and that the run did not give.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
