@@ -163,7 +163,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   });
 
   // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
-  const workflows = new WorkflowRunner({ engine, config: () => config, log });
+  const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
 
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
   // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive

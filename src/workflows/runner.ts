@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/types.js';
 import type { Engine } from '../engine/engine.js';
+import type { Lease, WorkspaceManager } from '../engine/workspace.js';
 import { silentLogger, type Logger } from '../engine/logger.js';
 import { TetoraError, messageOf } from '../errors.js';
 import type { TaskRow } from '../store/tasks.js';
@@ -47,6 +48,12 @@ export interface RunnerOptions {
   notifier?: Notifier;
   /** Backoff of webhook retries (tests make it short). @default 500 */
   webhookBaseMs?: number;
+  /** Makes the run-level worktree of `gitWorktree` workflows (the daemon's worktree manager). */
+  workspaces?: WorkspaceManager;
+  /** The engine instance (worktree leases name it). */
+  instanceId?: string;
+  /** Heartbeat of a run's worktree lease. @default 10000 */
+  heartbeatMs?: number;
 }
 
 interface RunDefs {
@@ -89,6 +96,9 @@ export class WorkflowRunner {
   readonly #defs = new Map<string, RunDefs>();
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #local = new Map<string, AbortController>();
+  /** Run-level worktrees held by running runs (their lease, its heartbeat), or being made. */
+  readonly #leases = new Map<string, { lease?: Lease; heartbeat?: NodeJS.Timeout; making?: Promise<void> }>();
+  #notifier: Notifier | undefined;
   readonly #ee = new EventEmitter();
   #outbox: WorkflowEvent[] = [];
   #flushScheduled = false;
@@ -105,11 +115,17 @@ export class WorkflowRunner {
     this.#log = opts.log ?? silentLogger;
     this.#now = opts.now ?? Date.now;
     this.#ee.setMaxListeners(0);
+    this.#notifier = opts.notifier;
     this.store = new WorkflowStore(opts.engine.db);
     this.#offHook = opts.engine.onTerminal((task) => this.#onTaskTerminal(task));
   }
 
   // ───────────────────────────── public API ─────────────────────────────
+
+  /** Sets (or removes) the Discord notifier of `notify` steps (`discord:<channelId>`), e.g. once Discord is up. */
+  useNotifier(notifier: Notifier | undefined): void {
+    this.#notifier = notifier;
+  }
 
   /** Lifecycle events of runs and steps, after they are committed. Returns the unsubscribe. */
   subscribe(fn: (e: RunnerEvent) => void): () => void {
@@ -241,6 +257,9 @@ export class WorkflowRunner {
     for (const t of this.#timers.values()) clearTimeout(t.timer);
     this.#timers.clear();
     for (const c of this.#local.values()) c.abort();
+    // Leases stay held in the store until the next start releases and takes them again.
+    for (const l of this.#leases.values()) if (l.heartbeat) clearInterval(l.heartbeat);
+    this.#leases.clear();
   }
 
   /** Remove the terminal hook (tests that build several runners on one engine). */
@@ -448,6 +467,7 @@ export class WorkflowRunner {
       void this.#stopRun(run, 'timeout', `the run did not finish within its timeout (${d.def.timeout})`);
       return;
     }
+    if (d.def.gitWorktree && !this.#worktreeReady(run)) return;
     let wakeAt = run.deadlineAt ?? Infinity;
     try {
       for (let pass = 0; pass < 10_000; pass++) {
@@ -709,11 +729,11 @@ export class WorkflowRunner {
         }
         if (to.startsWith('discord:')) {
           const channel = to.slice(8);
-          if (!this.#opts.notifier) {
+          if (!this.#notifier) {
             this.#log.warn({ run: run.id, workflow, step: step.stepId, notify: text, to }, 'workflow notify: Discord is not set up in this daemon; message not sent');
             return { status: 'success', output: text, note: `not sent: no Discord notifier in this daemon (${to}); the message is in the log` };
           }
-          await this.#opts.notifier.send(channel, text, { runId: run.id, workflow, step: step.stepId });
+          await this.#notifier.send(channel, text, { runId: run.id, workflow, step: step.stepId });
           return { status: 'success', output: text, note: `sent to ${to}` };
         }
         this.#log.warn({ run: run.id, workflow, step: step.stepId, notify: text, to }, 'workflow notify: this version cannot send to that target; message logged, not sent');
@@ -767,6 +787,7 @@ export class WorkflowRunner {
     });
     this.#disarm(run.id);
     this.#defs.delete(run.id);
+    this.#releaseWorktree(run.id);
   }
 
   /** Cancel or time out a run: unfinished steps cancelled, running ones' tasks and processes stopped. */
@@ -790,6 +811,7 @@ export class WorkflowRunner {
     this.#disarm(run.id);
     this.#flush();
     if (!stopped) return;
+    this.#releaseWorktree(run.id);
     const fresh = this.store.run(run.id) as RunRow;
     await Promise.all(this.store.steps(run.id).filter((r) => r.status === 'running').map((r) => this.#stopStep(fresh, r)));
     this.#flush();
@@ -821,6 +843,75 @@ export class WorkflowRunner {
         if (this.store.updateStep(run.id, r.stepId, ['running'], { status: 'cancelled', error: run.error ?? 'the run ended', endedAt: now }, now)) this.#event(run.id, 'step_completed', { step: r.stepId, status: 'cancelled' });
       });
     }
+  }
+
+  // ───────────────────────────── the run's worktree ─────────────────────────────
+
+  /**
+   * A `gitWorktree` run's steps run in one worktree made for the run (named `wf-<runId>`) and locked by
+   * it until it ends. True once its lease is held by this daemon; otherwise it is being made (or taken
+   * again after a restart: the boot reconcile released the lock of the dead daemon) and the run advances
+   * when it is. A failure ends the run in error.
+   */
+  #worktreeReady(run: RunRow): boolean {
+    const held = this.#leases.get(run.id);
+    if (held?.lease) return true;
+    if (held?.making) return false;
+    const workspaces = this.#opts.workspaces;
+    const repo = run.workdir;
+    const fail = (why: string) => {
+      const now = this.#now();
+      this.#leases.delete(run.id);
+      this.#engine.atomically(() => {
+        for (const r of this.store.steps(run.id)) {
+          if (r.status === 'pending' || r.status === 'waiting') this.store.updateStep(run.id, r.stepId, [r.status], { status: 'cancelled', error: why, endedAt: now }, now);
+        }
+        if (this.store.updateRun(run.id, ['running'], { status: 'error', error: why, finishedAt: now }, now)) {
+          this.#event(run.id, 'workflow_completed', { workflow: run.workflowName, status: 'error', error: why, durationMs: now - run.createdAt, totalCostUsd: 0 });
+        }
+      });
+      this.#flush();
+    };
+    if (!workspaces) {
+      fail('gitWorktree: this daemon has no worktree manager; run the workflow without gitWorktree');
+      return false;
+    }
+    if (!repo) {
+      fail('gitWorktree: the workflow needs a "workdir" (or the config a defaultWorkdir) inside a git repository');
+      return false;
+    }
+    const entry: { lease?: Lease; heartbeat?: NodeJS.Timeout; making?: Promise<void> } = {};
+    this.#leases.set(run.id, entry);
+    entry.making = workspaces
+      .acquire({ id: `wf-${run.id}`, prompt: `workflow ${run.workflowName}`, workdir: repo, cleanup: 'keep' }, this.#opts.instanceId ?? 'workflow-runner')
+      .then(
+        (lease) => {
+          entry.making = undefined;
+          if (this.#stopped || this.#leases.get(run.id) !== entry) {
+            void lease.release().catch(() => undefined);
+            return;
+          }
+          entry.lease = lease;
+          entry.heartbeat = setInterval(() => lease.heartbeat(), this.#opts.heartbeatMs ?? 10_000);
+          entry.heartbeat.unref();
+          const now = this.#now();
+          this.#engine.atomically(() => this.store.updateRun(run.id, ['running'], { worktreePath: lease.workdir }, now));
+          this.#schedule(run.id);
+        },
+        (err: unknown) => {
+          entry.making = undefined;
+          if (!this.#stopped) fail(`gitWorktree: the run's worktree could not be made in ${repo}: ${messageOf(err)}`);
+        },
+      );
+    return false;
+  }
+
+  #releaseWorktree(runId: string): void {
+    const held = this.#leases.get(runId);
+    if (!held) return;
+    this.#leases.delete(runId);
+    if (held.heartbeat) clearInterval(held.heartbeat);
+    held.lease?.release().catch((err: unknown) => this.#log.warn({ run: runId, err: messageOf(err) }, 'releasing the worktree of a workflow run failed'));
   }
 
   // ───────────────────────────── timers ─────────────────────────────

@@ -7,6 +7,7 @@
 //   failRuns=N    fail (exit 3) the first N runs that carry the same `step` directive (counted in WF_STATE)
 //   big=BYTES     answer with BYTES of deterministic multi-byte UTF-8 text instead of the prompt
 //   out=TEXT      answer TEXT instead of the prompt
+//   cwd           answer with the folder it runs in
 //   killDaemon    SIGKILL the daemon that started this run, then exit (the run's result is lost with it)
 // Every run appends {event:'start'|'end', step, taskId, t} to WF_LOG (JSON lines).
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -43,7 +44,7 @@ setTimeout(() => {
     process.exit(fail);
   }
   if (dirs.big) writeSync(1, bigText(Number(dirs.big)));
-  else writeSync(1, Buffer.from(dirs.out !== undefined ? dirs.out : body, 'utf8'));
+  else writeSync(1, Buffer.from(dirs.cwd ? process.cwd() : dirs.out !== undefined ? dirs.out : body, 'utf8'));
   log('end', { exit: 0 });
   process.exit(0);
 }, Number(dirs.sleep ?? 0));

@@ -1,4 +1,8 @@
-import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeRepo } from '../helpers/worktree-repo.js';
+import { waitUntil } from '../helpers/engine-harness.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -153,5 +157,43 @@ describe('workflow runs: every step type', () => {
     const ok = await d.cli(['workflow', 'run', 'needs-var', '--var', 'topic=@@step=a@@rust', '--wait']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/a success/);
+  });
+
+  it('gitWorktree: the steps of a run work in one worktree made for the run, locked until the run ends (also across a restart)', async () => {
+    const repo = makeRepo();
+    const d = await daemon();
+    writeWorkflow(d, {
+      name: 'in-worktree',
+      gitWorktree: true,
+      workdir: repo,
+      steps: [
+        { id: 'where', agent: 'a', prompt: '@@step=where@@@@cwd@@' },
+        { id: 'sh', type: 'tool_call', toolName: 'shell', toolInput: { command: 'pwd' }, dependsOn: ['where'] },
+        { id: 'gate', type: 'human', humanPrompt: 'done?', dependsOn: ['sh'] },
+      ],
+    });
+    const id = await startRun(d, 'in-worktree');
+    let r = await waitRun(d, id, (x) => step(x, 'gate').status === 'waiting');
+    const tree = join(d.home, 'runtime', 'worktrees', `wf-${id}`);
+    expect(realpathSync(step(r, 'where').output!)).toBe(realpathSync(tree));
+    expect(realpathSync(step(r, 'sh').output!.trim())).toBe(realpathSync(tree));
+    const lock = () => {
+      const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT lock_task_id AS holder FROM worktrees WHERE task_id = ?').get(`wf-${id}`) as { holder: string | null } | undefined;
+      } finally {
+        db.close();
+      }
+    };
+    expect(lock()?.holder).toBe(`wf-${id}`);
+    d.kill('SIGKILL');
+    await d.exited();
+    await d.start();
+    await waitUntil(() => lock()?.holder === `wf-${id}`);
+    expect((await d.json(`/api/workflow-runs/${id}/steps/gate/approve`, { method: 'POST', body: '{}' })).status).toBe(200);
+    r = await waitRun(d, id);
+    expect(r.status).toBe('success');
+    await waitUntil(() => lock()?.holder === null);
+    expect(existsSync(tree)).toBe(true); // kept: cleanup is the prune's business
   });
 });
