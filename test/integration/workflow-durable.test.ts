@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
@@ -106,6 +106,26 @@ describe('workflow runs survive SIGKILL', () => {
     for (let i = 0; i < 6; i++) expect(count(starts, `c${i}`), `c${i}`).toBe(1);
   });
 
+  it('an in-daemon step (tool_call) cut by a crash runs again at the next start (at least once), and the run ends as it would have', async () => {
+    const d = await daemon();
+    const marks = join(d.home, 'marks.txt');
+    writeWorkflow(d, {
+      name: 'tool-crash',
+      steps: [
+        { id: 'slow', type: 'tool_call', toolName: 'shell', toolInput: { command: `echo started >> ${marks}; sleep 1; printf finished` } },
+        { id: 'after', agent: 'a', prompt: '@@step=after@@after {{steps.slow.output}}', dependsOn: ['slow'] },
+      ],
+    });
+    const id = await startRun(d, 'tool-crash');
+    await waitUntil(() => existsSync(marks));
+    await restart(d);
+    const r = await waitRun(d, id);
+    expect(r.status, r.error ?? '').toBe('success');
+    expect(step(r, 'after').output).toBe('after finished');
+    expect(readFileSync(marks, 'utf8')).toBe('started\nstarted\n');
+    expect(count(agentStarts(d), 'after')).toBe(1);
+  });
+
   it('a waiting approval still waits after a restart, and a delay keeps its end time across a restart', async () => {
     const d = await daemon();
     writeWorkflow(d, {
@@ -169,6 +189,35 @@ describe('workflow runs survive SIGKILL', () => {
     w2.stop();
     const starts = readFileSync(join(h.home, 'wf-log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { event: string; step: string }));
     expect(starts.filter((x) => x.event === 'start').map((x) => x.step)).toEqual(['one', 'two']);
+  });
+});
+
+describe('workflow runner API (in-process)', () => {
+  it('start returns once the run and its steps are committed; subscribe hears the run and step lifecycle in order', async () => {
+    const h = new Harness();
+    h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
+    mkdirSync(join(h.home, 'workflows'));
+    writeFileSync(join(h.home, 'workflows', 'pair.json'), JSON.stringify({ name: 'pair', steps: [{ id: 'x', agent: 'a', prompt: '@@step=x@@1' }, { id: 'y', agent: 'b', prompt: '@@step=y@@2', dependsOn: ['x'] }] }));
+    const e = engines.track(h.engine());
+    const w = new WorkflowRunner({ engine: e, config: () => e.config });
+    await e.start();
+    await w.boot();
+    const seen: string[] = [];
+    const off = w.subscribe((ev) => seen.push(`${ev.type}${ev.step ? `:${ev.step}` : ''}:${ev.status}:${ev.workflow}`));
+    const { runId } = await w.start('pair', {}, { source: 'trigger:nightly', trigger: { name: 'nightly', type: 'cron' } });
+    expect(w.getRun(runId)).toMatchObject({ status: 'running', source: 'trigger:nightly' });
+    expect(w.steps(runId).map((x) => x.status)).toEqual(['pending', 'pending']);
+    await waitUntil(() => w.getRun(runId).status !== 'running' && seen.length >= 6, 20_000);
+    off();
+    w.stop();
+    expect(seen).toEqual([
+      'workflow.started:running:pair',
+      'step.started:x:running:pair',
+      'step.completed:x:success:pair',
+      'step.started:y:running:pair',
+      'step.completed:y:success:pair',
+      'workflow.completed:success:pair',
+    ]);
   });
 });
 
