@@ -5,7 +5,7 @@ import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
 import { parseListen } from './listen.js';
 import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
-import type { LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
+import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
 
 export interface LoadOptions {
@@ -447,8 +447,38 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.maxTasksPerAgent !== undefined) config.maxTasksPerAgent = raw.maxTasksPerAgent;
   if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;
   if (raw.defaultWorkdir !== undefined) config.defaultWorkdir = rel(raw.defaultWorkdir);
-  if (raw.discord !== undefined) config.discord = raw.discord;
+  if (raw.discord !== undefined) config.discord = resolveDiscord(raw.discord, agents, bad);
   if (raw.smartDispatch !== undefined) config.smartDispatch = raw.smartDispatch;
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
   return config;
+}
+
+/** The `discord` block with its defaults; a route to an agent that does not exist is a config error naming it. */
+function resolveDiscord(d: NonNullable<RawConfig['discord']>, agents: Record<string, unknown>, bad: Bad): DiscordConfig {
+  const routes: Record<string, string> = {};
+  for (const [channel, r] of Object.entries(d.routes ?? {})) {
+    const agent = r.agent ?? r.role;
+    if (agent === undefined) throw bad(`discord.routes.${channel}`, r, 'an object naming the agent that answers in that channel, e.g. {"agent": "helper"}');
+    if (!(agent in agents)) throw bad(`discord.routes.${channel}.agent`, agent, `one of the configured agents (${Object.keys(agents).join(', ') || 'none defined'})`);
+    routes[channel] = agent;
+  }
+  const mention = [...(d.mentionChannelIDs ?? [])];
+  if (d.channelID !== undefined && !mention.includes(d.channelID)) mention.push(d.channelID);
+  const out: DiscordConfig = {
+    enabled: d.enabled ?? false,
+    botToken: d.botToken ?? '',
+    channelIds: d.channelIDs ?? [],
+    mentionChannelIds: mention,
+    routes,
+    showProgress: d.showProgress ?? true,
+    threadBindings: { enabled: d.threadBindings?.enabled ?? false, ttlHours: d.threadBindings?.ttlHours ?? 24 },
+    reactions: { enabled: d.reactions?.enabled ?? false, emojis: d.reactions?.emojis ?? {} },
+    apiBaseUrl: (d.apiBaseUrl ?? 'https://discord.com/api').replace(/\/+$/, ''),
+    allowDMs: d.allowDMs ?? false,
+    maxChunks: d.maxChunks ?? 3,
+    sendRetry: { baseMs: d.sendRetry?.base ?? 1000, capMs: d.sendRetry?.cap ?? 300_000, maxAttempts: d.sendRetry?.maxAttempts ?? 8 },
+  };
+  if (d.guildID !== undefined) out.guildId = d.guildID;
+  if (d.allowedUserIDs !== undefined) out.allowedUserIds = d.allowedUserIDs;
+  return out;
 }

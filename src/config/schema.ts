@@ -115,13 +115,29 @@ export const retrySchema = z.object({
   maxInterruptions: positiveInt.optional(),
 });
 
-/** Chat channel settings; the Discord bot issue gives them behaviour. Sub-keys load as given. */
-const discordSchema = z
-  .object({
-    enabled: z.boolean({ message: 'true or false' }).optional(),
-    botToken: z.string().optional(),
-  })
-  .passthrough();
+const snowflake = z.string().regex(/^\d{1,25}$/, { message: 'a Discord id (digits only, e.g. "123456789012345678")' });
+
+/** The original's `discord` block, plus ours (apiBaseUrl, allowDMs, allowedUserIDs, maxChunks, sendRetry). */
+const discordSchema = z.object({
+  enabled: z.boolean({ message: 'true or false' }).optional(),
+  botToken: z.string().optional(),
+  guildID: snowflake.optional(),
+  channelIDs: z.array(snowflake).optional(),
+  mentionChannelIDs: z.array(snowflake).optional(),
+  /** Legacy: one mention channel. */
+  channelID: snowflake.optional(),
+  /** channel id → the agent that answers there (`role` accepted for `agent`). */
+  routes: z.record(z.string(), z.object({ agent: nonEmpty.optional(), role: nonEmpty.optional() })).optional(),
+  showProgress: z.boolean({ message: 'true or false' }).optional(),
+  threadBindings: z.object({ enabled: z.boolean({ message: 'true or false' }).optional(), ttlHours: z.number({ message: 'a number of hours' }).positive({ message: 'a number above 0' }).optional() }).optional(),
+  reactions: z.object({ enabled: z.boolean({ message: 'true or false' }).optional(), emojis: z.record(z.string(), z.string()).optional() }).optional(),
+  /** The REST base without the version; the gateway URL is discovered from it. */
+  apiBaseUrl: z.string().url({ message: 'an http(s) URL such as https://discord.com/api' }).optional(),
+  allowDMs: z.boolean({ message: 'true or false' }).optional(),
+  allowedUserIDs: z.array(snowflake).optional(),
+  maxChunks: positiveInt.optional(),
+  sendRetry: z.object({ base: duration.optional(), cap: duration.optional(), maxAttempts: positiveInt.optional() }).optional(),
+});
 
 const smartDispatchSchema = z
   .object({

@@ -93,7 +93,8 @@ export interface ResolvedConfig {
   providers: Record<string, ResolvedProvider>;
   fallbackProviders: string[];
   agents: Record<string, ResolvedAgent>;
-  discord?: Record<string, unknown>;
+  /** Present when the config has a `discord` block (enabled or not). */
+  discord?: DiscordConfig;
   smartDispatch?: Record<string, unknown>;
   retry: RetryPolicyConfig;
   /** @default 30000 */
@@ -122,6 +123,34 @@ export interface ResolvedSkill {
   command: string;
   args: string[];
   timeoutMs?: number;
+}
+
+/** The `discord` block, resolved (see README "Discord"). Ids are Discord snowflakes (strings). */
+export interface DiscordConfig {
+  enabled: boolean;
+  /** Resolved from `$VAR`; empty when not set. Never logged. */
+  botToken: string;
+  guildId?: string;
+  /** Every message in these channels is answered. */
+  channelIds: string[];
+  /** Only messages that @mention the bot are answered (the legacy `channelID` is added here). */
+  mentionChannelIds: string[];
+  /** channel id → agent name. */
+  routes: Record<string, string>;
+  /** @default true */
+  showProgress: boolean;
+  threadBindings: { enabled: boolean; ttlHours: number };
+  reactions: { enabled: boolean; emojis: Record<string, string> };
+  /** @default 'https://discord.com/api' (no trailing slash, no version) */
+  apiBaseUrl: string;
+  /** @default false */
+  allowDMs: boolean;
+  /** When set, only these users are answered. */
+  allowedUserIds?: string[];
+  /** @default 3 */
+  maxChunks: number;
+  /** Sends failing with 5xx, timeouts or network errors: full-jitter backoff. @default {baseMs: 1000, capMs: 300000, maxAttempts: 8} */
+  sendRetry: { baseMs: number; capMs: number; maxAttempts: number };
 }
 
 export interface LoadResult {

@@ -15,6 +15,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
 import { registerWorkflowRunRoutes } from './routes/workflow-runs.js';
 
 export type { AppDeps } from './deps.js';
@@ -151,6 +152,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
+  registerWorkflowRoutes(app, deps);
   if (deps.workflows) registerWorkflowRunRoutes(app, { ...deps, workflows: deps.workflows }, streams);
   return { app, metrics };
 }

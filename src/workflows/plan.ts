@@ -2,17 +2,13 @@
  * Pure parts of the workflow runner: which variables a run is missing, which steps a resume runs again,
  * a run's final status, and how a failed step's next state follows from onError/retryMax. No I/O.
  */
-import type { StepDef, WorkflowDef } from './shim.js';
+import { dependants, stepIndex } from './order.js';
+import type { StepDef, WorkflowDef } from './types.js';
 import type { StepRow } from '../store/workflows.js';
 
-/** Every step of a definition, parallel sub-steps included, with the parallel step that holds each. */
+/** Every step of a definition in order, parallel sub-steps (after their parent) included, with the parallel step that holds each. */
 export function flattenSteps(def: WorkflowDef): Array<{ step: StepDef; parent: string | null }> {
-  const out: Array<{ step: StepDef; parent: string | null }> = [];
-  for (const s of def.steps) {
-    out.push({ step: s, parent: null });
-    for (const sub of s.parallel ?? []) out.push({ step: sub, parent: s.id });
-  }
-  return out;
+  return [...stepIndex(def).values()].map((e) => ({ step: e.step, parent: e.parent ?? null }));
 }
 
 /**
@@ -35,22 +31,17 @@ export function retriesOf(s: StepDef): number {
   return s.onError === 'retry' ? 1 : 0;
 }
 
-/** The step ids that depend on any of `ids`, transitively (the ids themselves included). */
+/**
+ * The step ids that run again with `ids`: each of them (a sub-step with its whole parallel step), every
+ * step that depends on one of them, directly or not, and the sub-steps of those that are parallel steps.
+ */
 export function dependantsOf(def: WorkflowDef, ids: Iterable<string>): Set<string> {
-  const out = new Set(ids);
-  const flat = flattenSteps(def);
-  // A sub-step re-runs with its parallel step, and a parallel step with all of its sub-steps.
-  for (let changed = true; changed; ) {
-    changed = false;
-    for (const { step, parent } of flat) {
-      if (out.has(step.id)) continue;
-      const hit = step.dependsOn.some((d) => out.has(d)) || (parent !== null && out.has(parent)) || (step.parallel ?? []).some((p) => out.has(p.id));
-      if (hit) {
-        out.add(step.id);
-        changed = true;
-      }
-    }
-  }
+  const index = stepIndex(def);
+  const top = new Set<string>();
+  for (const id of ids) top.add(index.get(id)?.parent ?? id);
+  const out = new Set(top);
+  for (const t of top) for (const d of dependants(def, t)) out.add(d);
+  for (const s of def.steps) if (out.has(s.id)) for (const sub of s.parallel ?? []) out.add(sub.id);
   return out;
 }
 

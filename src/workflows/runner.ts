@@ -11,7 +11,7 @@ import { RUN_ENDED, STEP_ENDED, WorkflowStore, type RunRow, type RunStatus, type
 import { parseDuration } from '../util/duration.js';
 import { clampDelay } from '../util/timers.js';
 import { carriedSteps, finalStatus, flattenSteps, retriesOf, runVariables } from './plan.js';
-import { STEP_DEFAULTS, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './shim.js';
+import { STEP_DEFAULTS, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
 

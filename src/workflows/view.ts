@@ -4,7 +4,7 @@
  */
 import type { RunRow, StepRow } from '../store/workflows.js';
 import type { TaskRow } from '../store/tasks.js';
-import type { StepDef, WorkflowDef } from './shim.js';
+import type { StepDef, WorkflowDef } from './types.js';
 import { flattenSteps } from './plan.js';
 
 export interface StepView {

@@ -44,7 +44,7 @@ describe('a config written for the original', () => {
     expect(warnings).toHaveLength(5);
     expect(warnings[0]).toContain(join(dir, 'config.json'));
     expect(config.apiToken).toBe('tok');
-    expect(config.discord).toMatchObject({ botToken: 'dtok', channelIDs: ['111'], routes: { '111': { agent: 'coder' } } });
+    expect(config.discord).toMatchObject({ botToken: 'dtok', channelIds: ['111'], mentionChannelIds: ['222'], routes: { '111': 'coder' }, showProgress: true, maxChunks: 3, apiBaseUrl: 'https://discord.com/api', sendRetry: { baseMs: 1000, capMs: 300_000, maxAttempts: 8 } });
     expect(config.providers.claude).toMatchObject({ type: 'claude-code', path: '/usr/local/bin/claude' });
     expect(config.providers.claude?.implicit).toBeUndefined();
     expect(config.providers.ollama).toMatchObject({ type: 'openai-compatible', baseUrl: 'http://localhost:11434/v1', model: 'qwen2.5-coder' });
@@ -293,5 +293,28 @@ describe('the loader as a pure function', () => {
     expect(homeDir({ TETORA_HOME: 'rel/home' })).toBe(resolve('rel/home'));
     expect(homeDir({ TETORA_HOME: '/abs/home' })).toBe('/abs/home');
     expect(homeDir({})).toMatch(/\/\.tetora$/);
+  });
+});
+
+describe('discord block', () => {
+  it("loads the original's block: legacy channelID joins the mention channels, role means agent, its other sub-keys warn once each", () => {
+    const dir = home({
+      'config.json': {
+        agents: { helper: {} },
+        discord: { enabled: true, botToken: 'x', channelID: '333', routes: { '111': { role: 'helper' } }, forumBoard: { enabled: true }, voice: {}, notifyChannelID: '9' },
+      },
+    });
+    const { config, warnings } = load(dir);
+    expect(config.discord).toMatchObject({ enabled: true, mentionChannelIds: ['333'], channelIds: [], routes: { '111': 'helper' }, allowDMs: false, reactions: { enabled: false, emojis: {} } });
+    for (const key of ['discord.forumBoard', 'discord.voice', 'discord.notifyChannelID']) {
+      expect(warnings.filter((w) => w.includes(`"${key}"`))).toHaveLength(1);
+    }
+  });
+
+  it('refuses a route to an agent that does not exist, naming the route and the known agents', () => {
+    const dir = home({ 'config.json': { agents: { helper: {} }, discord: { routes: { '111': { agent: 'nobody' } } } } });
+    const err = thrown(() => load(dir));
+    expect(err.message).toContain('discord.routes.111.agent');
+    expect(err.message).toContain('helper');
   });
 });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseVars } from '../../src/cli/commands/workflow-run.js';
 import type { StepRow } from '../../src/store/workflows.js';
 import { carriedSteps, dependantsOf, finalStatus, retriesOf, runVariables } from '../../src/workflows/plan.js';
 import { runnerEvent } from '../../src/workflows/runner.js';
-import type { StepDef, WorkflowDef } from '../../src/workflows/shim.js';
+import type { StepDef, WorkflowDef } from '../../src/workflows/types.js';
 import { shortDuration, stepLine, stepTable, type RunView } from '../../src/workflows/view.js';
 
 const s = (id: string, dependsOn: string[] = [], more: Partial<StepDef> = {}): StepDef => ({ id, type: 'dispatch', dependsOn, ...more });
@@ -77,12 +76,6 @@ describe('workflow plan (pure)', () => {
     expect(runnerEvent(e('workflow_completed', { status: 'cancelled' }))?.type).toBe('workflow.cancelled');
     expect(runnerEvent(e('step_completed', { step: 'a', status: 'skipped' }))).toEqual({ type: 'step.completed', runId: 'r', workflow: 'w', step: 'a', status: 'skipped' });
     expect(runnerEvent(e('human_gate_waiting', {}))).toBeUndefined();
-  });
-
-  it('parseVars reads name=value (values may hold =) and refuses a flag without a name', () => {
-    expect(parseVars(['a=1', 'b=x=y', 'c='])).toEqual({ a: '1', b: 'x=y', c: '' });
-    expect(() => parseVars(['novalue'])).toThrow(/--var "novalue" is not name=value/);
-    expect(() => parseVars(['=x'])).toThrow(/not name=value/);
   });
 
   it('the step table shows id, status, agent, duration and cost; sub-steps indented', () => {

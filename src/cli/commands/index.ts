@@ -7,6 +7,7 @@ import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
+import { registerWorkflow } from './workflow.js';
 import { registerWorkflowRun } from './workflow-run.js';
 
 /**
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerWorkflow(program);
   registerWorkflowRun(program);
 }

@@ -1,22 +1,12 @@
 import type { Command } from 'commander';
-import { TetoraError } from '../../errors.js';
+import type { TetoraError } from '../../errors.js';
 import { stepLine, stepTable, type RunView } from '../../workflows/view.js';
 import { DaemonClient } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { ExitWith } from '../exit.js';
+import { collectVar, workflowCommand } from './workflow.js';
 
 const CLI = { 'x-tetora-source': 'cli' };
-
-/** `--var k=v` (repeatable) into an object; a flag without `=` is refused naming it. Pure. */
-export function parseVars(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new TetoraError('TET_ERR_USAGE', `--var ${JSON.stringify(item)} is not name=value; write e.g. --var topic=rust.`, { flag: '--var', value: item });
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 const ENDED = new Set(['success', 'error', 'cancelled', 'timeout', 'resumed']);
 
@@ -60,21 +50,21 @@ async function waitRun(client: DaemonClient, id: string, json: boolean): Promise
 
 /**
  * The run subcommands of `tetora workflow`: run, runs, status, cancel, resume, approve, reject, answer.
- * Added to the `workflow` group when it exists (the definition commands create it), else it is created.
+ * Added to the `workflow` group (`workflowCommand`: whichever of the two files registers first creates it).
  */
 export function registerWorkflowRun(program: Command): void {
-  const wf = program.commands.find((c) => c.name() === 'workflow') ?? program.command('workflow').description('workflows: definitions and runs');
+  const wf = workflowCommand(program);
   const client = (cmd: Command) => new DaemonClient(loadForCommand(cmd).config);
 
   wf.command('run')
     .description('start a run of a workflow; prints its id (with --wait, follows it and exits 0 only on success)')
     .argument('<name>', 'workflow name')
-    .option('--var <name=value>', 'a variable (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--var <name=value>', 'a variable (repeatable)', collectVar, {} as Record<string, string>)
     .option('--wait', 'follow the run: a live step table (id, status, agent, duration, cost)')
     .option('--json', 'print JSON')
-    .action(async (name: string, opts: { var: string[]; wait?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (name: string, opts: { var: Record<string, string>; wait?: boolean; json?: boolean }, cmd: Command) => {
       const c = client(cmd);
-      const variables = parseVars(opts.var);
+      const variables = opts.var;
       const res = (await c.json<{ runId: string; run: RunView }>('POST', `/api/workflows/${encodeURIComponent(name)}/run`, { variables }, CLI)).body;
       if (!opts.wait) {
         if (opts.json) printJson(res);
