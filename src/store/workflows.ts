@@ -151,6 +151,8 @@ export class WorkflowStore {
       steps: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE run_id = ? ORDER BY ord`),
       step: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE run_id = ? AND step_id = ?`),
       stepByTask: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE task_id = ?`),
+      orphanSteps: p(`SELECT ${STEP_COLS} FROM workflow_steps
+        WHERE status = 'running' AND run_id IN (SELECT id FROM workflow_runs WHERE status <> 'running') ORDER BY run_id, ord`),
       appendEvent: p(`INSERT INTO workflow_events (run_id, at, type, data) VALUES (?, ?, ?, ?)`),
       events: p(`SELECT seq, run_id AS runId, at, type, data FROM workflow_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?`),
       lastEvent: p(`SELECT seq, run_id AS runId, at, type, data FROM workflow_events WHERE run_id = ? ORDER BY seq DESC LIMIT 1`),
@@ -205,6 +207,11 @@ export class WorkflowStore {
 
   step(runId: string, stepId: string): StepRow | undefined {
     return this.#s.step.get(runId, stepId) as StepRow | undefined;
+  }
+
+  /** Steps still `running` in runs that ended (a cancel or timeout a crash interrupted before their tasks stopped). */
+  runningStepsOfEndedRuns(): StepRow[] {
+    return this.#s.orphanSteps.all() as StepRow[];
   }
 
   stepOfTask(taskId: string): StepRow | undefined {

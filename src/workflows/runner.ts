@@ -233,10 +233,9 @@ export class WorkflowRunner {
   async boot(): Promise<void> {
     this.#booted = true;
     // Steps of ended runs whose tasks were still going (a cancel interrupted by a crash): stop them.
-    for (const status of ['cancelled', 'timeout'] as const) {
-      for (const run of this.store.runsWithStatus(status)) {
-        for (const s of this.store.steps(run.id)) if (s.status === 'running') await this.#stopStep(run, s);
-      }
+    for (const s of this.store.runningStepsOfEndedRuns()) {
+      const run = this.store.run(s.runId);
+      if (run) await this.#stopStep(run, s);
     }
     for (const run of this.store.runsWithStatus('running')) {
       try {

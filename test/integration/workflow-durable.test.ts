@@ -221,6 +221,36 @@ describe('workflow runner API (in-process)', () => {
   });
 });
 
+describe('workflow runs cancelled just before a crash', () => {
+  it('a step still running in a run that ended (the crash came between the cancel and its task\'s) is cancelled at the next start', async () => {
+    const h = new Harness();
+    h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
+    mkdirSync(join(h.home, 'workflows'));
+    writeFileSync(join(h.home, 'workflows', 'long.json'), JSON.stringify({ name: 'long', steps: [{ id: 'slow', agent: 'a', prompt: '@@step=slow@@@@sleep=60000@@' }] }));
+    const e1 = engines.track(h.engine());
+    const w1 = new WorkflowRunner({ engine: e1, config: () => e1.config });
+    await e1.start();
+    await w1.boot();
+    const { runId } = await w1.start('long', {}, { source: 'test' });
+    await waitUntil(() => w1.steps(runId)[0]?.status === 'running');
+    // The cancel's first transaction committed, then the daemon died before it cancelled the task.
+    w1.store.updateRun(runId, ['running'], { status: 'cancelled', error: 'cancelled by test', cancelRequested: 1, finishedAt: Date.now() }, Date.now());
+    w1.stop();
+    w1.detach();
+    await e1.stop();
+    const e2 = engines.track(h.engine());
+    const w2 = new WorkflowRunner({ engine: e2, config: () => e2.config });
+    await e2.start();
+    await w2.boot();
+    await waitUntil(() => w2.steps(runId)[0]?.status !== 'running', 20_000);
+    const s = w2.steps(runId)[0]!;
+    expect(s.status).toBe('cancelled');
+    expect(e2.get(s.taskId!)?.status).toBe('cancelled');
+    expect(w2.getRun(runId).status).toBe('cancelled');
+    w2.stop();
+  });
+});
+
 describe('workflow runs: errors, retries, resume, cancel, timeout', () => {
   it('retryMax retries a failed step, onError skip goes on, onError stop ends the run in error', async () => {
     const d = await daemon();

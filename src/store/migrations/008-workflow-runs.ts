@@ -65,6 +65,7 @@ CREATE TABLE workflow_steps (
   PRIMARY KEY (run_id, step_id)
 );
 CREATE INDEX workflow_steps_task ON workflow_steps (task_id);
+CREATE INDEX workflow_steps_status ON workflow_steps (status);
 
 CREATE TABLE workflow_events (
   seq    INTEGER PRIMARY KEY AUTOINCREMENT,
