@@ -403,7 +403,7 @@ export class WorkflowRunner {
     const live = run.status === 'running' && this.store.run(run.id)?.status === 'running';
     if (failed && live && def && step.attempt < 1 + retriesOf(def)) {
       const delay = parseDuration(def.retryDelay ?? '') ?? STEP_DEFAULTS.retryDelayMs;
-      const ok = this.store.updateStep(run.id, step.stepId, from, { status: 'pending', error: result.error ?? null, notBefore: now + delay, note: `attempt ${step.attempt} failed; retrying in ${delay} ms` }, now, step.attempt);
+      const ok = this.store.updateStep(run.id, step.stepId, from, { status: 'pending', error: result.error ?? null, notBefore: now + delay, note: `attempt ${step.attempt} failed; retrying in ${delay} ms`, costUsd: (step.costUsd ?? 0) + (result.costUsd ?? 0) }, now, step.attempt);
       if (ok) this.#event(run.id, 'step_completed', { step: step.stepId, status: result.status, attempt: step.attempt, error: result.error ?? null, retryInMs: delay, durationMs: step.startedAt ? now - step.startedAt : 0, costUsd: result.costUsd ?? 0 });
       return ok;
     }
