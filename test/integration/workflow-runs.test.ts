@@ -3,6 +3,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRepo } from '../helpers/worktree-repo.js';
 import { waitUntil } from '../helpers/engine-harness.js';
+import { runOnTty } from '../helpers/cli.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -195,5 +196,28 @@ describe('workflow runs: every step type', () => {
     expect(r.status).toBe('success');
     await waitUntil(() => lock()?.holder === null);
     expect(existsSync(tree)).toBe(true); // kept: cleanup is the prune's business
+  });
+
+  it('run --wait draws a live step table on a terminal and exits 0 on success; off a terminal it prints plain lines and exits 1 when the run fails', async () => {
+    const d = await daemon();
+    writeWorkflow(d, {
+      name: 'waited',
+      steps: [
+        { id: 'first', agent: 'a', prompt: '@@step=first@@@@sleep=700@@one' },
+        { id: 'second', agent: 'b', prompt: '@@step=second@@two', dependsOn: ['first'] },
+      ],
+    });
+    const env = Object.fromEntries(Object.entries({ ...process.env, TETORA_HOME: d.home }).filter((e): e is [string, string] => e[1] !== undefined));
+    const tty = await runOnTty(['--config', d.configPath, 'workflow', 'run', 'waited', '--wait'], env, []);
+    expect(tty.code, tty.output).toBe(0);
+    expect(tty.output).toMatch(/STEP\s+STATUS\s+AGENT\s+DURATION\s+COST/);
+    expect(tty.output).toContain('\x1b['); // redrawn in place
+    expect(tty.output).toMatch(/second\s+success\s+b\s/);
+    writeWorkflow(d, { name: 'failing', steps: [{ id: 'bad', agent: 'a', prompt: '@@step=bad@@@@exit=2@@' }] });
+    const plain = await d.cli(['workflow', 'run', 'failing', '--wait']);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).not.toContain('\x1b[');
+    expect(plain.stdout).toMatch(/^bad error agent=a .*failing on purpose/m);
+    expect(plain.stdout).toMatch(/run \S+ error: step "bad" failed/);
   });
 });
