@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { DaemonHarness } from './daemon.js';
+import { DaemonHarness } from './daemon.js';
+import { Harness } from './engine-harness.js';
 
 export const WF_AGENT = resolve(import.meta.dirname, 'wf-agent.mjs');
 
@@ -13,6 +14,27 @@ export function workflowConfig(home: string, extra: Record<string, unknown> = {}
     agents: { a: { provider: 'fake' }, b: { provider: 'fake' } },
     ...extra,
   };
+}
+
+/**
+ * A daemon (tracked by `pool`, killed after the test) whose agents run wf-agent.mjs, with one engine
+ * attempt per task (a failure is the step's to retry), started.
+ */
+export async function workflowDaemon(pool: { track(d: DaemonHarness): DaemonHarness }, extra: Record<string, unknown> = {}): Promise<DaemonHarness> {
+  const d = pool.track(await DaemonHarness.create({}));
+  const current = JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>;
+  d.writeConfig({ ...current, retry: { base: 20, cap: 200, maxAttempts: 1 }, ...workflowConfig(d.home, extra) });
+  await d.start();
+  return d;
+}
+
+/** A home for an in-process engine and runner (see engine-harness.ts) holding the given workflow definitions. */
+export function workflowHome(...defs: Array<Record<string, unknown>>): Harness {
+  const h = new Harness();
+  h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
+  mkdirSync(join(h.home, 'workflows'));
+  for (const def of defs) writeFileSync(join(h.home, 'workflows', `${String(def.name)}.json`), JSON.stringify(def));
+  return h;
 }
 
 export interface RunJson {

@@ -1,21 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
-import { Harness, engineLifecycle, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
+import { daemonPool, type DaemonHarness } from '../helpers/daemon.js';
+import { engineLifecycle, waitFor, waitTerminal, waitUntil } from '../helpers/engine-harness.js';
 import { WorkflowRunner } from '../../src/workflows/runner.js';
-import { agentStarts, getRun, startRun, step, waitRun, workflowConfig, writeWorkflow, type RunJson } from '../helpers/workflow.js';
+import { agentStarts, getRun, startRun, step, waitRun, workflowDaemon, workflowHome, writeWorkflow, type RunJson } from '../helpers/workflow.js';
 
 const pool = daemonPool();
 const engines = engineLifecycle();
 
-async function daemon(extra: Record<string, unknown> = {}): Promise<DaemonHarness> {
-  const d = pool.track(await DaemonHarness.create({}));
-  const current = JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>;
-  d.writeConfig({ ...current, retry: { base: 20, cap: 200, maxAttempts: 1 }, ...workflowConfig(d.home, extra) });
-  await d.start();
-  return d;
-}
+const daemon = (extra: Record<string, unknown> = {}) => workflowDaemon(pool, extra);
 
 async function restart(d: DaemonHarness): Promise<void> {
   d.kill('SIGKILL');
@@ -159,13 +153,7 @@ describe('workflow runs survive SIGKILL', () => {
   });
 
   it('a step whose task ended while no runner watched it is recorded at the next start (step rows reconciled with their tasks)', async () => {
-    const h = new Harness();
-    h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
-    mkdirSync(join(h.home, 'workflows'));
-    writeFileSync(
-      join(h.home, 'workflows', 'two.json'),
-      JSON.stringify({ name: 'two', steps: [{ id: 'one', agent: 'a', prompt: '@@step=one@@@@sleep=200@@first' }, { id: 'two', agent: 'b', prompt: '@@step=two@@then {{steps.one.output}}', dependsOn: ['one'] }] }),
-    );
+    const h = workflowHome({ name: 'two', steps: [{ id: 'one', agent: 'a', prompt: '@@step=one@@@@sleep=200@@first' }, { id: 'two', agent: 'b', prompt: '@@step=two@@then {{steps.one.output}}', dependsOn: ['one'] }] });
     const e1 = engines.track(h.engine());
     const w1 = new WorkflowRunner({ engine: e1, config: () => e1.config });
     await e1.start();
@@ -194,10 +182,7 @@ describe('workflow runs survive SIGKILL', () => {
 
 describe('workflow runner API (in-process)', () => {
   it('start returns once the run and its steps are committed; subscribe hears the run and step lifecycle in order', async () => {
-    const h = new Harness();
-    h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
-    mkdirSync(join(h.home, 'workflows'));
-    writeFileSync(join(h.home, 'workflows', 'pair.json'), JSON.stringify({ name: 'pair', steps: [{ id: 'x', agent: 'a', prompt: '@@step=x@@1' }, { id: 'y', agent: 'b', prompt: '@@step=y@@2', dependsOn: ['x'] }] }));
+    const h = workflowHome({ name: 'pair', steps: [{ id: 'x', agent: 'a', prompt: '@@step=x@@1' }, { id: 'y', agent: 'b', prompt: '@@step=y@@2', dependsOn: ['x'] }] });
     const e = engines.track(h.engine());
     const w = new WorkflowRunner({ engine: e, config: () => e.config });
     await e.start();
@@ -223,10 +208,7 @@ describe('workflow runner API (in-process)', () => {
 
 describe('workflow runs cancelled just before a crash', () => {
   it('a step still running in a run that ended (the crash came between the cancel and its task\'s) is cancelled at the next start', async () => {
-    const h = new Harness();
-    h.writeConfig({ ...(JSON.parse(readFileSync(h.configPath, 'utf8')) as Record<string, unknown>), ...workflowConfig(h.home) });
-    mkdirSync(join(h.home, 'workflows'));
-    writeFileSync(join(h.home, 'workflows', 'long.json'), JSON.stringify({ name: 'long', steps: [{ id: 'slow', agent: 'a', prompt: '@@step=slow@@@@sleep=60000@@' }] }));
+    const h = workflowHome({ name: 'long', steps: [{ id: 'slow', agent: 'a', prompt: '@@step=slow@@@@sleep=60000@@' }] });
     const e1 = engines.track(h.engine());
     const w1 = new WorkflowRunner({ engine: e1, config: () => e1.config });
     await e1.start();

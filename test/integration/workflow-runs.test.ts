@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeRepo } from '../helpers/worktree-repo.js';
 import { waitUntil } from '../helpers/engine-harness.js';
@@ -7,19 +7,12 @@ import { runOnTty } from '../helpers/cli.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { daemonPool, readSse, type DaemonHarness } from '../helpers/daemon.js';
-import { agentStarts, getRun, startRun, step, waitRun, workflowConfig, writeWorkflow } from '../helpers/workflow.js';
-import { DaemonHarness as DH } from '../helpers/daemon.js';
+import { daemonPool, readSse } from '../helpers/daemon.js';
+import { agentStarts, startRun, step, waitRun, workflowDaemon, writeWorkflow } from '../helpers/workflow.js';
 
 const pool = daemonPool();
 
-async function daemon(extra: Record<string, unknown> = {}): Promise<DaemonHarness> {
-  const d = pool.track(await DH.create({}));
-  const current = JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>;
-  d.writeConfig({ ...current, retry: { base: 20, cap: 200, maxAttempts: 1 }, ...workflowConfig(d.home, extra) });
-  await d.start();
-  return d;
-}
+const daemon = (extra: Record<string, unknown> = {}) => workflowDaemon(pool, extra);
 
 /** A local HTTP server that records requests and answers with `answer`. */
 async function recorder(answer: (req: IncomingMessage, body: string) => { status: number; body: string }): Promise<{ url: string; requests: Array<{ method: string; url: string; body: string; headers: IncomingMessage['headers'] }>; close(): Promise<void> }> {

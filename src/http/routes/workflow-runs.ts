@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { silentLogger } from '../../engine/logger.js';
 import { TetoraError } from '../../errors.js';
 import { RUN_ENDED, type WorkflowEvent } from '../../store/workflows.js';
 import type { WorkflowRunner } from '../../workflows/runner.js';
@@ -8,7 +7,7 @@ import { runView, runSummary } from '../../workflows/view.js';
 import type { AppDeps } from '../deps.js';
 import { eventsQuery, lastEventIdOf, parseQuery } from '../query.js';
 import { streamEvents } from '../sse.js';
-import type { SseStreams } from './events.js';
+import { streamOptions, type SseStreams } from './events.js';
 
 const runsQuery = z
   .object({
@@ -45,7 +44,6 @@ function runFrame(e: WorkflowEvent): string {
  */
 export function registerWorkflowRunRoutes(app: FastifyInstance, deps: AppDeps & { workflows: WorkflowRunner }, streams: SseStreams): void {
   const { workflows, engine } = deps;
-  const log = deps.log ?? silentLogger;
   const draining = () => {
     if (deps.draining()) throw new TetoraError('TET_ERR_HTTP_DRAINING', 'the daemon is draining and starts no new workflow runs; retry after it restarts.');
   };
@@ -104,7 +102,6 @@ export function registerWorkflowRunRoutes(app: FastifyInstance, deps: AppDeps & 
     const q = parseQuery(eventsQuery, req.query);
     const from = lastEventIdOf(req.headers['last-event-id'], q.lastEventId);
     workflows.getRun(id);
-    const path = `/api/workflow-runs/${id}/events`;
     await streamEvents<WorkflowEvent>(reply, {
       from,
       subscribe: (fn) => workflows.subscribeEvents(fn),
@@ -113,13 +110,7 @@ export function registerWorkflowRunRoutes(app: FastifyInstance, deps: AppDeps & 
       isEnd: (e) => e.type === 'workflow_completed',
       endedAfterReplay: () => RUN_ENDED.has(workflows.getRun(id).status),
       frame: runFrame,
-      ...(deps.sse ? { limits: deps.sse } : {}),
-      ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
-      onOpen: () => void streams.open++,
-      onClose: (reason?: string) => {
-        streams.open--;
-        if (reason) log.warn({ path, reason }, 'SSE client disconnected');
-      },
+      ...streamOptions(deps, streams, `/api/workflow-runs/${id}/events`),
     });
   });
 }
