@@ -653,7 +653,10 @@ The store (database plus WAL) held ${mem.dbMiB.toFixed(1)} MiB at that point. Qu
 the daemon's heap; the scheduler asks the store for the next candidate.
 
 ${sseSection(sse)}`;
-  writeFileSync(outPath, md);
+  // The workflow section (bench/workflows.mjs) is measured by its own script: keep it.
+  const previous = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
+  const wf = /<!-- workflow-bench:start -->[\s\S]*<!-- workflow-bench:end -->/.exec(previous);
+  writeFileSync(outPath, wf ? `${md.trimEnd()}\n\n${wf[0]}\n` : md);
   log(`wrote ${outPath}`);
 }
 

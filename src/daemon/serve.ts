@@ -11,6 +11,7 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { WorkflowRunner } from '../workflows/runner.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -161,12 +162,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
   });
 
+  // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
+  const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
+
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
   // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive
   // connections are cut, and app.close() (before the store closes) waits for the answers in flight.
   const stopNow = async () => {
     shutdown.abort();
     app?.server.closeIdleConnections();
+    workflows.stop();
     await engine.stop();
   };
 
@@ -186,6 +191,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       log.warn({ err: messageOf(err) }, 'cannot read the task counts from the store; draining anyway');
     }
     log.info({ why, ...counts, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    workflows.stop();
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
@@ -220,6 +226,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }
+    await workflows.boot();
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
@@ -229,6 +236,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
+      workflows,
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -238,6 +246,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   } catch (err) {
     offSignals();
     unrouteWarnings();
+    workflows.stop();
     await engine.stop().catch(() => {});
     throw err;
   }
