@@ -63,6 +63,12 @@ export const errorCatalog = {
   TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
   TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
+  TET_ERR_JOBS_INVALID: { status: 500, exit: ExitCode.config, summary: 'The cron jobs file (jobsFile, default jobs.json) is not valid JSON or a job has a wrong field.' },
+  TET_ERR_JOB_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No cron job has that id.' },
+  TET_ERR_TRIGGER_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No workflow trigger has that name (or it is not of the type the route needs).' },
+  TET_ERR_TRIGGER_DISABLED: { status: 409, exit: ExitCode.failure, summary: 'The workflow trigger is disabled in the config.' },
+  TET_ERR_TRIGGER_COOLDOWN: { status: 429, exit: ExitCode.tempFail, summary: 'The workflow trigger fired less than its cooldown ago.' },
+  TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

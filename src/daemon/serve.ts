@@ -11,6 +11,9 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { clockFromEnv } from '../schedules/clock.js';
+import { ScheduleService } from '../schedules/service.js';
+import type { WorkflowEventSource, WorkflowStarter } from '../schedules/types.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -20,6 +23,12 @@ export interface ServeOptions {
   version: string;
   /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
   workspaces?(config: ResolvedConfig, log: Pino): (WorkspaceManager & { close?(): Promise<void> }) | undefined;
+  /**
+   * The workflow runner the triggers start runs with (`starter`) and whose events event triggers follow
+   * (`events`); called once the engine runs. None: trigger firings are recorded as failed
+   * (TET_ERR_WORKFLOWS_UNAVAILABLE); cron jobs work without it.
+   */
+  workflows?(engine: Engine, log: Pino): { starter?: WorkflowStarter; events?: WorkflowEventSource } | undefined;
 }
 
 type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
@@ -146,6 +155,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   let app: FastifyInstance | undefined;
   let metrics: Metrics | undefined;
+  let schedules: ScheduleService | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
@@ -166,6 +176,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   // connections are cut, and app.close() (before the store closes) waits for the answers in flight.
   const stopNow = async () => {
     shutdown.abort();
+    await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
     app?.server.closeIdleConnections();
     await engine.stop();
   };
@@ -186,6 +197,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       log.warn({ err: messageOf(err) }, 'cannot read the task counts from the store; draining anyway');
     }
     log.info({ why, ...counts, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    // Schedules stop before the engine: no firing is attempted into an engine that refuses work.
+    await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
@@ -209,6 +222,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const before = { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length };
       config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
       engine.reload(config);
+      void schedules?.reload(config).catch((err: unknown) => log.error({ err: messageOf(err) }, 'reloading the schedules failed'));
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
@@ -220,6 +234,17 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }
+    // Schedules start after the engine (their firings make tasks) and stop before it (see drain).
+    const wf = opts.workflows?.(engine, log);
+    schedules = new ScheduleService({
+      engine,
+      config,
+      log,
+      clock: clockFromEnv(process.env),
+      ...(wf?.starter ? { starter: wf.starter } : {}),
+      ...(wf?.events ? { events: wf.events } : {}),
+    });
+    await schedules.start();
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
@@ -229,6 +254,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
+      schedules,
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -238,6 +264,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   } catch (err) {
     offSignals();
     unrouteWarnings();
+    await schedules?.stop().catch(() => {});
     await engine.stop().catch(() => {});
     throw err;
   }

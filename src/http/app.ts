@@ -15,6 +15,8 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { authenticatesItself, registerTriggerRoutes } from './routes/triggers.js';
+import { registerJobRoutes } from './routes/jobs.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -113,6 +115,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     const header = req.headers.authorization;
     const presented = bearerToken(header);
     if (!tokenMatches(presented, token)) {
+      // The signed webhook (POST /api/triggers/webhook/:name, and only it) checks the token or the body's
+      // HMAC signature itself, once the body is read; it refuses with the same 401.
+      if (authenticatesItself(req)) return;
       throw new TetoraError(
         'TET_ERR_HTTP_UNAUTHORIZED',
         presented ? 'the bearer token is wrong; use the apiToken from the daemon config.' : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config).',
@@ -150,5 +155,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
+  registerTriggerRoutes(app, deps);
+  registerJobRoutes(app, deps);
   return { app, metrics };
 }

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
 import type { SseLimits } from './sse.js';
+import type { ScheduleService } from '../schedules/service.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -20,4 +21,6 @@ export interface AppDeps {
   log?: Logger;
   /** SSE limits (see sse.ts); the daemon reads them from TETORA_SSE_LIMITS (for tests and the bench). */
   sse?: Partial<SseLimits>;
+  /** Cron jobs and workflow triggers (routes /api/jobs, /api/triggers); none: those routes do not exist. */
+  schedules?: ScheduleService;
 }
