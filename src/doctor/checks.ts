@@ -80,6 +80,9 @@ export interface ListenFact {
 /** The run spools under the home: how many run folders and bytes they hold (an unreadable folder: error). */
 export type SpoolFact = { path: string; runs: number; bytes: number } | { path: string; error: string };
 
+/** The cron jobs file: loaded (how many jobs, its warnings; `missing` when it does not exist) or its error. */
+export type JobsFact = { ok: true; path: string; jobs: number; missing: boolean; warnings: string[] } | { ok: false; path: string; error: string };
+
 export interface DoctorFacts {
   nodeVersion: string;
   home: HomeFact;
@@ -91,6 +94,7 @@ export interface DoctorFacts {
   providers: ProviderFact[];
   agents: AgentFact[];
   listen?: ListenFact;
+  jobs?: JobsFact;
 }
 
 const MIN_NODE_MAJOR = 20;
@@ -223,6 +227,15 @@ export function checkListen(l: ListenFact): CheckResult {
   return fail(name, `cannot listen on ${l.addr}: ${l.bind.error}`, `set listenAddr to an address of this machine with a port it may use, e.g. 127.0.0.1:8991`);
 }
 
+/** A jobs file that does not exist is a warning (no cron jobs), not a failure; one that does not load is. */
+export function checkJobs(f: JobsFact): CheckResult {
+  const name = 'jobs';
+  if (!f.ok) return fail(name, f.error, `fix ${f.path} (the message names the job and field), then reload the daemon (SIGHUP)`);
+  const r = pass(name, f.missing ? `${f.path} does not exist: no cron jobs are scheduled` : `${f.path}: ${f.jobs} job${f.jobs === 1 ? '' : 's'}`);
+  if (f.warnings.length > 0) r.warnings = f.warnings;
+  return r;
+}
+
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
@@ -232,6 +245,7 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   for (const p of f.providers) out.push(checkProvider(p));
   for (const a of f.agents) out.push(checkAgent(a));
   if (f.listen) out.push(checkListen(f.listen));
+  if (f.jobs) out.push(checkJobs(f.jobs));
   return out;
 }
 

@@ -7,6 +7,8 @@ import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
+import { registerJob } from './job.js';
+import { registerTrigger } from './trigger.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -20,4 +22,6 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerJob(program);
+  registerTrigger(program);
 }
