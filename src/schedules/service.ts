@@ -62,6 +62,8 @@ export class ScheduleService {
   readonly #warned = new Set<string>();
   readonly #off: Array<() => void> = [];
   #sync: Promise<void> = Promise.resolve();
+  /** Per trigger key: its workflow starts not yet settled (see #startWorkflow). */
+  readonly #inFlight = new Map<string, Set<Promise<unknown>>>();
 
   constructor(opts: ScheduleServiceOptions) {
     this.#o = opts;
@@ -375,13 +377,25 @@ export class ScheduleService {
       throw err;
     }
     const idempotencyKey = isTimed(f.kind) ? `trigger:${t.name}:${f.scheduledAt}` : `trigger:${t.name}:firing:${f.id}`;
+    // A runner may publish a run's first events before start() resolves with its id: event triggers wait
+    // for their own starts in flight before telling whether an event is of a run they started (#fireEvent).
+    const key = `trigger:${t.name}`;
+    const inFlight = this.#inFlight.get(key) ?? new Set<Promise<unknown>>();
+    this.#inFlight.set(key, inFlight);
+    const starting = (async () => starter.start(t.workflowName, variables, { source: 'trigger', trigger: { name: t.name, firingId: f.id, scheduledAt: f.scheduledAt, kind: f.kind, idempotencyKey } }))();
+    const tracked = starting.then(
+      (r) => settle('started', r.runId, null),
+      (err: unknown) => settle('failed', null, messageOf(err)),
+    );
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
     try {
-      const { runId } = await starter.start(t.workflowName, variables, { source: 'trigger', trigger: { name: t.name, firingId: f.id, scheduledAt: f.scheduledAt, kind: f.kind, idempotencyKey } });
+      const { runId } = await starting;
       this.#o.log.info({ trigger: t.name, kind: f.kind, workflow: t.workflowName, runId }, 'trigger fired');
-      return settle('started', runId, null);
+      return await tracked;
     } catch (err) {
       this.#o.log.error({ trigger: t.name, kind: f.kind, workflow: t.workflowName, err: messageOf(err) }, 'trigger could not start its workflow');
-      settle('failed', null, messageOf(err));
+      await tracked;
       throw err;
     }
   }
@@ -430,18 +444,21 @@ export class ScheduleService {
     setImmediate(() => this.#fireEvent(triggers, e.type, fields, e.runId));
   }
 
-  /** An event trigger never fires on the events of a run it started itself (a loop, bounded only by its cooldown). */
+  /**
+   * An event trigger never fires on the events of a run it started itself (a loop, bounded only by its
+   * cooldown): its starts in flight settle first, so a run's id is recorded before its events are judged.
+   */
   #fireEvent(triggers: ResolvedTrigger[], type: string, fields: Record<string, unknown>, runId: string | undefined): void {
-    if (this.#stopped) return;
-    let own: string | undefined;
-    try {
-      own = runId ? this.#store.scheduleOfRun(runId) : undefined;
-    } catch {
-      return;
-    }
     for (const t of triggers) {
-      if (own === `trigger:${t.name}`) continue;
-      void this.#fireTrigger(t, this.#clock.now(), 'event', eventVariables(type, fields)).catch(() => {});
+      const key = `trigger:${t.name}`;
+      void Promise.allSettled([...(this.#inFlight.get(key) ?? [])])
+        .then(() => {
+          if (this.#stopped) return;
+          if (runId !== undefined && this.#store.scheduleOfRun(runId) === key) return;
+          return this.#fireTrigger(t, this.#clock.now(), 'event', eventVariables(type, fields));
+        })
+        .catch(() => {});
     }
   }
+
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The real daemon (dist/daemon/serve.js, as `tetora serve` runs it) with a RECORDING workflow starter in
 // place of the workflow runner: each start appends {name, variables, meta, runId} to the file named by
-// RECORDING_STARTER_LOG and publishes `workflow.started` to the event source; a workflow named `fails`
+// RECORDING_STARTER_LOG and publishes `workflow.started` to the event source (before it returns); a workflow named `fails`
 // is refused. Takes the arguments DaemonHarness gives bin/tetora.js: --config PATH serve --log-format json --listen ADDR.
 import { appendFileSync } from 'node:fs';
 import { serve } from '../../dist/daemon/serve.js';
@@ -18,9 +18,8 @@ const starter = {
     const runId = `run-${process.pid}-${++n}`;
     appendFileSync(logPath, `${JSON.stringify({ name, variables, meta, runId })}\n`);
     if (name === 'fails') throw new Error(`workflow "${name}" does not exist`);
-    setImmediate(() => {
-      for (const fn of listeners) fn({ type: 'workflow.started', runId, workflow: name });
-    });
+    // Published before start() resolves, as a runner may: the run id is not yet known to the caller.
+    for (const fn of listeners) fn({ type: 'workflow.started', runId, workflow: name });
     return { runId };
   },
 };
