@@ -5,6 +5,8 @@ import type { Engine } from '../../src/engine/engine.js';
 import { silentLogger } from '../../src/engine/logger.js';
 import type { ScheduleClock } from '../../src/schedules/clock.js';
 import { ScheduleService } from '../../src/schedules/service.js';
+import type { WorkflowStartMeta } from '../../src/schedules/types.js';
+import { ScheduleStore } from '../../src/store/schedules.js';
 import { engineLifecycle, Harness, waitUntil } from '../helpers/engine-harness.js';
 
 /**
@@ -60,5 +62,30 @@ describe('a schedule shared by two daemons', () => {
     expect(times).toEqual(['2026-01-01T00:01:00.000Z', '2026-01-01T00:02:00.000Z']);
     expect(engine.list({ source: 'cron' })).toHaveLength(2);
     await second.stop();
+  });
+});
+
+describe('a trigger firing recorded but not confirmed before a crash', () => {
+  it('starts its workflow again when the schedule is taken up, with the same idempotency key, and records the run', async () => {
+    const h = new Harness({ workflowTriggers: [{ name: 'hourly', workflowName: 'report', trigger: { type: 'cron', cron: '0 * * * *' } }] });
+    const engine = await started(h);
+    const at = Date.parse('2026-01-01T01:00:00Z');
+    const store = new ScheduleStore(engine.db);
+    // What a daemon killed between recording the firing and hearing back from the runner leaves.
+    const f = store.insert({ schedule: 'trigger:hourly', scheduledAt: at, kind: 'cron', firedAt: at, status: 'starting', detail: { workflow: 'report', variables: { depth: '2' } } });
+    const calls: Array<{ name: string; variables: Record<string, string>; meta: WorkflowStartMeta }> = [];
+    const starter = {
+      start: async (name: string, variables: Record<string, string>, meta: WorkflowStartMeta) => {
+        calls.push({ name, variables, meta });
+        return { runId: 'run-1' };
+      },
+    };
+    const clock: ScheduleClock = { now: () => Date.parse('2026-01-01T01:20:00Z'), pollMs: 20, test: true };
+    const svc = new ScheduleService({ engine, config: engine.config, log: silentLogger, clock, starter });
+    await svc.start();
+    await waitUntil(() => store.get(f?.id as number)?.status === 'started');
+    expect(calls).toEqual([{ name: 'report', variables: { depth: '2' }, meta: { source: 'trigger', trigger: { name: 'hourly', firingId: f?.id, scheduledAt: at, kind: 'cron', idempotencyKey: `trigger:hourly:${at}` } } }]);
+    expect(store.get(f?.id as number)).toMatchObject({ status: 'started', workflowRunId: 'run-1' });
+    await svc.stop();
   });
 });

@@ -175,6 +175,28 @@ describe('cron jobs', () => {
     expect(missing.stderr).toContain('no job has id "nope"');
   });
 
+  it('SIGHUP reads the jobs file again; an invalid one is refused and the jobs loaded before stay', async () => {
+    const { d, clock, start } = await setup([]);
+    const write = (jobs: unknown[]) => writeFileSync(join(d.home, 'jobs.json'), JSON.stringify({ jobs }));
+    write([{ id: 'one', schedule: '0 * * * *', task: { prompt: 'p', agent: 'a' } }]);
+    clock('00:30:00');
+    await start();
+    const ids = async () => (await d.json<{ jobs: Array<{ id: string; held: boolean }> }>('/api/jobs')).body.jobs.map((j) => `${j.id}:${j.held}`);
+    expect(await ids()).toEqual(['one:true']);
+    clock('00:31:00');
+    write([{ id: 'one', schedule: '0 * * * *', task: { prompt: 'p', agent: 'a' } }, { id: 'two', schedule: '*/5 * * * *', task: { prompt: 'q', agent: 'b' } }]);
+    d.kill('SIGHUP');
+    await until('job two is held', async () => (await ids()).join() === 'one:true,two:true');
+    write([{ id: 'three', schedule: 'every hour', task: { prompt: 'p', agent: 'a' } }]);
+    d.kill('SIGHUP');
+    await until('the refusal is logged', () => d.hasLog('jobs file reload refused'));
+    expect(await ids()).toEqual(['one:true', 'two:true']);
+    // Added while the daemon runs, two catches nothing up and fires at its next time.
+    clock('00:35:00');
+    await until('two fires at 00:35', () => firings(d, 'job:two').length === 1);
+    expect(firings(d, 'job:two')[0]).toMatchObject({ scheduled_at: t('00:35:00'), kind: 'cron' });
+  });
+
   it('a jobs file with a bad cron expression stops the start with an error naming the job and field', async () => {
     const d = pool.track(await DaemonHarness.create());
     writeFileSync(join(d.home, 'jobs.json'), JSON.stringify({ jobs: [{ id: 'bad', schedule: '0 9 * * mon-funday', task: { prompt: 'x' } }] }));
