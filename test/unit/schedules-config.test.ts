@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { redactConfig } from '../../src/config/redact.js';
 import { checkJobs } from '../../src/doctor/checks.js';
 import { jobsFact } from '../../src/doctor/gather.js';
 import { loadJobs, parseJobs } from '../../src/schedules/jobs.js';
@@ -28,6 +29,8 @@ describe('workflowTriggers in the config', () => {
       { name: 'gh', workflowName: 'build', enabled: true, type: 'webhook', variables: {}, cooldownMs: 0, catchUp: 'none', secret: 's3cret' },
     ]);
     expect(config.jobsFile).toBe(join(dir, 'jobs.json'));
+    // `tetora config show` never prints a webhook secret.
+    expect((redactConfig(config).workflowTriggers as Array<Record<string, unknown>>)[2]?.secret).toBe('***');
   });
 
   it('an invalid cron expression or time zone is a config error naming the trigger and the field', () => {
