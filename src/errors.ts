@@ -73,6 +73,12 @@ export const errorCatalog = {
   TET_ERR_WORKFLOW_DUPLICATE_NAME: { status: 409, exit: ExitCode.config, summary: 'Two workflow files declare the same name; the message names both files.' },
   TET_ERR_WORKFLOW_ENV_REFUSED: { status: 400, exit: ExitCode.config, summary: 'A template reads `{{env.NAME}}` for a secret-looking name that `workflowEnv` does not allow.' },
   TET_ERR_WORKFLOW_VARIABLE_MISSING: { status: 400, exit: ExitCode.usage, summary: 'A workflow uses variables that it does not declare and that the run did not give.' },
+  TET_ERR_JOBS_INVALID: { status: 500, exit: ExitCode.config, summary: 'The cron jobs file (jobsFile, default jobs.json) is not valid JSON or a job has a wrong field.' },
+  TET_ERR_JOB_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No cron job has that id.' },
+  TET_ERR_TRIGGER_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No workflow trigger has that name (or it is not of the type the route needs).' },
+  TET_ERR_TRIGGER_DISABLED: { status: 409, exit: ExitCode.failure, summary: 'The workflow trigger is disabled in the config.' },
+  TET_ERR_TRIGGER_COOLDOWN: { status: 429, exit: ExitCode.tempFail, summary: 'The workflow trigger fired less than its cooldown ago.' },
+  TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -87,6 +87,8 @@ export interface WorkflowsFact {
   invalid: Array<{ name: string; file: string; errors: number; first: string }>;
   fileErrors: string[];
 }
+/** The cron jobs file: loaded (how many jobs, its warnings; `missing` when it does not exist) or its error. */
+export type JobsFact = { ok: true; path: string; jobs: number; missing: boolean; warnings: string[] } | { ok: false; path: string; error: string };
 
 export interface DoctorFacts {
   nodeVersion: string;
@@ -100,6 +102,7 @@ export interface DoctorFacts {
   agents: AgentFact[];
   listen?: ListenFact;
   workflows?: WorkflowsFact;
+  jobs?: JobsFact;
 }
 
 const MIN_NODE_MAJOR = 20;
@@ -243,6 +246,15 @@ export function checkWorkflows(w: WorkflowsFact): CheckResult {
   return fail(name, `${bad} of ${w.valid + bad} in ${w.dir} cannot run: ${parts.join('; ')}`, 'run `tetora workflow validate` to see every error with its JSON path, and fix the files');
 }
 
+/** A jobs file that does not exist is a warning (no cron jobs), not a failure; one that does not load is. */
+export function checkJobs(f: JobsFact): CheckResult {
+  const name = 'jobs';
+  if (!f.ok) return fail(name, f.error, `fix ${f.path} (the message names the job and field), then reload the daemon (SIGHUP)`);
+  const r = pass(name, f.missing ? `${f.path} does not exist: no cron jobs are scheduled` : `${f.path}: ${f.jobs} job${f.jobs === 1 ? '' : 's'}`);
+  if (f.warnings.length > 0) r.warnings = f.warnings;
+  return r;
+}
+
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
@@ -253,6 +265,7 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   for (const a of f.agents) out.push(checkAgent(a));
   if (f.listen) out.push(checkListen(f.listen));
   if (f.workflows) out.push(checkWorkflows(f.workflows));
+  if (f.jobs) out.push(checkJobs(f.jobs));
   return out;
 }
 

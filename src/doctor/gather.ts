@@ -5,9 +5,10 @@ import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact, WorkflowsFact } from './checks.js';
+import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact, WorkflowsFact, JobsFact } from './checks.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { checkLoaded } from '../workflows/service.js';
+import { loadJobs } from '../schedules/jobs.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
 
 export interface GatherOptions {
@@ -163,6 +164,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     facts.agents = agentFacts(config);
     facts.listen = listen;
     facts.workflows = workflowsFact(config);
+    facts.jobs = jobsFact(config);
   }
   const localPath = join(home, `${basename(configPath, '.json')}.local.json`);
   const privateFiles = [configPath, localPath, join(home, '.env')];
@@ -194,5 +196,15 @@ export function spoolFact(root: string): SpoolFact {
     return { path: root, runs, bytes };
   } catch (err) {
     return { path: root, error: messageOf(err) };
+  }
+}
+
+/** The jobs file as the daemon would load it. */
+export function jobsFact(config: ResolvedConfig): JobsFact {
+  try {
+    const j = loadJobs(config);
+    return { ok: true, path: j.path, jobs: j.jobs.length, missing: j.missing, warnings: j.warnings };
+  } catch (err) {
+    return { ok: false, path: config.jobsFile, error: messageOf(err) };
   }
 }

@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
 import type { SseLimits } from './sse.js';
 import type { WorkflowRunner } from '../workflows/runner.js';
+import type { ScheduleService } from '../schedules/service.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -23,4 +24,6 @@ export interface AppDeps {
   sse?: Partial<SseLimits>;
   /** The workflow runner: its run routes are registered when it is given. */
   workflows?: WorkflowRunner;
+  /** Cron jobs and workflow triggers (routes /api/jobs, /api/triggers); none: those routes do not exist. */
+  schedules?: ScheduleService;
 }

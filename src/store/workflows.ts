@@ -137,6 +137,7 @@ export class WorkflowStore {
     this.#db = db;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
+      runByTriggerKey: p(`SELECT id FROM workflow_runs WHERE json_extract(trigger_info, '$.idempotencyKey') = ? ORDER BY created_at LIMIT 1`),
       insertRun: p(`INSERT INTO workflow_runs (id, workflow_name, definition, variables, status, source, trigger_info, workdir, worktree_path,
           deadline_at, resumed_from, created_at, updated_at)
         VALUES (@id, @workflowName, @definition, @variables, 'running', @source, @triggerInfo, @workdir, @worktreePath, @deadlineAt, @resumedFrom, @now, @now)`),
@@ -186,6 +187,11 @@ export class WorkflowStore {
         now,
       });
     }
+  }
+
+  /** The run a trigger firing already started (its `trigger.idempotencyKey`), if any. */
+  runByTriggerKey(key: string): string | undefined {
+    return (this.#s.runByTriggerKey.get(key) as { id: string } | undefined)?.id;
   }
 
   run(id: string): RunRow | undefined {

@@ -146,6 +146,12 @@ export class WorkflowRunner {
    */
   async start(name: string, variables: Record<string, unknown>, opts: StartOptions): Promise<{ runId: string }> {
     this.#assertRunning();
+    // A trigger firing started again after a crash (it was recorded but not confirmed) finds its run.
+    const key = opts.trigger?.idempotencyKey;
+    if (typeof key === 'string') {
+      const existing = this.store.runByTriggerKey(key);
+      if (existing) return { runId: existing };
+    }
     const def = this.#loadValid(name);
     const vars = runVariables(def, variables);
     const missing = missingVariables(def, vars);

@@ -9,6 +9,8 @@ import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
 import { registerWorkflow } from './workflow.js';
 import { registerWorkflowRun } from './workflow-run.js';
+import { registerJob } from './job.js';
+import { registerTrigger } from './trigger.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -24,4 +26,6 @@ export function registerCommands(program: Command): void {
   registerWorktree(program);
   registerWorkflow(program);
   registerWorkflowRun(program);
+  registerJob(program);
+  registerTrigger(program);
 }
