@@ -148,7 +148,7 @@ export class ScheduleService {
 
   /** Start a keeper for every schedule to run, stop those of schedules gone or changed. Serialised. */
   #resync(): Promise<void> {
-    this.#sync = this.#sync.then(async () => {
+    const run = this.#sync.then(async () => {
       if (this.#stopped) return;
       const desired = this.#desired();
       for (const [key, k] of [...this.#keepers]) {
@@ -176,7 +176,9 @@ export class ScheduleService {
         keeper.start();
       }
     });
-    return this.#sync;
+    // A failed pass (the store refused a write) is reported to its caller; the next one still runs.
+    this.#sync = run.catch((err: unknown) => this.#o.log.error({ err: messageOf(err) }, 'schedules: taking up the schedules failed'));
+    return run;
   }
 
   /** The duty is ours: resume unconfirmed firings, catch up per policy, and wait for the next fire time. */
@@ -184,15 +186,19 @@ export class ScheduleService {
     if (this.#stopped) return;
     const now = this.#clock.now();
     const { key, spec } = timed;
-    if (key.startsWith('trigger:')) this.#resumeStarting(key);
-    const state = this.#store.state(key);
-    const checked = state?.checkedUntil ?? undefined;
-    const missed = catchUpFiring(spec, timed.catchUp, checked, now - 1, (t) => this.#store.timed(key, t) !== undefined);
-    if (missed !== undefined) {
-      this.#o.log.info({ schedule: key, scheduledAt: new Date(missed).toISOString() }, 'schedule: catching up the latest missed firing');
-      timed.fire(missed, 'catch-up');
+    try {
+      if (key.startsWith('trigger:')) this.#resumeStarting(key);
+      const checked = this.#store.state(key)?.checkedUntil ?? undefined;
+      const missed = catchUpFiring(spec, timed.catchUp, checked, now - 1, (t) => this.#store.timed(key, t) !== undefined);
+      if (missed !== undefined) {
+        this.#o.log.info({ schedule: key, scheduledAt: new Date(missed).toISOString() }, 'schedule: catching up the latest missed firing');
+        timed.fire(missed, 'catch-up');
+      }
+      this.#store.advance(key, now - 1);
+    } catch (err) {
+      // The store refuses writes: no catch-up this time, but the schedule still runs from now on.
+      this.#o.log.error({ schedule: key, err: messageOf(err) }, 'schedule: catching up failed; going on from now');
     }
-    this.#store.advance(key, now - 1);
     const nextAt = nextFire(spec, now - 1);
     if (nextAt !== undefined) this.#armed.set(key, { timed, nextAt });
     this.#wake();
