@@ -206,6 +206,24 @@ describe('workflow runner API (in-process)', () => {
   });
 });
 
+describe('workflow runner: trigger firings', () => {
+  it('a firing started again with its idempotency key (recorded, not confirmed before a crash) finds the run it made', async () => {
+    const h = workflowHome({ name: 'once', steps: [{ id: 'x', agent: 'a', prompt: '@@step=x@@1' }] });
+    const e = engines.track(h.engine());
+    const w = new WorkflowRunner({ engine: e, config: () => e.config });
+    await e.start();
+    await w.boot();
+    const trigger = { name: 'nightly', kind: 'cron', firingId: 1, scheduledAt: 60_000, idempotencyKey: 'trigger:nightly:60000' };
+    const first = await w.start('once', {}, { source: 'trigger', trigger });
+    const again = await w.start('once', {}, { source: 'trigger', trigger });
+    const other = await w.start('once', {}, { source: 'trigger', trigger: { ...trigger, firingId: 2, scheduledAt: 120_000, idempotencyKey: 'trigger:nightly:120000' } });
+    expect(again.runId).toBe(first.runId);
+    expect(other.runId).not.toBe(first.runId);
+    await waitUntil(() => w.getRun(first.runId).status !== 'running' && w.getRun(other.runId).status !== 'running', 20_000);
+    w.stop();
+  });
+});
+
 describe('workflow runs cancelled just before a crash', () => {
   it('a step still running in a run that ended (the crash came between the cancel and its task\'s) is cancelled at the next start', async () => {
     const h = workflowHome({ name: 'long', steps: [{ id: 'slow', agent: 'a', prompt: '@@step=slow@@@@sleep=60000@@' }] });
