@@ -11,6 +11,7 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { discordStatus, startDiscord, type DiscordHandle } from '../channels/discord/index.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -146,6 +147,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   let app: FastifyInstance | undefined;
   let metrics: Metrics | undefined;
+  let discord: DiscordHandle | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
@@ -166,6 +168,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   // connections are cut, and app.close() (before the store closes) waits for the answers in flight.
   const stopNow = async () => {
     shutdown.abort();
+    await discord?.stop().catch(() => {});
     app?.server.closeIdleConnections();
     await engine.stop();
   };
@@ -186,6 +189,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       log.warn({ err: messageOf(err) }, 'cannot read the task counts from the store; draining anyway');
     }
     log.info({ why, ...counts, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    // No new Discord messages while draining: what arrives meanwhile is caught up at the next start.
+    await discord?.stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'stopping the Discord gateway failed'));
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
@@ -209,9 +214,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const before = { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length };
       config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
       engine.reload(config);
+      reloadDiscord();
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
+    }
+  };
+
+  /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
+  const reloadDiscord = () => {
+    if (config.discord?.enabled && discord) discord.reload(config);
+    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}) });
+    else if (discord) {
+      const d = discord;
+      discord = undefined;
+      void d.stop();
     }
   };
 
@@ -229,6 +246,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
+      discord: () => discordStatus(engine, config, discord),
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -247,6 +265,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
+  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

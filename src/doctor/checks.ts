@@ -91,7 +91,14 @@ export interface DoctorFacts {
   providers: ProviderFact[];
   agents: AgentFact[];
   listen?: ListenFact;
+  discord?: DiscordTokenFact;
 }
+
+/** The bot token, asked of Discord (`GET {apiBaseUrl}/v10/users/@me`) when `discord.enabled`. */
+export type DiscordTokenFact =
+  | { apiBaseUrl: string; empty: true }
+  | { apiBaseUrl: string; status: number; user?: { id: string; username: string }; message?: string }
+  | { apiBaseUrl: string; error: string };
 
 const MIN_NODE_MAJOR = 20;
 
@@ -223,6 +230,18 @@ export function checkListen(l: ListenFact): CheckResult {
   return fail(name, `cannot listen on ${l.addr}: ${l.bind.error}`, `set listenAddr to an address of this machine with a port it may use, e.g. 127.0.0.1:8991`);
 }
 
+export function checkDiscordToken(f: DiscordTokenFact): CheckResult {
+  const name = 'discord token';
+  const portal = 'the Discord developer portal (Applications → your bot → Bot → Reset Token)';
+  if ('empty' in f) return fail(name, 'discord.enabled is true but discord.botToken is empty', `put the bot token from ${portal} in discord.botToken, e.g. "$DISCORD_BOT_TOKEN" with the variable in .env`);
+  if ('error' in f) return fail(name, `cannot reach Discord at ${f.apiBaseUrl}/v10/users/@me: ${f.error}`, 'check the network (and a proxy) and discord.apiBaseUrl (default https://discord.com/api)');
+  if (f.status === 200 && f.user) return pass(name, `Discord accepts the token: bot ${f.user.username} (${f.user.id})`);
+  if (f.status === 401) {
+    return fail(name, `Discord refused the bot token (GET ${f.apiBaseUrl}/v10/users/@me answered 401${f.message ? `: ${f.message}` : ''})`, `copy a new token from ${portal} into discord.botToken (or the $VAR it names), then \`kill -HUP\` the daemon`);
+  }
+  return fail(name, `GET ${f.apiBaseUrl}/v10/users/@me answered HTTP ${f.status}${f.message ? `: ${f.message}` : ''}`, 'try again later; if it persists, check discord.apiBaseUrl and https://discordstatus.com');
+}
+
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
@@ -232,6 +251,7 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   for (const p of f.providers) out.push(checkProvider(p));
   for (const a of f.agents) out.push(checkAgent(a));
   if (f.listen) out.push(checkListen(f.listen));
+  if (f.discord) out.push(checkDiscordToken(f.discord));
   return out;
 }
 

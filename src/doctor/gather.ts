@@ -5,7 +5,7 @@ import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact } from './checks.js';
+import type { AgentFact, DbFact, DiscordTokenFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact } from './checks.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
 
 export interface GatherOptions {
@@ -147,6 +147,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     facts.providers = providers;
     facts.agents = agentFacts(config);
     facts.listen = listen;
+    if (config.discord?.enabled) facts.discord = await discordTokenFact(config.discord.apiBaseUrl, config.discord.botToken);
   }
   const localPath = join(home, `${basename(configPath, '.json')}.local.json`);
   const privateFiles = [configPath, localPath, join(home, '.env')];
@@ -178,5 +179,20 @@ export function spoolFact(root: string): SpoolFact {
     return { path: root, runs, bytes };
   } catch (err) {
     return { path: root, error: messageOf(err) };
+  }
+}
+
+/** Ask Discord who the bot token belongs to (`GET {apiBaseUrl}/v10/users/@me`, 5 s). */
+export async function discordTokenFact(apiBaseUrl: string, token: string): Promise<DiscordTokenFact> {
+  if (!token) return { apiBaseUrl, empty: true };
+  try {
+    const res = await fetch(`${apiBaseUrl}/v10/users/@me`, { headers: { authorization: `Bot ${token}` }, signal: AbortSignal.timeout(5000) });
+    const body = (await res.json().catch(() => ({}))) as { id?: unknown; username?: unknown; message?: unknown };
+    const out: DiscordTokenFact = { apiBaseUrl, status: res.status };
+    if (res.status === 200 && typeof body.id === 'string') out.user = { id: body.id, username: String(body.username ?? '') };
+    if (typeof body.message === 'string') out.message = body.message;
+    return out;
+  } catch (err) {
+    return { apiBaseUrl, error: messageOf(err) };
   }
 }

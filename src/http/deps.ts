@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
 import type { SseLimits } from './sse.js';
+import type { DiscordStatusInfo } from '../channels/discord/status-info.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -20,4 +21,6 @@ export interface AppDeps {
   log?: Logger;
   /** SSE limits (see sse.ts); the daemon reads them from TETORA_SSE_LIMITS (for tests and the bench). */
   sse?: Partial<SseLimits>;
+  /** The Discord bot's state (GET /api/discord/status, /api/health). */
+  discord?: () => DiscordStatusInfo;
 }

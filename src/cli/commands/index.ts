@@ -3,6 +3,7 @@ import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
 import { registerDispatch } from './dispatch.js';
+import { registerDiscord } from './discord.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerDiscord(program);
 }
