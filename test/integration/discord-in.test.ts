@@ -344,4 +344,103 @@ describe('Discord inbound', () => {
     // The reload kept the connection: one IDENTIFY in all.
     expect(fake.gateway.identifies).toBe(1);
   });
+  it('a thread inherits its parent (route and watch) with a session of its own; DMs with allowDMs; text attachments are read into the prompt', async () => {
+    const THREAD = '300000000000000009';
+    const DM = '400000000000000001';
+    const fake = await FakeDiscord.start({
+      guilds: [{ id: GUILD, name: 'lab', channels: [{ id: C1, name: 'one' }, { id: C2, name: 'two' }, { id: C3, name: 'three' }, { id: THREAD, name: 'a-thread', type: 11, parentId: C2 }] }],
+      dms: [{ id: DM, user: alice }],
+      heartbeatIntervalMs: 1000,
+    });
+    fakes.push(fake);
+    const { d } = await boot({ fake, discord: { allowDMs: true } });
+    await connected(d);
+    await caughtUp(d);
+    const inThread = fake.post(THREAD, { content: d.prompt({ out: 'thread' }), author: alice });
+    const dm = fake.post(DM, { content: d.prompt({ out: 'dm' }), author: alice });
+    const withFiles = fake.post(C1, {
+      content: d.prompt({ out: 'files' }),
+      author: alice,
+      attachments: [
+        { filename: 'notes.txt', content: 'the notes\nline two', contentType: 'text/plain' },
+        { filename: 'pic.png', content: Buffer.from([1, 2, 3]), contentType: 'image/png' },
+      ],
+    });
+    await vi.waitFor(() => expect(discordTasks(d)).toHaveLength(3), wait);
+    const [tt] = tasksOf(d, inThread.id);
+    expect(tt).toMatchObject({ agent: 'b', session_key: `discord:${THREAD}` });
+    expect(JSON.parse(tt!.origin)).toMatchObject({ channelId: THREAD, parentChannelId: C2 });
+    const [td] = tasksOf(d, dm.id);
+    expect(td).toMatchObject({ agent: 'a', session_key: `discord:${DM}` });
+    expect(JSON.parse(td!.origin)).toMatchObject({ channelId: DM, guildId: null });
+    const [tf] = tasksOf(d, withFiles.id);
+    expect(tf!.prompt).toContain('--- attachment notes.txt ---\nthe notes\nline two\n--- end of notes.txt ---');
+    expect(tf!.prompt).toMatch(/Attachments \(not included\):\n- pic\.png \(image\/png, 3 bytes\): http:\/\/127\.0\.0\.1:\d+\//);
+    await d.waitTerminal([tt!.id, td!.id]);
+    expect((await d.task(tt!.id)).output).toBe('thread');
+    expect((await d.task(td!.id)).output).toBe('dm');
+  });
+
+  it('!new, !chat/!end, !retry, !ask, !agents and !status in a channel', async () => {
+    const { fake, d } = await boot({ discord: { channelIDs: [C1, C2, C3], mentionChannelIDs: [], routes: { [C1]: { agent: 'a' } } } });
+    await connected(d);
+    await caughtUp(d);
+    const say = async (channel: string, content: string) => {
+      const m = fake.post(channel, { content, author: alice });
+      await vi.waitFor(() => expect(rows(d, `SELECT 1 FROM discord_inbound WHERE message_id = ?`, m.id)).toHaveLength(1), wait);
+      return m;
+    };
+    const reply = (m: { id: string }) => outbox(d).find((o) => o.key === `command:${m.id}`)?.body;
+    const first = await say(C1, d.prompt({ out: 'one' }));
+    await d.waitTerminal(tasksOf(d, first.id).map((t) => t.id));
+    expect(rows(d, `SELECT 1 FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toHaveLength(1);
+    expect(reply(await say(C1, '!new'))).toMatch(/^Started a fresh session/);
+    expect(rows(d, `SELECT archive_reason FROM provider_sessions WHERE session_key = ?`, `discord:${C1}`)).toEqual([{ archive_reason: 'a fresh session was asked for (!new)' }]);
+    // C3 has no route: the default agent (a), then a !chat lock (b), released by !end.
+    expect(reply(await say(C3, '!chat nobody'))).toBe('No agent `nobody` is configured; `!agents` lists them.');
+    expect(reply(await say(C3, '!chat b'))).toBe('This channel now talks to **b**; `!end` releases it.');
+    const locked = await say(C3, d.prompt({ out: 'locked' }));
+    expect(tasksOf(d, locked.id)[0]?.agent).toBe('b');
+    expect(reply(await say(C3, '!agents'))).toMatch(/- \*\*b\*\* \(fake\) ← answers here/);
+    expect(reply(await say(C3, '!end'))).toMatch(/^Released \*\*b\*\*/);
+    const unlocked = await say(C3, d.prompt({ out: 'default' }));
+    expect(tasksOf(d, unlocked.id)[0]?.agent).toBe('a');
+    // !retry: nothing to retry after a success; the last message failed: it runs again (same prompt and session).
+    const fine = await say(C2, d.prompt({ out: 'fine' }));
+    await d.waitTerminal(tasksOf(d, fine.id).map((t) => t.id));
+    expect(reply(await say(C2, '!retry'))).toBe('Nothing to retry: the last message of this channel did not fail.');
+    const failing = await say(C2, d.prompt({ exit: 3, stderr: 'boom' }));
+    const [tfail] = tasksOf(d, failing.id);
+    await d.waitTerminal([tfail!.id]);
+    expect((await d.task(tfail!.id)).status).toBe('failed');
+    const retry = await say(C2, '!retry');
+    const [again] = rows<Row>(d, `SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${retry.id}`);
+    expect(again).toMatchObject({ prompt: tfail!.prompt, agent: tfail!.agent, session_key: `discord:${C2}` });
+    await d.waitTerminal([again!.id]);
+    expect(d.log().filter((l) => l.event === 'start' && l.taskId === again!.id).length).toBeGreaterThan(0);
+    // !ask: one-shot, no session.
+    const ask = await say(C1, `!ask ${d.prompt({ out: 'asked' })}`);
+    const [asked] = rows<Row>(d, `SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${ask.id}`);
+    expect(asked).toMatchObject({ agent: 'a', session_key: null });
+    expect(reply(await say(C1, '!status'))).toMatch(/^\*\*Tetora\*\* running: /);
+    const metrics = await (await d.fetch('/metrics')).text();
+    expect(metrics).toMatch(/tetora_discord_commands_total\{command="chat"\} 2/);
+  });
+
+  it('op 9 (not resumable): discord.js identifies again, the READY catch-up answers what was missed once and nothing twice', async () => {
+    const { fake, d } = await boot();
+    await connected(d);
+    await caughtUp(d);
+    const before = fake.post(C1, { content: d.prompt({ out: 'before' }), author: alice });
+    await vi.waitFor(() => expect(tasksOf(d, before.id)).toHaveLength(1), wait);
+    fake.gateway.invalidate(false);
+    // Posted into the dead session: never replayed to the new one; the catch-up finds it.
+    const during = fake.post(C1, { content: d.prompt({ out: 'during' }), author: alice });
+    await vi.waitFor(() => expect(fake.gateway.identifies).toBe(2), wait);
+    await vi.waitFor(() => expect(tasksOf(d, during.id)).toHaveLength(1), wait);
+    const after = fake.post(C1, { content: d.prompt({ out: 'after' }), author: alice });
+    await vi.waitFor(() => expect(tasksOf(d, after.id)).toHaveLength(1), wait);
+    expect(tasksOf(d, before.id)).toHaveLength(1);
+    expect(discordTasks(d)).toHaveLength(3);
+  });
 });

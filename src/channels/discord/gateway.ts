@@ -178,7 +178,9 @@ export class Gateway {
     } as ConstructorParameters<typeof Client>[0]);
     this.#client = client;
     const current = () => gen === this.#gen;
-    client.on(Events.ClientReady, (c) => {
+    // ClientReady fires once per client; a later READY (a new session after op 9 d:false or a failed
+    // RESUME) is a ShardReady of a client already ready: the catch-up runs again, as nothing is replayed.
+    const ready = (c: Client<true>) => {
       if (!current()) return;
       this.#failures = 0;
       const guild = this.o.guildId ? c.guilds.cache.get(this.o.guildId) : c.guilds.cache.first();
@@ -186,6 +188,10 @@ export class Gateway {
       this.#set('connected', null);
       log.info({ bot: c.user.username, botId: c.user.id, guilds: c.guilds.cache.size }, 'discord: connected (READY)');
       void Promise.resolve(this.o.onReady(c)).catch((err: unknown) => log.error({ err: messageOf(err) }, 'discord: the work after READY failed'));
+    };
+    client.once(Events.ClientReady, ready);
+    client.on(Events.ShardReady, () => {
+      if (client.isReady()) ready(client);
     });
     client.on(Events.ShardResume, () => {
       if (!current()) return;
