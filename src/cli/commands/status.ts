@@ -66,7 +66,7 @@ export function registerStatus(program: Command): void {
         `daemon   ${client.base}  ${h.status}  (tetora ${h.version}, instance ${h.instance})`,
         `store    ${storeLine(h.store)}`,
         `tasks    ${h.scheduler.running} running of ${h.scheduler.maxConcurrent}, ${h.scheduler.queued} queued  (scheduler ${h.scheduler.state})`,
-        ...(h.discord ? [`discord  ${discordLine(h.discord)}`] : []),
+        ...(h.discord?.enabled ? [`discord  ${discordLine(h.discord)}`] : []),
         '',
         'agents',
         ...(agents.body.agents.length ? agents.body.agents.map((a) => `  ${agentLine(a)}`) : ['  none configured']),
