@@ -63,6 +63,12 @@ export const errorCatalog = {
   TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
   TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
+  TET_ERR_WORKFLOW_INVALID: { status: 400, exit: ExitCode.config, summary: 'A workflow definition has errors; every one is listed with its JSON path (`details.errors`), and nothing was written or run.' },
+  TET_ERR_WORKFLOW_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No workflow has that name (or file name) in the workflow folder.' },
+  TET_ERR_WORKFLOW_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: 'A workflow with that name already exists; it was not overwritten.' },
+  TET_ERR_WORKFLOW_DUPLICATE_NAME: { status: 409, exit: ExitCode.config, summary: 'Two workflow files declare the same name; the message names both files.' },
+  TET_ERR_WORKFLOW_ENV_REFUSED: { status: 400, exit: ExitCode.config, summary: 'A template reads `{{env.NAME}}` for a secret-looking name that `workflowEnv` does not allow.' },
+  TET_ERR_WORKFLOW_VARIABLE_MISSING: { status: 400, exit: ExitCode.usage, summary: 'A workflow uses variables that it does not declare and that the run did not give.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -5,7 +5,7 @@ import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
 import { parseListen } from './listen.js';
 import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
-import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider } from './types.js';
+import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
 
 export interface LoadOptions {
@@ -434,7 +434,15 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     maxOutputBytes: raw.maxOutputBytes ?? 10 * 1024 * 1024,
     worktreePruneIntervalMs: raw.worktreePruneInterval ?? 3_600_000,
     env,
+    workflowDir: raw.workflowDir ? rel(raw.workflowDir) : join(home, 'workflows'),
+    workflowEnv: raw.workflowEnv ?? [],
+    skills: {},
   };
+  for (const [name, sk] of Object.entries(raw.skills ?? {})) {
+    const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };
+    if (sk.timeout !== undefined) skill.timeoutMs = sk.timeout;
+    config.skills[name] = skill;
+  }
   if (raw.apiToken) config.apiToken = raw.apiToken;
   if (raw.maxTasksPerAgent !== undefined) config.maxTasksPerAgent = raw.maxTasksPerAgent;
   if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;

@@ -147,6 +147,13 @@ const smartDispatchSchema = z
   })
   .passthrough();
 
+/** A workflow skill: a command run with the step's `skillArgs` after `args`. */
+export const skillSchema = z.object({
+  command: nonEmpty,
+  args: z.array(z.string()).optional(),
+  timeout: timeoutDuration.optional(),
+});
+
 export const configSchema = z.object({
   listenAddr: z
     .string()
@@ -184,6 +191,12 @@ export const configSchema = z.object({
   maxOutputBytes: positiveInt.optional(),
   /** Where the task database lives; default `tetora.db` in the home directory. */
   dbPath: nonEmpty.optional(),
+  /** Workflows: the folder of `<name>.json` definitions; default `workflows` in the home directory. */
+  workflowDir: nonEmpty.optional(),
+  /** Workflows: secret-looking names (TOKEN, KEY, SECRET, PASSWORD) that `{{env.NAME}}` may still read. */
+  workflowEnv: z.array(nonEmpty).optional(),
+  /** Workflows: skills that `skill` steps run, by name. */
+  skills: z.record(z.string(), skillSchema).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -108,6 +108,21 @@ export interface ResolvedConfig {
   worktreePruneIntervalMs: number;
   /** The environment that providers see: the process environment plus `.env` (which never overrides). */
   env: Record<string, string>;
+  /** Workflow definitions (`<name>.json`). @default `<home>/workflows` */
+  workflowDir: string;
+  /** Secret-looking names `{{env.NAME}}` may read anyway. @default [] */
+  workflowEnv: string[];
+  /** Skills for `skill` workflow steps. @default {} */
+  skills: Record<string, ResolvedSkill>;
+}
+
+/** A workflow skill (config `skills.<name>`). */
+export interface ResolvedSkill {
+  name: string;
+  /** A bare name is looked up on PATH; a path is resolved against the home directory. */
+  command: string;
+  args: string[];
+  timeoutMs?: number;
 }
 
 /** The `discord` block, resolved (see README "Discord"). Ids are Discord snowflakes (strings). */

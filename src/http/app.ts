@@ -16,6 +16,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -152,5 +153,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
   registerDiscordRoutes(app, deps);
+  registerWorkflowRoutes(app, deps);
   return { app, metrics };
 }

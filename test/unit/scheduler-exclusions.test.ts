@@ -50,6 +50,9 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     maxOutputBytes: 10 * 1024 * 1024,
     worktreePruneIntervalMs: 3_600_000,
     env: {},
+    workflowDir: '/tmp/tetora/workflows',
+    workflowEnv: [],
+    skills: {},
     ...over,
   };
 }

@@ -8,6 +8,7 @@ import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
+import { registerWorkflow } from './workflow.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -22,4 +23,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerWorktree(program);
   registerDiscord(program);
+  registerWorkflow(program);
 }
