@@ -497,7 +497,7 @@ function finish(
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
         sessions.archive(task.sessionKey, d.reason);
         // In the transaction of the requeue: the chat reply says the earlier context was reset, and why.
-        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: `the provider could not continue the session: ${d.reason}` });
+        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: `the provider no longer knew the session: ${d.reason}` });
       }
       ledger.move(task, 'running', 'queued', { providerSessionId: null, sessionRetryUsed: 1, attempt: task.attempt - 1 }, { ...extra, reason: 'session_invalid', message: d.reason, recovering: true }, { run, costUsd: runCost, outcome: 'session_invalid', message: d.reason });
       return;

@@ -59,7 +59,7 @@ describe('Discord: a stale claude session', () => {
     const ev = read<{ data: string }>(d, `SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, id);
     expect(ev).toHaveLength(1);
     const reason = (JSON.parse(ev[0]!.data) as { reason: string }).reason;
-    expect(reason).toMatch(/^the provider could not continue the session: .*session is gone/);
+    expect(reason).toMatch(/^the provider no longer knew the session: .*session is gone/);
     const sessions = read<{ provider_session_id: string; status: string; archive_reason: string | null }>(d, `SELECT provider_session_id, status, archive_reason FROM provider_sessions WHERE session_key = ? ORDER BY id`, `discord:${C1}`);
     expect(sessions[0]).toMatchObject({ provider_session_id: UNKNOWN, status: 'archived' });
     expect(sessions[1]).toMatchObject({ status: 'active' });
