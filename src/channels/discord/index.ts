@@ -30,6 +30,8 @@ export interface StartDiscordOptions {
   /** The daemon's Prometheus registry (src/http/metrics.ts): inbound messages, tasks made, commands. */
   registry?: Registry;
   now?: () => number;
+  /** A command's reply was queued in a channel's outbox: wake its deliverer (discord-out's `wake`). */
+  onOutbox?: (channelId: string) => void;
 }
 
 export interface DiscordHandle {
@@ -73,7 +75,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
   const store = new DiscordStore(engine.db);
   let botId: string | undefined;
   const metrics = metricsOn(o.registry);
-  const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, ...(metrics ? { metrics } : {}) });
+  const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, ...(metrics ? { metrics } : {}), ...(o.onOutbox ? { onOutbox: o.onOutbox } : {}) });
   const interactionDeps = { engine, store, intake, log, config: () => config, now };
 
   const onReady = async (client: Client<true>) => {

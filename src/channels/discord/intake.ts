@@ -33,6 +33,8 @@ export interface IntakeDeps {
   botId(): string | undefined;
   metrics?: IntakeMetrics;
   now?: () => number;
+  /** A row was added to a channel's outbox (a command's reply): the deliverer is told (discord-out's wake). */
+  onOutbox?: (channelId: string) => void;
   /** Reads an attachment (tests: the fake serves them). @default fetch with a 10 s timeout */
   fetchText?: (a: InboundAttachment) => Promise<string>;
 }
@@ -123,6 +125,7 @@ export class Intake {
         store.addOutbox({ key: `command:${m.id}`, channelId: m.channelId, kind: 'command', replyTo: m.id, body, at: now });
         if (watched && !m.isDM) store.markSeen(m.channelId, m.id, now);
       });
+      this.d.onOutbox?.(m.channelId);
       this.d.metrics?.inbound.inc({ outcome: 'command' });
       return 'command';
     }
@@ -166,6 +169,7 @@ export class Intake {
         if (!src.interactionId) store.addOutbox({ key: `command:${src.id}`, channelId: src.channelId, kind: 'command', replyTo, body, at: now });
         if (watched) store.markSeen(src.channelId, src.id, now);
       });
+      if (!src.interactionId) this.d.onOutbox?.(src.channelId);
       log.warn({ messageId: src.id, code: err.code, err: err.message }, 'discord: message refused by the engine; the user was told');
       return { error: body };
     }
