@@ -324,8 +324,9 @@ describe('Discord inbound', () => {
     await vi.waitFor(() => expect(tasksOf(d, m1.id)).toHaveLength(1), wait);
     await d.waitTerminal([tasksOf(d, m1.id)[0]!.id]);
     expect(rows(d, `SELECT provider FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toEqual([{ provider: 'fake' }]);
-    const cfg = JSON.parse(readFileSync(d.configPath, 'utf8')) as { agents: Record<string, Record<string, unknown>> };
-    d.writeConfig({ ...cfg, agents: { ...cfg.agents, a: { provider: 'fake2' } } });
+    const cfg = JSON.parse(readFileSync(d.configPath, 'utf8')) as { agents: Record<string, Record<string, unknown>>; discord: Record<string, unknown> };
+    // The same reload routes C2 to agent a: routes apply at the next message, without a reconnect.
+    d.writeConfig({ ...cfg, agents: { ...cfg.agents, a: { provider: 'fake2' } }, discord: { ...cfg.discord, routes: { [C1]: { agent: 'a' }, [C2]: { agent: 'a' } } } });
     d.kill('SIGHUP');
     await vi.waitFor(() => expect(d.hasLog('discord: config reloaded')).toBe(true), wait);
     const m2 = fake.post(C1, { content: d.prompt({ out: 'second' }), author: alice });
@@ -341,8 +342,12 @@ describe('Discord inbound', () => {
       { provider: 'fake2', archive_reason: null },
     ]);
     await vi.waitFor(() => expect(d.hasLog(`discord: stale session for agent a in channel ${C1} (provider or model changed (fake/- → fake2/-)) — recovered`)).toBe(true), wait);
-    // The reload kept the connection: one IDENTIFY in all.
+    const routed = fake.post(C2, { content: d.prompt({ out: 'rerouted' }), author: alice });
+    await vi.waitFor(() => expect(tasksOf(d, routed.id)).toHaveLength(1), wait);
+    expect(tasksOf(d, routed.id)[0]?.agent).toBe('a');
+    // The reload kept the connection: one IDENTIFY, no RESUME.
     expect(fake.gateway.identifies).toBe(1);
+    expect(fake.gateway.resumes).toBe(0);
   });
   it('a thread inherits its parent (route and watch) with a session of its own; DMs with allowDMs; text attachments are read into the prompt', async () => {
     const THREAD = '300000000000000009';
