@@ -15,6 +15,7 @@ import { WorkflowRunner } from '../workflows/runner.js';
 import { clockFromEnv } from '../schedules/clock.js';
 import { ScheduleService } from '../schedules/service.js';
 import type { WorkflowEvent, WorkflowEventSource, WorkflowStartMeta, WorkflowStarter } from '../schedules/types.js';
+import { discordStatus, startDiscord, type DiscordHandle } from '../channels/discord/index.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -157,6 +158,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let app: FastifyInstance | undefined;
   let metrics: Metrics | undefined;
   let schedules: ScheduleService | undefined;
+  let discord: DiscordHandle | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
@@ -181,6 +183,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const stopNow = async () => {
     shutdown.abort();
     await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
+    await discord?.stop().catch(() => {});
     app?.server.closeIdleConnections();
     workflows.stop();
     await engine.stop();
@@ -205,6 +208,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     workflows.stop();
     // Schedules stop before the engine: no firing is attempted into an engine that refuses work.
     await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
+    // No new Discord messages while draining: what arrives meanwhile is caught up at the next start.
+    await discord?.stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'stopping the Discord gateway failed'));
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
@@ -229,9 +234,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
       config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
       engine.reload(config);
       void schedules?.reload(config).catch((err: unknown) => log.error({ err: messageOf(err) }, 'reloading the schedules failed'));
+      reloadDiscord();
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
+    }
+  };
+
+  /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
+  const reloadDiscord = () => {
+    if (config.discord?.enabled && discord) discord.reload(config);
+    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}) });
+    else if (discord) {
+      const d = discord;
+      discord = undefined;
+      void d.stop();
     }
   };
 
@@ -266,6 +283,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       sse: sseLimits,
       workflows,
       schedules,
+      discord: () => discordStatus(engine, config, discord),
     }));
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
@@ -286,6 +304,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
+  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

@@ -103,7 +103,14 @@ export interface DoctorFacts {
   listen?: ListenFact;
   workflows?: WorkflowsFact;
   jobs?: JobsFact;
+  discord?: DiscordTokenFact;
 }
+
+/** The bot token, asked of Discord (`GET {apiBaseUrl}/v10/users/@me`) when `discord.enabled`. */
+export type DiscordTokenFact =
+  | { apiBaseUrl: string; empty: true }
+  | { apiBaseUrl: string; status: number; user?: { id: string; username: string }; message?: string }
+  | { apiBaseUrl: string; error: string };
 
 const MIN_NODE_MAJOR = 20;
 
@@ -255,6 +262,18 @@ export function checkJobs(f: JobsFact): CheckResult {
   return r;
 }
 
+export function checkDiscordToken(f: DiscordTokenFact): CheckResult {
+  const name = 'discord token';
+  const portal = 'the Discord developer portal (Applications → your bot → Bot → Reset Token)';
+  if ('empty' in f) return fail(name, 'discord.enabled is true but discord.botToken is empty', `put the bot token from ${portal} in discord.botToken, e.g. "$DISCORD_BOT_TOKEN" with the variable in .env`);
+  if ('error' in f) return fail(name, `cannot reach Discord at ${f.apiBaseUrl}/v10/users/@me: ${f.error}`, 'check the network (and a proxy) and discord.apiBaseUrl (default https://discord.com/api)');
+  if (f.status === 200 && f.user) return pass(name, `Discord accepts the token: bot ${f.user.username} (${f.user.id})`);
+  if (f.status === 401) {
+    return fail(name, `Discord refused the bot token (GET ${f.apiBaseUrl}/v10/users/@me answered 401${f.message ? `: ${f.message}` : ''})`, `copy a new token from ${portal} into discord.botToken (or the $VAR it names), then \`kill -HUP\` the daemon`);
+  }
+  return fail(name, `GET ${f.apiBaseUrl}/v10/users/@me answered HTTP ${f.status}${f.message ? `: ${f.message}` : ''}`, 'try again later; if it persists, check discord.apiBaseUrl and https://discordstatus.com');
+}
+
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
@@ -266,6 +285,7 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   if (f.listen) out.push(checkListen(f.listen));
   if (f.workflows) out.push(checkWorkflows(f.workflows));
   if (f.jobs) out.push(checkJobs(f.jobs));
+  if (f.discord) out.push(checkDiscordToken(f.discord));
   return out;
 }
 

@@ -5,7 +5,7 @@ import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact, WorkflowsFact, JobsFact } from './checks.js';
+import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact, WorkflowsFact, JobsFact, DiscordTokenFact } from './checks.js';
 import { loadWorkflows } from '../workflows/load.js';
 import { checkLoaded } from '../workflows/service.js';
 import { loadJobs } from '../schedules/jobs.js';
@@ -165,6 +165,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     facts.listen = listen;
     facts.workflows = workflowsFact(config);
     facts.jobs = jobsFact(config);
+    if (config.discord?.enabled) facts.discord = await discordTokenFact(config.discord.apiBaseUrl, config.discord.botToken);
   }
   const localPath = join(home, `${basename(configPath, '.json')}.local.json`);
   const privateFiles = [configPath, localPath, join(home, '.env')];
@@ -206,5 +207,20 @@ export function jobsFact(config: ResolvedConfig): JobsFact {
     return { ok: true, path: j.path, jobs: j.jobs.length, missing: j.missing, warnings: j.warnings };
   } catch (err) {
     return { ok: false, path: config.jobsFile, error: messageOf(err) };
+  }
+}
+
+/** Ask Discord who the bot token belongs to (`GET {apiBaseUrl}/v10/users/@me`, 5 s). */
+export async function discordTokenFact(apiBaseUrl: string, token: string): Promise<DiscordTokenFact> {
+  if (!token) return { apiBaseUrl, empty: true };
+  try {
+    const res = await fetch(`${apiBaseUrl}/v10/users/@me`, { headers: { authorization: `Bot ${token}` }, signal: AbortSignal.timeout(5000) });
+    const body = (await res.json().catch(() => ({}))) as { id?: unknown; username?: unknown; message?: unknown };
+    const out: DiscordTokenFact = { apiBaseUrl, status: res.status };
+    if (res.status === 200 && typeof body.id === 'string') out.user = { id: body.id, username: String(body.username ?? '') };
+    if (typeof body.message === 'string') out.message = body.message;
+    return out;
+  } catch (err) {
+    return { apiBaseUrl, error: messageOf(err) };
   }
 }

@@ -247,8 +247,9 @@ async function execute(
       const active = sessions.active(task.sessionKey);
       if (!adopt && active && (active.provider !== task.provider || (active.model ?? null) !== (task.model ?? null))) {
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
-        sessions.archive(task.sessionKey, `provider or model changed (${active.provider}/${active.model ?? '-'} → ${task.provider}/${task.model ?? '-'})`);
-        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: 'provider or model changed' });
+        const reason = `provider or model changed (${active.provider}/${active.model ?? '-'} → ${task.provider}/${task.model ?? '-'})`;
+        sessions.archive(task.sessionKey, reason);
+        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason });
         replacingStale = true;
       } else {
         if (active?.providerSessionId && !resume) resume = active.providerSessionId;
@@ -495,6 +496,8 @@ function finish(
       if (task.sessionKey) {
         log.warn({ taskId: task.id, sessionKey: task.sessionKey }, `stale session detected for ${task.sessionKey} — recovering`);
         sessions.archive(task.sessionKey, d.reason);
+        // In the transaction of the requeue: the chat reply says the earlier context was reset, and why.
+        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: `the provider no longer knew the session: ${d.reason}` });
       }
       ledger.move(task, 'running', 'queued', { providerSessionId: null, sessionRetryUsed: 1, attempt: task.attempt - 1 }, { ...extra, reason: 'session_invalid', message: d.reason, recovering: true }, { run, costUsd: runCost, outcome: 'session_invalid', message: d.reason });
       return;

@@ -10,6 +10,7 @@ import { parseJsonBody } from './body.js';
 import type { AppDeps } from './deps.js';
 import { Metrics } from './metrics.js';
 import { registerAdminRoutes } from './routes/admin.js';
+import { registerDiscordRoutes } from './routes/discord.js';
 import { registerDispatchRoutes } from './routes/dispatch.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
@@ -157,6 +158,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
+  registerDiscordRoutes(app, deps);
   registerWorkflowRoutes(app, deps);
   if (deps.workflows) registerWorkflowRunRoutes(app, { ...deps, workflows: deps.workflows }, streams);
   registerTriggerRoutes(app, deps);

@@ -3,6 +3,7 @@ import type { Logger } from '../engine/logger.js';
 import type { SseLimits } from './sse.js';
 import type { WorkflowRunner } from '../workflows/runner.js';
 import type { ScheduleService } from '../schedules/service.js';
+import type { DiscordStatusInfo } from '../channels/discord/status-info.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -26,4 +27,6 @@ export interface AppDeps {
   workflows?: WorkflowRunner;
   /** Cron jobs and workflow triggers (routes /api/jobs, /api/triggers); none: those routes do not exist. */
   schedules?: ScheduleService;
+  /** The Discord bot's state (GET /api/discord/status, /api/health). */
+  discord?: () => DiscordStatusInfo;
 }

@@ -154,4 +154,41 @@ export class DiscordStore {
   status(taskId: string): StatusRow | undefined {
     return this.#s.statusGet.get(taskId) as StatusRow | undefined;
   }
+
+  // ── discord-in: a channel's tasks (commands !status, !cancel, !retry) ──────────────────────────────
+
+  /** The tasks made from a channel's messages (and its slash commands) whose status is one of `statuses`, oldest first. */
+  channelTasks(channelId: string, statuses: readonly string[]): ChannelTask[] {
+    if (statuses.length === 0) return [];
+    const marks = statuses.map(() => '?').join(', ');
+    return this.db
+      .prepare(
+        `SELECT t.id, t.status, t.agent, t.prompt, t.session_key AS sessionKey, i.message_id AS messageId, t.created_at AS createdAt
+           FROM discord_inbound i JOIN tasks t ON t.id = i.task_id
+          WHERE i.channel_id = ? AND t.status IN (${marks}) ORDER BY t.seq`,
+      )
+      .all(channelId, ...statuses) as ChannelTask[];
+  }
+
+  /** The newest task made from a channel's messages that ended (for !retry: did it fail?). */
+  lastEndedChannelTask(channelId: string): ChannelTask | undefined {
+    return this.db
+      .prepare(
+        `SELECT t.id, t.status, t.agent, t.prompt, t.session_key AS sessionKey, i.message_id AS messageId, t.created_at AS createdAt
+           FROM discord_inbound i JOIN tasks t ON t.id = i.task_id
+          WHERE i.channel_id = ? AND t.status IN ('succeeded', 'failed', 'cancelled', 'timed_out') ORDER BY t.seq DESC LIMIT 1`,
+      )
+      .get(channelId) as ChannelTask | undefined;
+  }
+}
+
+/** A task made from a channel's message (discord-in's commands). */
+export interface ChannelTask {
+  id: string;
+  status: string;
+  agent: string | null;
+  prompt: string;
+  sessionKey: string | null;
+  messageId: string;
+  createdAt: number;
 }

@@ -3,6 +3,7 @@ import { registerConfig } from './config.js';
 import { registerDoctor } from './doctor.js';
 import { registerInit } from './init.js';
 import { registerDispatch } from './dispatch.js';
+import { registerDiscord } from './discord.js';
 import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerDiscord(program);
   registerWorkflow(program);
   registerWorkflowRun(program);
   registerJob(program);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DaemonClient } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { one, taskLine, type TaskView } from '../format.js';
+import { statusLine, type DiscordStatusInfo } from '../../channels/discord/status-info.js';
 
 interface AgentRow {
   name: string;
@@ -21,6 +22,7 @@ interface Health {
   instance: string;
   store: { ok: boolean; error?: string; code?: string; fix?: string; since?: number };
   scheduler: { state: string; running: number; queued: number; maxConcurrent: number };
+  discord?: Pick<DiscordStatusInfo, 'enabled' | 'connected' | 'state' | 'reason' | 'fix'>;
 }
 
 /** The store's health in one line: ok, or what fails, since when and what to do. */
@@ -28,6 +30,13 @@ export function storeLine(s: Health['store'], now = Date.now()): string {
   if (s.ok) return 'ok';
   const since = s.since !== undefined ? ` (since ${new Date(s.since).toISOString()}, ${Math.max(0, Math.round((now - s.since) / 1000))}s ago)` : '';
   return `FAILING${s.code ? ` ${s.code}` : ''}: ${s.error ?? 'the store refuses writes'}${since}${s.fix ? `; fix: ${s.fix}` : ''}`;
+}
+
+/** The Discord bot in one line (from /api/health: no outbox counts there; `tetora discord status` has them). */
+function discordLine(d: NonNullable<Health['discord']>): string {
+  if (!d.enabled) return 'disabled';
+  if (d.connected) return 'connected';
+  return statusLine({ enabled: true, connected: false, state: d.state, reason: d.reason, fix: d.fix } as DiscordStatusInfo);
 }
 
 function agentLine(a: AgentRow): string {
@@ -57,6 +66,7 @@ export function registerStatus(program: Command): void {
         `daemon   ${client.base}  ${h.status}  (tetora ${h.version}, instance ${h.instance})`,
         `store    ${storeLine(h.store)}`,
         `tasks    ${h.scheduler.running} running of ${h.scheduler.maxConcurrent}, ${h.scheduler.queued} queued  (scheduler ${h.scheduler.state})`,
+        ...(h.discord?.enabled ? [`discord  ${discordLine(h.discord)}`] : []),
         '',
         'agents',
         ...(agents.body.agents.length ? agents.body.agents.map((a) => `  ${agentLine(a)}`) : ['  none configured']),

@@ -33,6 +33,12 @@ export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics:
       /* the store cannot be read: store.ok says so */
     }
     const cfg = engine.config;
+    let discord: ReturnType<NonNullable<typeof deps.discord>> | undefined;
+    try {
+      discord = deps.discord?.();
+    } catch {
+      /* the store cannot be read: store.ok says so */
+    }
     return {
       status: store.ok && engine.state === 'running' && !deps.draining() ? 'ok' : 'degraded',
       version: deps.version,
@@ -40,6 +46,8 @@ export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics:
       store,
       scheduler: { state: deps.draining() ? 'draining' : engine.state, running: stats?.running ?? null, queued: stats?.queued ?? null, maxConcurrent: cfg.maxConcurrent, byStatus: stats?.byStatus ?? {} },
       providers: Object.values(cfg.providers).map((p) => ({ name: p.name, type: p.type, maxConcurrent: p.maxConcurrent ?? null })),
+      // Discord being down does not make the daemon degraded: HTTP and every other source keep working.
+      ...(discord ? { discord: { enabled: discord.enabled, connected: discord.connected, state: discord.state, reason: discord.reason, fix: discord.fix } } : {}),
     };
   });
 
