@@ -307,7 +307,7 @@ export class WorkflowRunner {
         endedAt: prev.endedAt,
       };
     });
-    const workdir = def.workdir ? renderTemplate(def.workdir, this.#ctx(vars, []), this.#tplOpts()) : (this.#opts.config().defaultWorkdir ?? null);
+    const workdir = def.workdir ? renderTemplate(def.workdir, this.#ctx(runId, vars, []), this.#tplOpts()) : (this.#opts.config().defaultWorkdir ?? null);
     this.#engine.atomically(() => {
       this.store.insertRun(
         {
@@ -470,7 +470,7 @@ export class WorkflowRunner {
     let wakeAt = run.deadlineAt ?? Infinity;
     try {
       for (let pass = 0; pass < 10_000; pass++) {
-        const rows = this.store.steps(runId);
+        const rows = this.store.stepStates(runId);
         const byId = new Map(rows.map((r) => [r.stepId, r]));
         const changed = this.#pass(run, d, rows, byId, now, (t) => (wakeAt = Math.min(wakeAt, t)));
         if (!changed) {
@@ -514,7 +514,7 @@ export class WorkflowRunner {
         const subs = rows.filter((x) => x.parentId === r.stepId);
         if (subs.every((x) => STEP_ENDED.has(x.status))) {
           const bad = subs.filter((x) => x.status === 'error' || x.status === 'timeout' || x.status === 'cancelled');
-          const output = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(x)).join('\n---\n');
+          const output = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(this.store.stepOutput(run.id, x.stepId))).join(STEP_DEFAULTS.parallelJoin);
           const cost = subs.reduce((n, x) => n + (x.costUsd ?? 0), 0);
           const result: StepResult = bad.length === 0 ? { status: 'success', output } : { status: 'error', output, error: bad.map((x) => `${x.stepId}: ${x.error ?? x.status}`).join('; ') };
           this.#engine.atomically(() => {
@@ -582,7 +582,7 @@ export class WorkflowRunner {
   }
 
   #startStep(run: RunRow, d: RunDefs, r: StepRow, def: StepDef, rows: StepRow[], now: number): void {
-    const ctx = this.#ctx(JSON.parse(run.variables) as Record<string, string>, rows);
+    const ctx = this.#ctx(run.id, JSON.parse(run.variables) as Record<string, string>, rows);
     const attempt = r.attempt + 1;
     const type = def.type;
     const started = (status: StepStatus, extra: Parameters<WorkflowStore['updateStep']>[3] = {}) => {
@@ -601,7 +601,7 @@ export class WorkflowRunner {
           const render = (v: string | undefined) => (v === undefined ? undefined : renderTemplate(v, ctx, this.#tplOpts()));
           let prompt = render(def.prompt) ?? '';
           if (type === 'handoff') {
-            const from = def.handoffFrom ? ctx.steps[def.handoffFrom]?.output ?? '' : '';
+            const from = def.handoffFrom ? (ctx.steps[def.handoffFrom]?.output ?? '') : '';
             prompt = `[Handoff Context]\n${from}\n\n[Instruction]\n${prompt}`;
           }
           const request: Record<string, unknown> = { prompt, idempotencyKey: `wf:${run.id}:${r.stepId}:${attempt}`, name: `${d.def.name}/${r.stepId}` };
@@ -686,7 +686,7 @@ export class WorkflowRunner {
     if (this.#local.has(key)) return;
     const ac = new AbortController();
     this.#local.set(key, ac);
-    const ctx = this.#ctx(JSON.parse(run.variables) as Record<string, string>, this.store.steps(run.id));
+    const ctx = this.#ctx(run.id, JSON.parse(run.variables) as Record<string, string>, this.store.stepStates(run.id));
     void this.#execLocal(run, step, def, ctx, ac.signal)
       .catch((err: unknown): StepResult => ({ status: 'error', error: messageOf(err) }))
       .then((result) => {
@@ -961,7 +961,8 @@ export class WorkflowRunner {
   }
 
   /** A step's whole output: from its row, or from the spool file that holds an output too large for a task row. */
-  #outputOf(r: Pick<StepRow, 'output' | 'outputFile'>): string {
+  #outputOf(r: Pick<StepRow, 'output' | 'outputFile'> | undefined): string {
+    if (!r) return '';
     if (r.outputFile) {
       try {
         return readFileSync(r.outputFile, 'utf8').replace(/\r?\n$/, '');
@@ -972,11 +973,21 @@ export class WorkflowRunner {
     return r.output ?? '';
   }
 
-  #ctx(vars: Record<string, string>, rows: StepRow[]): TemplateContext {
+  /** The template context of a step about to start: outputs are read from the store only when a template names them. */
+  #ctx(runId: string, vars: Record<string, string>, rows: StepRow[]): TemplateContext {
     const steps: TemplateContext['steps'] = {};
+    const outputOf = (id: string) => this.#outputOf(this.store.stepOutput(runId, id));
     for (const r of rows) {
       if (r.status === 'pending') continue;
-      steps[r.stepId] = { output: this.#outputOf(r), status: r.status, error: r.error ?? '' };
+      let output: string | undefined;
+      steps[r.stepId] = {
+        get output() {
+          output ??= outputOf(r.stepId);
+          return output;
+        },
+        status: r.status,
+        error: r.error ?? '',
+      };
     }
     const env = this.#opts.config().env;
     return { vars, steps, env: (name) => env[name] };

@@ -61,12 +61,12 @@ export function registerWorkflowRunRoutes(app: FastifyInstance, deps: AppDeps & 
   app.get('/api/workflows/:name/runs', async (req) => {
     const { name } = req.params as { name: string };
     const q = parseQuery(runsQuery, req.query);
-    return { runs: workflows.store.listRuns({ workflow: name, limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.steps(r.id))) };
+    return { runs: workflows.store.listRuns({ workflow: name, limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.store.stepCounts(r.id))) };
   });
 
   app.get('/api/workflow-runs', async (req) => {
     const q = parseQuery(runsQuery, req.query);
-    return { runs: workflows.store.listRuns({ ...(q.workflow ? { workflow: q.workflow } : {}), limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.steps(r.id))) };
+    return { runs: workflows.store.listRuns({ ...(q.workflow ? { workflow: q.workflow } : {}), limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.store.stepCounts(r.id))) };
   });
 
   app.get('/api/workflow-runs/:id', async (req) => {
