@@ -11,7 +11,7 @@ import { RUN_ENDED, STEP_ENDED, WorkflowStore, type RunRow, type RunStatus, type
 import { parseDuration } from '../util/duration.js';
 import { clampDelay } from '../util/timers.js';
 import { carriedSteps, finalStatus, flattenSteps, retriesOf, runVariables } from './plan.js';
-import { STEP_DEFAULTS, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
+import { STEP_DEFAULTS, WORKFLOW_NAME, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
 
@@ -276,6 +276,10 @@ export class WorkflowRunner {
 
   #loadValid(name: string): WorkflowDef {
     const config = this.#opts.config();
+    // By name only: a path (findWorkflow takes one for the CLI's validate) would let a client run any file.
+    if (!WORKFLOW_NAME.test(name)) {
+      throw new TetoraError('TET_ERR_WORKFLOW_NOT_FOUND', `"${name.slice(0, 200)}" is not a workflow name (letters, digits, _ and -); a run names a workflow of ${config.workflowDir} by its "name" (\`tetora workflow list\`).`, { name: name.slice(0, 200) });
+    }
     const loaded = findWorkflow(config.workflowDir, name);
     const checked = checkLoaded(loaded, config);
     if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);

@@ -143,6 +143,9 @@ describe('workflow runs: every step type', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('TET_ERR_WORKFLOW_VARIABLE_MISSING');
     expect(r.body.error.message).toContain('"topic"');
+    const byPath = await d.json<{ error: { code: string } }>(`/api/workflows/${encodeURIComponent(join(d.home, 'workflows', 'needs-var.json'))}/run`, { method: 'POST', body: '{"variables":{"topic":"x"}}' });
+    expect(byPath.status).toBe(404);
+    expect(byPath.body.error.code).toBe('TET_ERR_WORKFLOW_NOT_FOUND');
     const runs = await d.json<{ runs: unknown[] }>('/api/workflow-runs');
     expect(runs.body.runs).toHaveLength(0);
     const cli = await d.cli(['workflow', 'run', 'needs-var']);
