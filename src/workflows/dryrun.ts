@@ -10,7 +10,7 @@ import { costOf, priceOf } from '../providers/pricing.js';
 import { parseDuration } from '../util/duration.js';
 import { explainCondition, type ConditionExplained } from './condition.js';
 import { branchNotTaken, propagateSkips, topoLevels } from './order.js';
-import { renderDeep, renderTemplate, templateRefs, type StepRef, type TemplateContext, type TemplateOptions } from './template.js';
+import { handoffPrompt, renderDeep, renderTemplate, templateRefs, type StepRef, type TemplateContext, type TemplateOptions } from './template.js';
 import type { StepDef, WorkflowDef } from './types.js';
 import { missingVariables } from './validate.js';
 
@@ -152,7 +152,7 @@ export function dryRun(def: WorkflowDef, opts: DryRunOptions): DryRunPlan {
       if (model) out.model = model;
       let prompt = render(s.prompt) ?? '';
       if (s.type === 'handoff' && s.handoffFrom) {
-        prompt = `[Handoff Context]\n${placeholderFor({ name: s.handoffFrom, field: 'output' })}\n\n[Instruction]\n${prompt}`;
+        prompt = handoffPrompt(placeholderFor({ name: s.handoffFrom, field: 'output' }), prompt);
       }
       out.prompt = prompt;
       const reads = templateRefs(s.prompt ?? '').filter((r) => r.kind === 'step').length + (s.type === 'handoff' ? 1 : 0);

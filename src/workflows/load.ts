@@ -105,11 +105,13 @@ function looksLikePath(s: string): boolean {
 
 /**
  * One workflow by name, by file name in `dir` (`basic` or `basic.json` for `dir/basic.json`), or by path
- * (anything with a `/`, or ending in `.json`, that exists). Throws TET_ERR_WORKFLOW_NOT_FOUND (naming the
+ * (anything with a `/`, or ending in `.json`, that exists; not with `allowPath: false`, as over HTTP, where
+ * only the folder's own files may be read). Throws TET_ERR_WORKFLOW_NOT_FOUND (naming the
  * workflows there are) or TET_ERR_WORKFLOW_DUPLICATE_NAME (naming both files).
  */
-export function findWorkflow(dir: string, nameOrFile: string): LoadedWorkflow {
-  if (looksLikePath(nameOrFile) && existsSync(nameOrFile) && statSync(nameOrFile).isFile()) return readWorkflowFile(nameOrFile);
+export function findWorkflow(dir: string, nameOrFile: string, opts: { allowPath?: boolean } = {}): LoadedWorkflow {
+  const allowPath = opts.allowPath ?? true;
+  if (allowPath && looksLikePath(nameOrFile) && existsSync(nameOrFile) && statSync(nameOrFile).isFile()) return readWorkflowFile(nameOrFile);
   const all = loadWorkflows(dir);
   const dup = all.duplicates.get(nameOrFile);
   if (dup) throw new TetoraError('TET_ERR_WORKFLOW_DUPLICATE_NAME', duplicateMessage(nameOrFile, dup), { name: nameOrFile, files: dup });

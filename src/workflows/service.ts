@@ -9,7 +9,7 @@ import { dryRun, type DryRunPlan } from './dryrun.js';
 import { findWorkflow, loadWorkflows, type FileProblem, type LoadedWorkflow } from './load.js';
 import { topoLevels } from './order.js';
 import type { CheckResult, Problem, WorkflowDef } from './types.js';
-import { formatProblems, validateWorkflow, type ValidationConfig } from './validate.js';
+import { formatProblems, missingVariables, missingVariablesMessage, validateWorkflow, type ValidationConfig } from './validate.js';
 
 export type WorkflowConfig = ValidationConfig & Pick<ResolvedConfig, 'workflowDir'>;
 
@@ -74,8 +74,9 @@ export function dryRunWorkflow(
   config: WorkflowConfig & Pick<ResolvedConfig, 'agents' | 'providers' | 'defaultModel' | 'defaultProvider' | 'workflowEnv' | 'env'> & Partial<Pick<ResolvedConfig, 'defaultAgent'>>,
   nameOrFile: string,
   vars: Record<string, string>,
+  opts: { allowPath?: boolean } = {},
 ): DryRunPlan & { file: string; warnings: Problem[] } {
-  const loaded = findWorkflow(config.workflowDir, nameOrFile);
+  const loaded = findWorkflow(config.workflowDir, nameOrFile, opts);
   const checked = checkLoaded(loaded, config);
   if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);
   const env = config.env;
@@ -96,4 +97,23 @@ export function variablesFrom(value: unknown, where: string): Record<string, str
     else throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', `${where}.${k} must be text, not ${v === null ? 'null' : typeof v}`, { field: `${where}.${k}` });
   }
   return out;
+}
+
+/**
+ * The check before a run starts (CLI, HTTP, triggers, resume): every validation error (TET_ERR_WORKFLOW_INVALID,
+ * with all of them in `details.errors`), then variables used with no value (TET_ERR_WORKFLOW_VARIABLE_MISSING,
+ * naming each). Returns the warnings when the run may start.
+ */
+export function assertRunnable(
+  loaded: Pick<LoadedWorkflow, 'def' | 'errors' | 'warnings'> & { file?: string },
+  config: ValidationConfig,
+  vars: Record<string, string>,
+): Problem[] {
+  const checked = checkLoaded(loaded, config);
+  if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);
+  const missing = missingVariables(loaded.def, vars);
+  if (missing.length > 0) {
+    throw new TetoraError('TET_ERR_WORKFLOW_VARIABLE_MISSING', missingVariablesMessage(loaded.def.name, missing), { name: loaded.def.name, variables: missing });
+  }
+  return checked.warnings;
 }

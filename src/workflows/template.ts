@@ -63,7 +63,8 @@ const TEMPLATE = /\{\{([^}]+)\}\}/g;
 /** What may stand between the braces to be a reference; anything else is left as written. */
 const STEP_EXPR = /^steps\.([^.\s{}]+)(?:\.([A-Za-z0-9_]*))?$/;
 const ENV_EXPR = /^env\.([A-Za-z_][A-Za-z0-9_]*)$/;
-const VAR_EXPR = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+/** Variable names in any script (the original's users write `{{主題}}`), digits, `_`, `-` and `.`. */
+const VAR_EXPR = /^[\p{L}_][\p{L}\p{N}\p{M}_.-]*$/u;
 
 /** Reads one `{{…}}` body; undefined when it is not a reference. */
 function refOf(body: string, raw: string): TemplateRef | undefined {
@@ -156,4 +157,14 @@ export function renderDeep(value: unknown, ctx: TemplateContext, opts: TemplateO
     return out;
   }
   return value;
+}
+
+/** A handoff step's prompt, in the original's form: the full output of `handoffFrom`, then the instruction. */
+export function handoffPrompt(context: string, instruction: string): string {
+  return `[Handoff Context]\n${context}\n\n[Instruction]\n${instruction}`;
+}
+
+/** A parallel step's output: its sub-steps' outputs (in the order the file lists them) joined as the original joins them. */
+export function joinParallelOutputs(outputs: readonly string[]): string {
+  return outputs.join('\n---\n');
 }

@@ -5,7 +5,7 @@
  * Goes beyond the original (spec §8.2): agents, providers and skills must exist in the config; template
  * references must name a step that ended before (an ancestor), not only a step that exists.
  */
-import { permissionModes } from '../config/schema.js';
+import { MAX_DURATION_MS, permissionModes } from '../config/schema.js';
 import { parseDuration } from '../util/duration.js';
 import { splitCondition } from './condition.js';
 import { findCycles, stepIndex, visibleSteps, type StepEntry } from './order.js';
@@ -184,11 +184,16 @@ class Validator {
     this.warnings.push({ path, message });
   }
 
-  duration(value: string | undefined, path: string, field: string, opts: { allowZero: boolean }): void {
+  /**
+   * `timer: true` for durations a timer holds at once (timeouts, retry waits): at most MAX_DURATION_MS. Delays
+   * and human timeouts are durable waits and may be longer.
+   */
+  duration(value: string | undefined, path: string, field: string, opts: { allowZero: boolean; timer?: boolean }): void {
     if (value === undefined || isTemplated(value)) return;
     const ms = parseDuration(value);
     if (ms === undefined) this.err(path, `"${field}" ${show(value)} is not a duration; write one such as "90s", "15m", "1h30m" or "2d"`);
     else if (ms === 0 && !opts.allowZero) this.err(path, `"${field}" is 0, which would end the wait at once; give a duration above 0 such as "10m"`);
+    else if (opts.timer && ms > MAX_DURATION_MS) this.err(path, `"${field}" ${show(value)} is longer than ${MAX_DURATION_MS} ms (about 24.8 days, the longest a timer holds); give at most "24d"`);
   }
 
   run(): void {
@@ -196,7 +201,7 @@ class Validator {
     if (def.name === '') this.err('name', 'missing: give the workflow a "name" such as "research-and-summarize" (letters, digits, - and _; it is how runs and the CLI find it)');
     else if (!WORKFLOW_NAME.test(def.name)) this.err('name', `"name" ${show(def.name)} is not valid: use letters, digits, - and _, starting with a letter or digit (e.g. "research-and-summarize")`);
     if (def.steps.length === 0) this.err('steps', 'the workflow has no steps: give "steps" at least one step such as {"id": "research", "agent": "...", "prompt": "..."}');
-    this.duration(def.timeout, 'timeout', 'timeout', { allowZero: false });
+    this.duration(def.timeout, 'timeout', 'timeout', { allowZero: false, timer: true });
     if (def.branch !== undefined) {
       for (const ref of templateRefs(def.branch)) {
         if (ref.kind === 'step') this.err('branch', `template ${ref.raw} reads a step, but the branch is made before any step runs; use variables only`);
@@ -249,7 +254,6 @@ class Validator {
     if (known) {
       for (const [field, owner] of Object.entries(TYPE_ONLY_FIELDS)) {
         if (owner === s.type || (s as unknown as Record<string, unknown>)[field] === undefined) continue;
-        if (s.type === 'handoff' && field === 'handoffFrom') continue;
         this.warn(`${path}.${field}`, `"${field}" is only read by ${owner} steps and is ignored on a ${s.type} step${s.type === 'dispatch' ? `; did you mean "type": "${owner}"?` : ''}`);
       }
     }
@@ -258,8 +262,8 @@ class Validator {
     if (s.onError !== undefined && !(ON_ERROR_MODES as readonly string[]).includes(s.onError)) {
       this.err(`${path}.onError`, `"onError" ${show(s.onError)} is not one of ${ON_ERROR_MODES.join(', ')}; use "stop" (end the run), "skip" (go on without this step) or "retry" (with retryMax and retryDelay)`);
     }
-    this.duration(s.timeout, `${path}.timeout`, 'timeout', { allowZero: false });
-    this.duration(s.retryDelay, `${path}.retryDelay`, 'retryDelay', { allowZero: true });
+    this.duration(s.timeout, `${path}.timeout`, 'timeout', { allowZero: false, timer: true });
+    this.duration(s.retryDelay, `${path}.retryDelay`, 'retryDelay', { allowZero: true, timer: true });
     if (s.permissionMode !== undefined && !isTemplated(s.permissionMode) && !(permissionModes as readonly string[]).includes(s.permissionMode)) {
       this.err(`${path}.permissionMode`, `"permissionMode" ${show(s.permissionMode)} is not one of ${permissionModes.join(', ')}`);
     }
@@ -425,7 +429,7 @@ class Validator {
         this.err(`${ip}.args`, `"args" must be a list of texts, not ${show(input.args)}`);
       }
       if (input.timeout !== undefined) {
-        if (typeof input.timeout === 'string' || typeof input.timeout === 'number') this.duration(String(input.timeout), `${ip}.timeout`, 'timeout', { allowZero: false });
+        if (typeof input.timeout === 'string' || typeof input.timeout === 'number') this.duration(String(input.timeout), `${ip}.timeout`, 'timeout', { allowZero: false, timer: true });
         else this.err(`${ip}.timeout`, `"timeout" must be a duration such as "5m", not ${show(input.timeout)}`);
       }
     } else {

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TetoraError } from '../../src/errors.js';
 import { deleteWorkflow, findWorkflow, loadWorkflows, saveWorkflow } from '../../src/workflows/load.js';
+import { thrown } from '../helpers/config.js';
 
 function folder(files: Record<string, unknown>): string {
   const dir = mkdtempSync(join(tmpdir(), 'tetora-wf-load-'));
@@ -12,16 +12,6 @@ function folder(files: Record<string, unknown>): string {
 }
 
 const flow = (name: string, extra: Record<string, unknown> = {}) => ({ name, steps: [{ id: 'a', agent: 'x', prompt: 'p' }], ...extra });
-
-function thrown(fn: () => unknown): TetoraError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof TetoraError) return err;
-    throw err;
-  }
-  throw new Error('expected a TetoraError');
-}
 
 describe('loadWorkflows', () => {
   it('finds workflows by their internal name, whatever the file is called', () => {

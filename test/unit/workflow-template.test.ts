@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TetoraError } from '../../src/errors.js';
-import { envRefused, renderDeep, renderTemplate, templateRefs, type TemplateContext } from '../../src/workflows/template.js';
+import { envRefused, handoffPrompt, joinParallelOutputs, renderDeep, renderTemplate, templateRefs, type TemplateContext } from '../../src/workflows/template.js';
 
 const ctx = (over: Partial<TemplateContext> = {}): TemplateContext => ({
   vars: { topic: 'AI agents', empty: '' },
@@ -25,8 +25,13 @@ describe('templateRefs', () => {
     expect(templateRefs('{{ .Name }} {{"a": 1}} {{a b}} {{}}')).toEqual([]);
   });
 
-  it('reads step ids in any script (the original example keeps Chinese prompts; ids may be too)', () => {
+  it('reads step ids and variable names in any script (the original example keeps Chinese prompts)', () => {
     expect(templateRefs('{{steps.研究.output}}')).toEqual([{ kind: 'step', name: '研究', field: 'output', raw: '{{steps.研究.output}}' }]);
+    expect(templateRefs('{{主題}} {{トピック_2}}')).toEqual([
+      { kind: 'var', name: '主題', raw: '{{主題}}' },
+      { kind: 'var', name: 'トピック_2', raw: '{{トピック_2}}' },
+    ]);
+    expect(renderTemplate('關於 {{主題}}', { vars: { 主題: '代理' }, steps: {}, env: () => undefined })).toBe('關於 代理');
   });
 });
 
@@ -92,6 +97,14 @@ describe('renderTemplate', () => {
       list: ['five points'],
       h: { a: '' },
     });
+  });
+});
+
+describe('handoff and parallel texts, as the original writes them', () => {
+  it('puts the full context before the instruction, and joins parallel outputs with ---', () => {
+    const big = '字'.repeat(20_000);
+    expect(handoffPrompt(big, 'Review it')).toBe(`[Handoff Context]\n${big}\n\n[Instruction]\nReview it`);
+    expect(joinParallelOutputs(['a', 'b', ''])).toBe('a\n---\nb\n---\n');
   });
 });
 

@@ -180,6 +180,9 @@ describe('validateWorkflow', () => {
     expect(at(r, 'steps[0].permissionMode')[0]).toMatch(/"yolo" is not one of default, acceptEdits/);
     expect(at(r, 'steps[0].budget')[0]).toMatch(/amount in USD/);
     for (const mode of ['stop', 'skip', 'retry']) expect(check(wf([step('a', { onError: mode })])).errors).toEqual([]);
+    const long = check(wf([step('a', { timeout: '30d', retryDelay: '25d' }), { id: 'w', type: 'delay', delay: '30d' }], { timeout: '40d' }));
+    expect(paths(long).sort()).toEqual(['steps[0].retryDelay', 'steps[0].timeout', 'timeout']);
+    expect(at(long, 'steps[0].timeout')[0]).toMatch(/longer than 2147483647 ms \(about 24\.8 days, the longest a timer holds\); give at most "24d"/);
   });
 
   it('refuses external steps as not supported yet, never ignoring them', () => {
@@ -316,5 +319,23 @@ describe('workflow files in the original format', () => {
     const r = check(original, { agents: { hisui: {}, kokuyou: {}, kohaku: {}, ruri: {} } });
     expect(r.errors).toEqual([]);
     expect(r.warnings.map((w) => w.path)).toEqual(['steps[4].notifyTo']);
+  });
+});
+
+describe('assertRunnable', () => {
+  it('refuses an invalid workflow with every error, then missing variables by name, else returns the warnings', async () => {
+    const { assertRunnable } = await import('../../src/workflows/service.js');
+    const { parseWorkflow: parse } = await import('../../src/workflows/parse.js');
+    const invalid = parse(wf([step('a', { agent: 'ghost' }), step('a')]));
+    try {
+      assertRunnable(invalid, config, {});
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'TET_ERR_WORKFLOW_INVALID', exitCode: 78, status: 400 });
+      expect((err as { details: { errors: unknown[] } }).details.errors).toHaveLength(2);
+    }
+    const needsVar = parse(wf([step('a', { prompt: '{{topic}} {{mood}}' })], { variables: { mood: '' }, colour: 1 }));
+    expect(() => assertRunnable(needsVar, config, {})).toThrow(/uses variable "topic" with no value: give it \(--var topic=VALUE/);
+    expect(assertRunnable(needsVar, config, { topic: 'x' }).map((w) => w.path)).toEqual(['colour', 'steps[0].prompt']);
   });
 });

@@ -102,7 +102,7 @@ need no daemon.`,
   );
 
   wf.command('list')
-    .description('every workflow of the workflow folder, with its step count and whether it validates')
+    .description('every workflow of the workflow folder, with its step count and whether it validates (files that cannot be read, or that share a name, are named on stderr)')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
       const { config, dir } = configFor(cmd, { optional: true });
@@ -115,9 +115,9 @@ need no daemon.`,
         const state = w.valid ? (w.warnings ? `ok (${w.warnings} warning${w.warnings > 1 ? 's' : ''})` : 'ok') : `INVALID (${w.errors} error${w.errors > 1 ? 's' : ''})`;
         lines.push(`${w.name.padEnd(width)}  ${String(w.steps).padStart(3)} steps  ${state.padEnd(16)}  ${w.description}`);
       }
-      for (const e of result.errors) lines.push(`error: ${e.message}`);
       process.stdout.write(`${lines.join('\n')}\n`);
-      if (result.errors.length > 0) throw new ExitWith(ExitCode.config);
+      // Files that cannot be listed are said on stderr; `tetora workflow validate` fails on them.
+      for (const e of result.errors) process.stderr.write(`warning: ${e.message}\n`);
     });
 
   wf.command('show <name>')

@@ -10,7 +10,8 @@ import { noQuery, parseQuery } from '../query.js';
 
 /**
  * Workflow definitions (the original's §8.5 endpoints, definitions only; runs are in workflow-runs routes):
- * files in the config's `workflowDir`, read at each request (an edit or a reload applies at once).
+ * files in the config's `workflowDir`, read at each request (an edit or a reload applies at once). A
+ * `:name` is a workflow name (or a file name in that folder), never a path: no file elsewhere is read.
  * An invalid definition is a 400 with the catalog's error body plus the original's `{errors: [{path,
  * message}]}` and `warnings` at the top level; nothing is written.
  */
@@ -25,7 +26,12 @@ const createQuery = z
   })
   .strict();
 
-function sendInvalid(reply: FastifyReply, err: TetoraError): FastifyReply {
+/**
+ * The 400 answer for TET_ERR_WORKFLOW_INVALID (from `invalidError`): the catalog's error body plus the
+ * original's top-level `errors: [{path, message}]`, `warnings`, `valid: false`, `name`. Other routes that
+ * refuse an invalid workflow (run) answer the same way.
+ */
+export function sendInvalid(reply: FastifyReply, err: TetoraError): FastifyReply {
   const d = err.details ?? {};
   return reply.status(400).send({
     error: { code: err.code, message: err.message, details: d },
@@ -55,7 +61,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps): voi
   app.get('/api/workflows/:name', async (req) => {
     const { name } = req.params as { name: string };
     parseQuery(noQuery, req.query);
-    const loaded = findWorkflow(engine.config.workflowDir, name);
+    const loaded = findWorkflow(engine.config.workflowDir, name, { allowPath: false });
     const checked = checkLoaded(loaded, engine.config);
     let workflow: unknown = loaded.def;
     try {
@@ -70,7 +76,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps): voi
   app.post('/api/workflows/:name/validate', async (req) => {
     const { name } = req.params as { name: string };
     parseQuery(noQuery, req.query);
-    const loaded = findWorkflow(engine.config.workflowDir, name);
+    const loaded = findWorkflow(engine.config.workflowDir, name, { allowPath: false });
     return report(loaded.def, checkLoaded(loaded, engine.config), loaded.file);
   });
 
@@ -98,7 +104,7 @@ export function registerWorkflowRoutes(app: FastifyInstance, deps: AppDeps): voi
     if (typeof body !== 'object' || Array.isArray(body)) throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', 'the body must be an object such as {"variables": {"topic": "AI"}}');
     const vars = variablesFrom(body.variables, 'variables');
     try {
-      return dryRunWorkflow(engine.config, name, vars);
+      return dryRunWorkflow(engine.config, name, vars, { allowPath: false });
     } catch (err) {
       if (err instanceof TetoraError && err.code === 'TET_ERR_WORKFLOW_INVALID') return sendInvalid(reply, err);
       throw err;
