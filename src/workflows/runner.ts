@@ -11,7 +11,7 @@ import { RUN_ENDED, STEP_ENDED, WorkflowStore, type RunRow, type RunStatus, type
 import { parseDuration } from '../util/duration.js';
 import { clampDelay } from '../util/timers.js';
 import { carriedSteps, finalStatus, flattenSteps, retriesOf, runVariables } from './plan.js';
-import { STEP_DEFAULTS, WORKFLOW_NAME, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
+import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, handoffPrompt, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
 
@@ -146,10 +146,10 @@ export class WorkflowRunner {
    */
   async start(name: string, variables: Record<string, unknown>, opts: StartOptions): Promise<{ runId: string }> {
     this.#assertRunning();
-    const def = this.#loadValid(name);
-    const vars = runVariables(def, variables);
-    const missing = missingVariables(def, vars);
-    if (missing.length > 0) throw new TetoraError('TET_ERR_WORKFLOW_VARIABLE_MISSING', `${missingVariablesMessage(name, missing)}.`, { workflow: name, missing });
+    const loaded = this.#load(name);
+    const vars = runVariables(loaded.def, variables);
+    assertRunnable(loaded, this.#opts.config(), vars);
+    const def = loaded.def;
     const runId = randomUUID();
     this.#create(runId, def, vars, opts, undefined, new Set());
     return { runId };
@@ -274,16 +274,13 @@ export class WorkflowRunner {
     }
   }
 
-  #loadValid(name: string): WorkflowDef {
+  #load(name: string): LoadedWorkflow {
     const config = this.#opts.config();
     // By name only: a path (findWorkflow takes one for the CLI's validate) would let a client run any file.
     if (!WORKFLOW_NAME.test(name)) {
       throw new TetoraError('TET_ERR_WORKFLOW_NOT_FOUND', `"${name.slice(0, 200)}" is not a workflow name (letters, digits, _ and -); a run names a workflow of ${config.workflowDir} by its "name" (\`tetora workflow list\`).`, { name: name.slice(0, 200) });
     }
-    const loaded = findWorkflow(config.workflowDir, name);
-    const checked = checkLoaded(loaded, config);
-    if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);
-    return loaded.def;
+    return findWorkflow(config.workflowDir, name);
   }
 
   #create(runId: string, def: WorkflowDef, vars: Record<string, string>, opts: StartOptions, resumedFrom: RunRow | undefined, carried: Set<string>, oldRows: StepRow[] = []): void {
@@ -518,7 +515,8 @@ export class WorkflowRunner {
         const subs = rows.filter((x) => x.parentId === r.stepId);
         if (subs.every((x) => STEP_ENDED.has(x.status))) {
           const bad = subs.filter((x) => x.status === 'error' || x.status === 'timeout' || x.status === 'cancelled');
-          const output = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(this.store.stepOutput(run.id, x.stepId))).join(STEP_DEFAULTS.parallelJoin);
+          const outputs = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(this.store.stepOutput(run.id, x.stepId)));
+          const output = joinParallelOutputs(outputs);
           const cost = subs.reduce((n, x) => n + (x.costUsd ?? 0), 0);
           const result: StepResult = bad.length === 0 ? { status: 'success', output } : { status: 'error', output, error: bad.map((x) => `${x.stepId}: ${x.error ?? x.status}`).join('; ') };
           this.#engine.atomically(() => {
@@ -606,7 +604,7 @@ export class WorkflowRunner {
           let prompt = render(def.prompt) ?? '';
           if (type === 'handoff') {
             const from = def.handoffFrom ? (ctx.steps[def.handoffFrom]?.output ?? '') : '';
-            prompt = `[Handoff Context]\n${from}\n\n[Instruction]\n${prompt}`;
+            prompt = handoffPrompt(from, prompt);
           }
           const request: Record<string, unknown> = { prompt, idempotencyKey: `wf:${run.id}:${r.stepId}:${attempt}`, name: `${d.def.name}/${r.stepId}` };
           for (const k of ['agent', 'model', 'provider', 'timeout', 'permissionMode'] as const) {
