@@ -128,6 +128,10 @@ and timed until its event stream (\`GET /api/workflow-runs/:id/events\`) says \`
 Per step the runner writes the step row and its task in one transaction, the task's terminal hook writes
 the step's result in the transaction of the task's end, and the runner then reads the run's step rows
 once to start what became ready (a fan-out starts in one pass).
+A ratio below 1 means the runner's own work per step (its transactions and one read of the run's step
+states) costs less than what a client driving the same tasks spends on an HTTP round trip and a \`?wait\`
+per task: the overhead of a workflow step over a task is not measurable above that on this machine (2
+shared cores; other processes ran during the run, so the absolute times vary by tens of percent).
 ${END}`;
   process.stdout.write(`${section}\n`);
   if (args.includes('--print-only')) return;
