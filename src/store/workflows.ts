@@ -151,6 +151,9 @@ export class WorkflowStore {
       listByName: p(`SELECT ${RUN_COLS} FROM workflow_runs WHERE workflow_name = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`),
       steps: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE run_id = ? ORDER BY ord`),
       step: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE run_id = ? AND step_id = ?`),
+      stepStates: p(`SELECT ${STEP_COLS.replace('output,', 'NULL AS output,')} FROM workflow_steps WHERE run_id = ? ORDER BY ord`),
+      stepOutput: p(`SELECT output, output_file AS outputFile FROM workflow_steps WHERE run_id = ? AND step_id = ?`),
+      stepCounts: p(`SELECT status, COUNT(*) AS n, SUM(CASE WHEN type = 'parallel' THEN 0 ELSE cost_usd END) AS cost FROM workflow_steps WHERE run_id = ? GROUP BY status`),
       stepByTask: p(`SELECT ${STEP_COLS} FROM workflow_steps WHERE task_id = ?`),
       orphanSteps: p(`SELECT ${STEP_COLS} FROM workflow_steps
         WHERE status = 'running' AND run_id IN (SELECT id FROM workflow_runs WHERE status <> 'running') ORDER BY run_id, ord`),
@@ -209,6 +212,26 @@ export class WorkflowStore {
 
   steps(runId: string): StepRow[] {
     return this.#s.steps.all(runId) as StepRow[];
+  }
+
+  /** The run's steps without their outputs (`output` is null): what advancing a run reads. */
+  stepStates(runId: string): StepRow[] {
+    return this.#s.stepStates.all(runId) as StepRow[];
+  }
+
+  stepOutput(runId: string, stepId: string): Pick<StepRow, 'output' | 'outputFile'> | undefined {
+    return this.#s.stepOutput.get(runId, stepId) as Pick<StepRow, 'output' | 'outputFile'> | undefined;
+  }
+
+  /** Steps by status and the run's total cost (parallel steps' own rows not counted twice). */
+  stepCounts(runId: string): { counts: Record<string, number>; costUsd: number } {
+    const counts: Record<string, number> = {};
+    let costUsd = 0;
+    for (const r of this.#s.stepCounts.all(runId) as Array<{ status: string; n: number; cost: number | null }>) {
+      counts[r.status] = r.n;
+      costUsd += r.cost ?? 0;
+    }
+    return { counts, costUsd };
   }
 
   step(runId: string, stepId: string): StepRow | undefined {

@@ -11,7 +11,7 @@ import { RUN_ENDED, STEP_ENDED, WorkflowStore, type RunRow, type RunStatus, type
 import { parseDuration } from '../util/duration.js';
 import { clampDelay } from '../util/timers.js';
 import { carriedSteps, finalStatus, flattenSteps, retriesOf, runVariables } from './plan.js';
-import { STEP_DEFAULTS, checkLoaded, evalCondition, findWorkflow, invalidError, missingVariables, missingVariablesMessage, renderDeep, renderTemplate, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
+import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, handoffPrompt, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
 
@@ -152,10 +152,10 @@ export class WorkflowRunner {
       const existing = this.store.runByTriggerKey(key);
       if (existing) return { runId: existing };
     }
-    const def = this.#loadValid(name);
-    const vars = runVariables(def, variables);
-    const missing = missingVariables(def, vars);
-    if (missing.length > 0) throw new TetoraError('TET_ERR_WORKFLOW_VARIABLE_MISSING', `${missingVariablesMessage(name, missing)}.`, { workflow: name, missing });
+    const loaded = this.#load(name);
+    const vars = runVariables(loaded.def, variables);
+    assertRunnable(loaded, this.#opts.config(), vars);
+    const def = loaded.def;
     const runId = randomUUID();
     this.#create(runId, def, vars, opts, undefined, new Set());
     return { runId };
@@ -280,12 +280,13 @@ export class WorkflowRunner {
     }
   }
 
-  #loadValid(name: string): WorkflowDef {
+  #load(name: string): LoadedWorkflow {
     const config = this.#opts.config();
-    const loaded = findWorkflow(config.workflowDir, name);
-    const checked = checkLoaded(loaded, config);
-    if (checked.errors.length > 0) throw invalidError(loaded.def.name, checked, loaded.file);
-    return loaded.def;
+    // By name only: a path (findWorkflow takes one for the CLI's validate) would let a client run any file.
+    if (!WORKFLOW_NAME.test(name)) {
+      throw new TetoraError('TET_ERR_WORKFLOW_NOT_FOUND', `"${name.slice(0, 200)}" is not a workflow name (letters, digits, _ and -); a run names a workflow of ${config.workflowDir} by its "name" (\`tetora workflow list\`).`, { name: name.slice(0, 200) });
+    }
+    return findWorkflow(config.workflowDir, name);
   }
 
   #create(runId: string, def: WorkflowDef, vars: Record<string, string>, opts: StartOptions, resumedFrom: RunRow | undefined, carried: Set<string>, oldRows: StepRow[] = []): void {
@@ -313,7 +314,7 @@ export class WorkflowRunner {
         endedAt: prev.endedAt,
       };
     });
-    const workdir = def.workdir ? renderTemplate(def.workdir, this.#ctx(vars, []), this.#tplOpts()) : (this.#opts.config().defaultWorkdir ?? null);
+    const workdir = def.workdir ? renderTemplate(def.workdir, this.#ctx(runId, vars, []), this.#tplOpts()) : (this.#opts.config().defaultWorkdir ?? null);
     this.#engine.atomically(() => {
       this.store.insertRun(
         {
@@ -476,7 +477,7 @@ export class WorkflowRunner {
     let wakeAt = run.deadlineAt ?? Infinity;
     try {
       for (let pass = 0; pass < 10_000; pass++) {
-        const rows = this.store.steps(runId);
+        const rows = this.store.stepStates(runId);
         const byId = new Map(rows.map((r) => [r.stepId, r]));
         const changed = this.#pass(run, d, rows, byId, now, (t) => (wakeAt = Math.min(wakeAt, t)));
         if (!changed) {
@@ -520,7 +521,8 @@ export class WorkflowRunner {
         const subs = rows.filter((x) => x.parentId === r.stepId);
         if (subs.every((x) => STEP_ENDED.has(x.status))) {
           const bad = subs.filter((x) => x.status === 'error' || x.status === 'timeout' || x.status === 'cancelled');
-          const output = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(x)).join('\n---\n');
+          const outputs = subs.filter((x) => x.status === 'success').map((x) => this.#outputOf(this.store.stepOutput(run.id, x.stepId)));
+          const output = joinParallelOutputs(outputs);
           const cost = subs.reduce((n, x) => n + (x.costUsd ?? 0), 0);
           const result: StepResult = bad.length === 0 ? { status: 'success', output } : { status: 'error', output, error: bad.map((x) => `${x.stepId}: ${x.error ?? x.status}`).join('; ') };
           this.#engine.atomically(() => {
@@ -588,7 +590,7 @@ export class WorkflowRunner {
   }
 
   #startStep(run: RunRow, d: RunDefs, r: StepRow, def: StepDef, rows: StepRow[], now: number): void {
-    const ctx = this.#ctx(JSON.parse(run.variables) as Record<string, string>, rows);
+    const ctx = this.#ctx(run.id, JSON.parse(run.variables) as Record<string, string>, rows);
     const attempt = r.attempt + 1;
     const type = def.type;
     const started = (status: StepStatus, extra: Parameters<WorkflowStore['updateStep']>[3] = {}) => {
@@ -607,8 +609,8 @@ export class WorkflowRunner {
           const render = (v: string | undefined) => (v === undefined ? undefined : renderTemplate(v, ctx, this.#tplOpts()));
           let prompt = render(def.prompt) ?? '';
           if (type === 'handoff') {
-            const from = def.handoffFrom ? ctx.steps[def.handoffFrom]?.output ?? '' : '';
-            prompt = `[Handoff Context]\n${from}\n\n[Instruction]\n${prompt}`;
+            const from = def.handoffFrom ? (ctx.steps[def.handoffFrom]?.output ?? '') : '';
+            prompt = handoffPrompt(from, prompt);
           }
           const request: Record<string, unknown> = { prompt, idempotencyKey: `wf:${run.id}:${r.stepId}:${attempt}`, name: `${d.def.name}/${r.stepId}` };
           for (const k of ['agent', 'model', 'provider', 'timeout', 'permissionMode'] as const) {
@@ -692,7 +694,7 @@ export class WorkflowRunner {
     if (this.#local.has(key)) return;
     const ac = new AbortController();
     this.#local.set(key, ac);
-    const ctx = this.#ctx(JSON.parse(run.variables) as Record<string, string>, this.store.steps(run.id));
+    const ctx = this.#ctx(run.id, JSON.parse(run.variables) as Record<string, string>, this.store.stepStates(run.id));
     void this.#execLocal(run, step, def, ctx, ac.signal)
       .catch((err: unknown): StepResult => ({ status: 'error', error: messageOf(err) }))
       .then((result) => {
@@ -967,7 +969,8 @@ export class WorkflowRunner {
   }
 
   /** A step's whole output: from its row, or from the spool file that holds an output too large for a task row. */
-  #outputOf(r: Pick<StepRow, 'output' | 'outputFile'>): string {
+  #outputOf(r: Pick<StepRow, 'output' | 'outputFile'> | undefined): string {
+    if (!r) return '';
     if (r.outputFile) {
       try {
         return readFileSync(r.outputFile, 'utf8').replace(/\r?\n$/, '');
@@ -978,11 +981,21 @@ export class WorkflowRunner {
     return r.output ?? '';
   }
 
-  #ctx(vars: Record<string, string>, rows: StepRow[]): TemplateContext {
+  /** The template context of a step about to start: outputs are read from the store only when a template names them. */
+  #ctx(runId: string, vars: Record<string, string>, rows: StepRow[]): TemplateContext {
     const steps: TemplateContext['steps'] = {};
+    const outputOf = (id: string) => this.#outputOf(this.store.stepOutput(runId, id));
     for (const r of rows) {
       if (r.status === 'pending') continue;
-      steps[r.stepId] = { output: this.#outputOf(r), status: r.status, error: r.error ?? '' };
+      let output: string | undefined;
+      steps[r.stepId] = {
+        get output() {
+          output ??= outputOf(r.stepId);
+          return output;
+        },
+        status: r.status,
+        error: r.error ?? '',
+      };
     }
     const env = this.#opts.config().env;
     return { vars, steps, env: (name) => env[name] };

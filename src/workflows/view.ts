@@ -52,9 +52,7 @@ export interface RunView {
 
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
 
-export function runSummary(r: RunRow, steps: StepRow[]): RunView {
-  const counts: Record<string, number> = {};
-  for (const s of steps) counts[s.status] = (counts[s.status] ?? 0) + 1;
+export function runSummary(r: RunRow, steps: { counts: Record<string, number>; costUsd: number }): RunView {
   return {
     id: r.id,
     workflow: r.workflowName,
@@ -68,18 +66,25 @@ export function runSummary(r: RunRow, steps: StepRow[]): RunView {
     finishedAt: iso(r.finishedAt),
     deadlineAt: iso(r.deadlineAt),
     durationMs: r.finishedAt === null ? null : r.finishedAt - r.createdAt,
-    totalCostUsd: steps.filter((s) => s.type !== 'parallel').reduce((n, s) => n + (s.costUsd ?? 0), 0),
+    totalCostUsd: steps.costUsd,
     resumedFrom: r.resumedFrom,
     resumedAs: r.resumedAs,
-    counts,
+    counts: steps.counts,
   };
+}
+
+/** Steps by status and the run's cost, from its step rows. */
+export function stepCounts(steps: StepRow[]): { counts: Record<string, number>; costUsd: number } {
+  const counts: Record<string, number> = {};
+  for (const s of steps) counts[s.status] = (counts[s.status] ?? 0) + 1;
+  return { counts, costUsd: steps.filter((s) => s.type !== 'parallel').reduce((n, s) => n + (s.costUsd ?? 0), 0) };
 }
 
 export function runView(r: RunRow, steps: StepRow[], task: (id: string) => TaskRow | undefined): RunView {
   const def = JSON.parse(r.definition) as WorkflowDef;
   const defs = new Map<string, StepDef>(flattenSteps(def).map((x) => [x.step.id, x.step]));
   return {
-    ...runSummary(r, steps),
+    ...runSummary(r, stepCounts(steps)),
     steps: steps.map((s) => {
       const t = s.taskId ? task(s.taskId) : undefined;
       return {

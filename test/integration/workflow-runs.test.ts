@@ -143,6 +143,16 @@ describe('workflow runs: every step type', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('TET_ERR_WORKFLOW_VARIABLE_MISSING');
     expect(r.body.error.message).toContain('"topic"');
+    const byPath = await d.json<{ error: { code: string } }>(`/api/workflows/${encodeURIComponent(join(d.home, 'workflows', 'needs-var.json'))}/run`, { method: 'POST', body: '{"variables":{"topic":"x"}}' });
+    expect(byPath.status).toBe(404);
+    expect(byPath.body.error.code).toBe('TET_ERR_WORKFLOW_NOT_FOUND');
+    writeWorkflow(d, { name: 'broken', steps: [{ id: 'a', agent: 'nobody', prompt: 'x' }, { id: 'b', agent: 'a', prompt: 'y', dependsOn: ['zz'] }] });
+    const invalid = await d.json<{ error: { code: string }; errors: Array<{ path: string; message: string }> }>('/api/workflows/broken/run', { method: 'POST', body: '{}' });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.code).toBe('TET_ERR_WORKFLOW_INVALID');
+    expect(invalid.body.errors.map((e) => e.path)).toEqual(expect.arrayContaining(['steps[0].agent', 'steps[1].dependsOn[0]']));
+    const cliInvalid = await d.cli(['workflow', 'run', 'broken']);
+    expect(cliInvalid.code).toBe(78);
     const runs = await d.json<{ runs: unknown[] }>('/api/workflow-runs');
     expect(runs.body.runs).toHaveLength(0);
     const cli = await d.cli(['workflow', 'run', 'needs-var']);

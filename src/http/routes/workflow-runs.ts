@@ -8,6 +8,7 @@ import type { AppDeps } from '../deps.js';
 import { eventsQuery, lastEventIdOf, parseQuery } from '../query.js';
 import { streamEvents } from '../sse.js';
 import { streamOptions, type SseStreams } from './events.js';
+import { sendInvalid } from './workflows.js';
 
 const runsQuery = z
   .object({
@@ -54,19 +55,26 @@ export function registerWorkflowRunRoutes(app: FastifyInstance, deps: AppDeps & 
     const { name } = req.params as { name: string };
     const b = body(runBody, req.body, `POST /api/workflows/${name}/run`);
     const source = req.headers['x-tetora-source'] === 'cli' ? 'cli' : 'http';
-    const { runId } = await workflows.start(name, b.variables ?? {}, { source });
+    let runId: string;
+    try {
+      ({ runId } = await workflows.start(name, b.variables ?? {}, { source }));
+    } catch (err) {
+      // The same 400 as POST /api/workflows/:name/validate: every error at the top level too.
+      if (err instanceof TetoraError && err.code === 'TET_ERR_WORKFLOW_INVALID') return sendInvalid(reply, err);
+      throw err;
+    }
     return reply.status(202).send({ status: 'accepted', workflow: name, runId, run: view(runId) });
   });
 
   app.get('/api/workflows/:name/runs', async (req) => {
     const { name } = req.params as { name: string };
     const q = parseQuery(runsQuery, req.query);
-    return { runs: workflows.store.listRuns({ workflow: name, limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.steps(r.id))) };
+    return { runs: workflows.store.listRuns({ workflow: name, limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.store.stepCounts(r.id))) };
   });
 
   app.get('/api/workflow-runs', async (req) => {
     const q = parseQuery(runsQuery, req.query);
-    return { runs: workflows.store.listRuns({ ...(q.workflow ? { workflow: q.workflow } : {}), limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.steps(r.id))) };
+    return { runs: workflows.store.listRuns({ ...(q.workflow ? { workflow: q.workflow } : {}), limit: q.limit ?? 20 }).map((r) => runSummary(r, workflows.store.stepCounts(r.id))) };
   });
 
   app.get('/api/workflow-runs/:id', async (req) => {
