@@ -63,6 +63,8 @@ export const errorCatalog = {
   TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
   TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
+  TET_ERR_DISCORD_OUTBOX_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No Discord outbox row has that id.' },
+  TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -11,6 +11,7 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { createDiscordDelivery } from '../channels/discord/delivery.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -154,12 +155,16 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ...(workspaces ? { workspaces } : {}),
     // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
     beforeClose: async () => {
+      await discordOut?.stop();
       shutdown.abort();
       metrics?.close();
       await app?.close();
       await workspaces?.close?.();
     },
   });
+
+  // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
+  const discordOut = config.discord?.enabled ? createDiscordDelivery(engine, { config: () => config.discord, log }) : undefined;
 
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
   // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive
@@ -217,6 +222,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     const report = await engine.start();
+    discordOut?.start();
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }

@@ -1,0 +1,88 @@
+import type { DiscordConfig } from '../../config/types.js';
+import { DutyKeeper } from '../../duties/keeper.js';
+import type { Engine } from '../../engine/engine.js';
+import type { Logger } from '../../engine/logger.js';
+import { DiscordStore } from '../../store/discord.js';
+import { LeaseStore } from '../../store/leases.js';
+import { Deliverer, DeliveryStats, RateGate } from './deliver.js';
+import { replyHook } from './reply.js';
+import { DiscordRest } from './rest.js';
+import { StatusMessages } from './status-message.js';
+
+/** The lease of the Discord outbox: one deliverer (every channel, each in its own loop) per store. */
+export const DELIVERY_DUTY = 'discord:deliver';
+
+export interface DiscordDelivery {
+  readonly store: DiscordStore;
+  readonly stats: DeliveryStats;
+  /** Something new in a channel's outbox (a retried dead letter, a command reply). */
+  wake(channelId: string): void;
+  /** Start delivering once the `discord:deliver` lease is ours (call after engine.start()). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Discord's outgoing side (contract seam 6). Created BEFORE engine.start(), so the reply of a task that the
+ * boot reconciler ends (e.g. failed after too many interruptions) is written to the outbox too; `start()`
+ * after it. Delivery only needs REST, so it runs whether or not the gateway is connected.
+ */
+export function createDiscordDelivery(engine: Engine, opts: { config: () => DiscordConfig | undefined; log: Logger; now?: () => number }): DiscordDelivery {
+  const now = opts.now ?? Date.now;
+  const store = new DiscordStore(engine.db);
+  const cfg = (): DiscordConfig => {
+    const c = opts.config();
+    if (!c) throw new Error('the discord block disappeared from the config');
+    return c;
+  };
+  const rest = new DiscordRest({ apiBaseUrl: () => cfg().apiBaseUrl, token: () => cfg().botToken });
+  const gate = new RateGate(now);
+  const stats = new DeliveryStats();
+  const deliverer = new Deliverer({ store, rest, config: cfg, log: opts.log, now, stats }, gate);
+  const offHook = engine.onTerminal(replyHook(store, now, (ch) => deliverer.wake(ch)));
+  const status = new StatusMessages({
+    store,
+    rest,
+    gate,
+    task: (id) => engine.get(id),
+    events: (id) => engine.events(id),
+    subscribe: (fn) => engine.subscribe(fn),
+    queuePlace: (id) => store.queuePlace(id),
+    log: opts.log,
+    now,
+  });
+  const leases = new LeaseStore(engine.db);
+  const keeper = new DutyKeeper({
+    duty: DELIVERY_DUTY,
+    owner: engine.instanceId,
+    leases,
+    log: opts.log,
+    now,
+    onGain: () => {
+      opts.log.info({ duty: DELIVERY_DUTY }, 'discord: delivering the outbox');
+      deliverer.start();
+      if (cfg().showProgress) status.start();
+    },
+    onLose: async (reason) => {
+      opts.log.warn({ reason }, 'discord: stopped delivering the outbox');
+      status.stop();
+      await deliverer.stop();
+    },
+  });
+  return {
+    store,
+    stats,
+    wake: (ch) => deliverer.wake(ch),
+    start() {
+      // A lease left by an instance of this store that is no longer running (a crash: engine.start() closed
+      // it) would otherwise hold delivery back until it expires.
+      const held = leases.get(DELIVERY_DUTY);
+      if (held && held.owner !== engine.instanceId && !engine.store.openInstances().some((i) => i.id === held.owner)) leases.release(DELIVERY_DUTY, held.owner);
+      keeper.start();
+    },
+    async stop() {
+      offHook();
+      await keeper.stop();
+    },
+  };
+}
