@@ -11,7 +11,7 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
-import { createDiscordDelivery } from '../channels/discord/delivery.js';
+import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -235,7 +235,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
+      ...(discordOut ? { discordWake: (ch: string) => discordOut.wake(ch) } : {}),
     }));
+    if (discordOut) registerDiscordMetrics(metrics.registry, discordOut);
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
     } catch (err) {

@@ -15,6 +15,7 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -150,5 +151,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
+  registerDiscordOutboxRoutes(app, deps);
   return { app, metrics };
 }

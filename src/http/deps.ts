@@ -20,4 +20,6 @@ export interface AppDeps {
   log?: Logger;
   /** SSE limits (see sse.ts); the daemon reads them from TETORA_SSE_LIMITS (for tests and the bench). */
   sse?: Partial<SseLimits>;
+  /** Discord delivery runs: tell it a channel's outbox has something to send (a retried dead letter). */
+  discordWake?: (channelId: string) => void;
 }

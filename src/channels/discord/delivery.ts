@@ -1,3 +1,4 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { DiscordConfig } from '../../config/types.js';
 import { DutyKeeper } from '../../duties/keeper.js';
 import type { Engine } from '../../engine/engine.js';
@@ -85,4 +86,56 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
       await keeper.stop();
     },
   };
+}
+
+/** `/metrics`: replies and chunks sent, retries by reason, dead letters, outbox depth. */
+export function registerDiscordMetrics(registry: Registry, d: Pick<DiscordDelivery, 'store' | 'stats'>): void {
+  new Counter({
+    name: 'tetora_discord_replies_sent_total',
+    help: 'Discord outbox rows whose every chunk was acknowledged (since the daemon started).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(d.stats.replies);
+    },
+  });
+  new Counter({
+    name: 'tetora_discord_chunks_sent_total',
+    help: 'Discord messages (chunks) acknowledged (since the daemon started).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(d.stats.chunks);
+    },
+  });
+  new Counter({
+    name: 'tetora_discord_send_retries_total',
+    help: 'Discord sends to be repeated, by reason: rate_limit, rate_limit_global (waits, not attempts), server_error, timeout, network.',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(d.stats.retries)) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: 'tetora_discord_dead_letters_total',
+    help: 'Discord outbox rows given up (dead letters) since the daemon started.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(d.stats.deadLetters);
+    },
+  });
+  new Gauge({
+    name: 'tetora_discord_outbox',
+    help: 'Discord outbox rows by state: pending (the depth) and dead (letters waiting for a retry).',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const c = d.store.outboxCounts();
+      this.set({ state: 'pending' }, c.pending);
+      this.set({ state: 'dead' }, c.dead);
+    },
+  });
 }

@@ -7,6 +7,7 @@ import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
+import { registerDiscordOutbox } from './discord-outbox.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerDiscordOutbox(program);
 }
