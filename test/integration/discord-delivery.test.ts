@@ -190,4 +190,20 @@ describe('discord delivery (in-process engine, fake Discord)', () => {
     expect(msgs[1]?.content).toBe('the result');
     expect(out.store.status(t.id)?.messageId).toBe(status.id);
   }, 30_000);
+
+  it('reactions: one on accept, one at the end (success or failure)', async () => {
+    const { d, engine, out, h } = await setup({ reactions: { enabled: true, emojis: { done: '🎉' } } });
+    const ok = d.post('3001', { content: 'fine', author: alice });
+    const bad = d.post('3001', { content: 'broken', author: alice });
+    const t1 = discordTask(engine, { channelId: '3001', messageId: ok.id, prompt: h.prompt({ out: 'yes' }) });
+    const t2 = discordTask(engine, { channelId: '3001', messageId: bad.id, prompt: h.prompt({ exit: 3, stderr: 'bad input', out: '' }) });
+    await waitTerminal(engine, [t1.id, t2.id]);
+    await vi.waitFor(() => expect(out.store.outboxCounts().pending).toBe(0), { timeout: 10_000, interval: 50 });
+    const byId = new Map(d.messages('3001').map((m) => [m.id, m]));
+    expect(byId.get(ok.id)?.reactions).toEqual(['👀', '🎉']);
+    expect(byId.get(bad.id)?.reactions).toEqual(['👀', '❌']);
+    expect(d.requests('PUT', /\/reactions\//)).toHaveLength(4);
+    expect(d.botMessages('3001').map((m) => m.content)[0]).toBe('yes');
+    expect(d.botMessages('3001')[1]?.content).toMatch(/^❌ The task failed \(/);
+  }, 30_000);
 });

@@ -164,62 +164,88 @@ export class Deliverer {
     );
   }
 
+  /**
+   * One REST call of a row, waiting out rate limits (never an attempt). Returns true when acknowledged;
+   * false when the row must wait (backoff, next_at recorded) or died (dead letter recorded).
+   */
+  async #send(row: OutboxRow, waiter: Waiter, what: string, call: () => Promise<SendOutcome>, onOk: (o: Extract<SendOutcome, { kind: 'ok' }>) => void): Promise<boolean> {
+    for (;;) {
+      if (!this.#running) return false;
+      const wait = this.gate.waitFor(row.channelId);
+      if (wait > 0) {
+        await waiter.wait(wait);
+        continue;
+      }
+      const o = await call();
+      this.gate.learn(row.channelId, o);
+      if (o.kind === 'ok') {
+        onOk(o);
+        return true;
+      }
+      if (o.kind === 'rate_limited') {
+        // Never an attempt: wait as asked, then the same call again.
+        this.stats.retry(o.global ? 'rate_limit_global' : 'rate_limit');
+        this.d.log.warn({ outboxId: row.id, channelId: row.channelId, what, waitMs: o.waitMs, global: o.global }, `discord: send rate limited (${o.reason}); waiting`);
+        continue;
+      }
+      if (o.kind === 'retry') {
+        const attempt = row.attempts + 1;
+        const { baseMs, capMs, maxAttempts } = this.d.config().sendRetry;
+        this.stats.retry(o.label);
+        if (attempt >= maxAttempts) {
+          this.#dead(row, `${o.reason} — gave up after ${attempt} attempts; send it again with \`tetora discord outbox retry ${row.id}\``);
+          return false;
+        }
+        const delay = backoffDelay(attempt, { baseMs, capMs }, this.#random);
+        this.d.store.outboxFailedAttempt(row.id, o.reason, this.#now() + delay);
+        this.d.log.warn(
+          { outboxId: row.id, channelId: row.channelId, what, attempt, maxAttempts, retryInMs: delay },
+          `discord: send failed (${o.reason}); attempt ${attempt} of ${maxAttempts}, retrying in ${delay} ms`,
+        );
+        return false; // the loop waits for next_at, then resumes here
+      }
+      this.#dead(row, `${o.reason}; then \`tetora discord outbox retry ${row.id}\``);
+      return false;
+    }
+  }
+
   async #deliver(row: OutboxRow, waiter: Waiter): Promise<void> {
+    if (row.key.startsWith('react:')) {
+      // A reaction (PUT is idempotent on Discord's side: doing it again after a crash changes nothing).
+      const ok = row.replyTo
+        ? await this.#send(row, waiter, 'reaction', () => this.d.rest.addReaction(row.channelId, row.replyTo as string, row.body), () => {})
+        : true;
+      if (ok) this.d.store.outboxSent(row.id, this.#now());
+      return;
+    }
     const chunks = this.#plan(row);
     for (const c of chunks) {
       if (c.messageId) continue;
-      for (;;) {
-        if (!this.#running) return;
-        const wait = this.gate.waitFor(row.channelId);
-        if (wait > 0) {
-          await waiter.wait(wait);
-          continue;
-        }
-        const o = await this.d.rest.createMessage(row.channelId, {
-          content: c.content,
-          nonce: c.nonce,
-          replyTo: c.idx === 0 ? row.replyTo : null,
-          ...(c.attachment ? { file: { name: c.attachment, content: row.body } } : {}),
-        });
-        this.gate.learn(row.channelId, o);
-        if (o.kind === 'ok') {
+      const ok = await this.#send(
+        row,
+        waiter,
+        `chunk ${c.idx}`,
+        () =>
+          this.d.rest.createMessage(row.channelId, {
+            content: c.content,
+            nonce: c.nonce,
+            replyTo: c.idx === 0 ? row.replyTo : null,
+            ...(c.attachment ? { file: { name: c.attachment, content: row.body } } : {}),
+          }),
+        (o) => {
           const id = (o.body as { id?: unknown } | null)?.id;
           this.d.store.chunkSent(row.id, c.idx, typeof id === 'string' ? id : `unknown-${c.nonce}`, this.#now());
           this.stats.chunks++;
-          break;
-        }
-        if (o.kind === 'rate_limited') {
-          // Never an attempt: wait as asked, then send the same chunk again.
-          this.stats.retry(o.global ? 'rate_limit_global' : 'rate_limit');
-          this.d.log.warn({ outboxId: row.id, channelId: row.channelId, chunk: c.idx, waitMs: o.waitMs, global: o.global }, `discord: send rate limited (${o.reason}); waiting`);
-          continue;
-        }
-        if (o.kind === 'retry') {
-          const attempt = row.attempts + 1;
-          const { baseMs, capMs, maxAttempts } = this.d.config().sendRetry;
-          this.stats.retry(o.label);
-          if (attempt >= maxAttempts) {
-            this.#dead(row, `${o.reason} — gave up after ${attempt} attempts; send it again with \`tetora discord outbox retry ${row.id}\``);
-            return;
-          }
-          const delay = backoffDelay(attempt, { baseMs, capMs }, this.#random);
-          this.d.store.outboxFailedAttempt(row.id, o.reason, this.#now() + delay);
-          this.d.log.warn(
-            { outboxId: row.id, channelId: row.channelId, chunk: c.idx, attempt, maxAttempts, retryInMs: delay },
-            `discord: send failed (${o.reason}); attempt ${attempt} of ${maxAttempts}, retrying in ${delay} ms`,
-          );
-          return; // the loop waits for next_at, then resumes at this chunk
-        }
-        this.#dead(row, `${o.reason}; then \`tetora discord outbox retry ${row.id}\``, true);
-        return;
-      }
+        },
+      );
+      if (!ok) return;
     }
     this.d.store.outboxSent(row.id, this.#now());
     this.stats.replies++;
   }
 
-  #dead(row: OutboxRow, reason: string, countAttempt = true): void {
-    this.d.store.outboxDead(row.id, reason, this.#now(), countAttempt);
+  #dead(row: OutboxRow, reason: string): void {
+    this.d.store.outboxDead(row.id, reason, this.#now(), true);
     this.stats.deadLetters++;
     this.d.log.error({ outboxId: row.id, channelId: row.channelId, key: row.key, taskId: row.taskId }, `discord: dead letter ${row.id} (${row.key}): ${reason}`);
   }

@@ -6,7 +6,7 @@ import type { Logger } from '../../engine/logger.js';
 import { DiscordStore } from '../../store/discord.js';
 import { LeaseStore } from '../../store/leases.js';
 import { Deliverer, DeliveryStats, RateGate } from './deliver.js';
-import { replyHook } from './reply.js';
+import { acceptEmoji, discordOrigin, replyHook } from './reply.js';
 import { DiscordRest } from './rest.js';
 import { StatusMessages } from './status-message.js';
 
@@ -40,7 +40,22 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
   const gate = new RateGate(now);
   const stats = new DeliveryStats();
   const deliverer = new Deliverer({ store, rest, config: cfg, log: opts.log, now, stats }, gate);
-  const offHook = engine.onTerminal(replyHook(store, now, (ch) => deliverer.wake(ch)));
+  const reactions = () => opts.config()?.reactions ?? { enabled: false, emojis: {} };
+  const offHook = engine.onTerminal(replyHook(store, now, (ch) => deliverer.wake(ch), reactions));
+  // The reaction on accept: a message became a task (its first `queued` event carries the source). Keyed,
+  // so a second sight of the event adds nothing.
+  const offAccept = engine.subscribe((e) => {
+    if (e.type !== 'queued' || e.data.source !== 'discord' || !reactions().enabled) return;
+    const task = engine.get(e.taskId);
+    const origin = task ? discordOrigin(task) : undefined;
+    if (!task || !origin?.messageId) return;
+    try {
+      store.addOutbox({ key: `react:accept:${task.id}`, kind: 'notify', taskId: task.id, channelId: origin.channelId, replyTo: origin.messageId, body: acceptEmoji(reactions()), at: now() });
+      deliverer.wake(origin.channelId);
+    } catch (err) {
+      opts.log.warn({ err: (err as Error).message, taskId: task.id }, 'discord: could not queue the accept reaction');
+    }
+  });
   const status = new StatusMessages({
     store,
     rest,
@@ -83,6 +98,7 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
     },
     async stop() {
       offHook();
+      offAccept();
       await keeper.stop();
     },
   };

@@ -75,11 +75,26 @@ export function composeReply(task: Pick<TaskRow, 'id' | 'status' | 'output' | 'e
   return body;
 }
 
+export interface Reactions {
+  enabled: boolean;
+  emojis: Record<string, string>;
+}
+
+/** The reaction on a message that became a task (the original's `queued` emoji key). */
+export function acceptEmoji(r: Reactions): string {
+  return r.emojis.queued ?? r.emojis.accept ?? '👀';
+}
+
+/** The reaction at a task's end: `done` on success, `error` otherwise. */
+export function endEmoji(status: string, r: Reactions): string {
+  return status === 'succeeded' ? (r.emojis.done ?? '✅') : (r.emojis.error ?? '❌');
+}
+
 /**
  * The terminal hook (contract seam 3): a Discord task's reply goes into the outbox in the same transaction
  * as the task's terminal state. `wake` is told the channel once the transaction is over (after the commit).
  */
-export function replyHook(store: DiscordStore, now: () => number, wake: (channelId: string) => void): TerminalHook {
+export function replyHook(store: DiscordStore, now: () => number, wake: (channelId: string) => void, reactions: () => Reactions = () => ({ enabled: false, emojis: {} })): TerminalHook {
   return (task) => {
     const origin = discordOrigin(task);
     if (!origin) return;
@@ -92,6 +107,10 @@ export function replyHook(store: DiscordStore, now: () => number, wake: (channel
       body: composeReply(task, store.sessionResets(task.id)),
       at: now(),
     });
+    const r = reactions();
+    if (r.enabled && origin.messageId) {
+      store.addOutbox({ key: `react:end:${task.id}`, kind: 'notify', taskId: task.id, channelId: origin.channelId, replyTo: origin.messageId, body: endEmoji(task.status, r), at: now() });
+    }
     // Runs after the synchronous transaction: committed (or rolled back, then the deliverer finds nothing).
     queueMicrotask(() => wake(origin.channelId));
   };
