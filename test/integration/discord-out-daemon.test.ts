@@ -44,7 +44,7 @@ function longAnswer(n: number): string {
   return lines.join('\n');
 }
 
-describe('discord delivery across daemon crashes (real daemon, fake Discord)', () => {
+describe('discord delivery with the real daemon: crashes and operations (fake Discord)', () => {
   it('SIGKILL after the first of three chunks is acknowledged (the second in flight): after a restart chunks two and three are posted once each', async () => {
     const { d, daemon } = await setup();
     const text = longAnswer(5500);
@@ -120,4 +120,46 @@ describe('discord delivery across daemon crashes (real daemon, fake Discord)', (
     expect(d.messages('3001').filter((x) => x.nonce === statusNonce(id))).toHaveLength(1);
     status.db.close();
   }, 120_000);
+
+  it('operations: a dead letter in `tetora discord outbox --dead`, the API and /metrics; `outbox retry ID` sends it', async () => {
+    const { d, daemon } = await setup();
+    const m = d.post('3001', { content: 'q', author: alice });
+    const id = await queueTask(daemon, { channelId: '3001', messageId: m.id, out: 'blocked reply' });
+    d.script({ method: 'POST', channelId: '3001' }, [{ status: 403, code: 50013, message: 'Missing Permissions' }]);
+    await daemon.start();
+    await daemon.waitTerminal([id]);
+    await vi.waitFor(async () => expect((await daemon.json<{ counts: { dead: number } }>('/api/discord/outbox?state=dead')).body.counts.dead).toBe(1), { timeout: 20_000, interval: 100 });
+    const api = await daemon.json<{ rows: Array<{ id: number; key: string; lastError: string; state: string }> }>('/api/discord/outbox?state=dead');
+    expect(api.body.rows).toHaveLength(1);
+    expect(api.body.rows[0]).toMatchObject({ key: `reply:${id}`, state: 'dead' });
+    expect(api.body.rows[0]?.lastError).toMatch(/HTTP 403: Missing Permissions/);
+    const rowId = api.body.rows[0]!.id;
+
+    const human = await daemon.cli(['discord', 'outbox', '--dead']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/0 pending, 1 dead/);
+    expect(human.stdout).toContain(`reply:${id}`);
+    expect(human.stdout).toMatch(/reason: HTTP 403: Missing Permissions/);
+    const json = await daemon.cli(['discord', 'outbox', '--dead', '--json']);
+    expect(JSON.parse(json.stdout).rows[0].id).toBe(rowId);
+
+    const metrics = await (await daemon.fetch('/metrics')).text();
+    expect(metrics).toMatch(/tetora_discord_dead_letters_total 1/);
+    expect(metrics).toMatch(/tetora_discord_outbox\{state="dead"\} 1/);
+
+    // A row that is not dead, or unknown: clear refusals.
+    const notFound = await daemon.cli(['discord', 'outbox', 'retry', '99999']);
+    expect(notFound.code).toBe(65);
+    expect(notFound.stderr).toMatch(/no Discord outbox row has id 99999; list them with `tetora discord outbox --dead`/);
+
+    const retry = await daemon.cli(['discord', 'outbox', 'retry', String(rowId)]);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(/pending again; it is being sent/);
+    await vi.waitFor(() => expect(d.botMessages('3001').map((x) => x.content)).toEqual(['blocked reply']), { timeout: 20_000, interval: 50 });
+    const again = await daemon.json('/api/discord/outbox/' + rowId + '/retry', { method: 'POST' });
+    expect(again.status).toBe(409);
+    const after = await (await daemon.fetch('/metrics')).text();
+    expect(after).toMatch(/tetora_discord_chunks_sent_total 1/);
+    expect(after).toMatch(/tetora_discord_replies_sent_total 1/);
+  }, 90_000);
 });
