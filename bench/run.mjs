@@ -653,7 +653,11 @@ The store (database plus WAL) held ${mem.dbMiB.toFixed(1)} MiB at that point. Qu
 the daemon's heap; the scheduler asks the store for the next candidate.
 
 ${sseSection(sse)}`;
-  writeFileSync(outPath, md);
+  // The Discord section is written by bench/discord.mjs: keep it.
+  const before = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
+  const [a, b] = [before.indexOf('<!-- discord-bench:begin -->'), before.indexOf('<!-- discord-bench:end -->')];
+  const discord = a >= 0 && b > a ? before.slice(a, b + '<!-- discord-bench:end -->'.length) : '';
+  writeFileSync(outPath, discord ? `${md.trimEnd()}\n\n${discord}\n` : md);
   log(`wrote ${outPath}`);
 }
 
