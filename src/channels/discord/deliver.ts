@@ -185,7 +185,7 @@ export class Deliverer {
       if (o.kind === 'rate_limited') {
         // Never an attempt: wait as asked, then the same call again.
         this.stats.retry(o.global ? 'rate_limit_global' : 'rate_limit');
-        this.d.log.warn({ outboxId: row.id, channelId: row.channelId, what, waitMs: o.waitMs, global: o.global }, `discord: send rate limited (${o.reason}); waiting`);
+        this.d.log.info({ outboxId: row.id, channelId: row.channelId, what, waitMs: o.waitMs, global: o.global }, `discord: send rate limited (${o.reason}); waiting`);
         continue;
       }
       if (o.kind === 'retry') {

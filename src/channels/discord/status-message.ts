@@ -69,6 +69,8 @@ interface Live {
   lastLine?: string;
   resumed: boolean;
   timer?: NodeJS.Timeout;
+  /** `timer` is only the idle refresh (any news replaces it). */
+  idle?: boolean;
   busy: boolean;
   dirty: boolean;
   lastEditAt: number;
@@ -87,6 +89,8 @@ export interface StatusDeps {
   now?: () => number;
   /** Minimum time between two edits of one message. @default 2000 */
   editEveryMs?: number;
+  /** With no event, the elapsed time is refreshed this often. @default 10000 */
+  idleRefreshMs?: number;
 }
 
 function lastLineOf(text: string): string | undefined {
@@ -104,12 +108,14 @@ export class StatusMessages {
   readonly #live = new Map<string, Live>();
   readonly #now: () => number;
   readonly #every: number;
+  readonly #idle: number;
   #off: (() => void) | undefined;
   #running = false;
 
   constructor(private readonly d: StatusDeps) {
     this.#now = d.now ?? Date.now;
     this.#every = d.editEveryMs ?? 2000;
+    this.#idle = d.idleRefreshMs ?? 10_000;
   }
 
   start(): void {
@@ -163,6 +169,11 @@ export class StatusMessages {
   /** Update soon: at once for the first message and the final edit, else no sooner than 2 s after the last edit. */
   #schedule(taskId: string, l: Live): void {
     l.dirty = true;
+    if (l.timer && l.idle) {
+      clearTimeout(l.timer);
+      l.timer = undefined;
+      l.idle = false;
+    }
     if (l.busy || l.timer) return;
     const row = this.d.store.status(taskId);
     const task = this.d.task(taskId);
@@ -201,6 +212,15 @@ export class StatusMessages {
         void this.#update(taskId, l);
       }, retryIn);
     } else if (l.dirty || TERMINAL.has(this.d.task(taskId)?.status ?? '')) this.#schedule(taskId, l);
+    else {
+      // No news: refresh the elapsed time now and then, sparing the channel's rate limit.
+      l.idle = true;
+      l.timer = setTimeout(() => {
+        l.timer = undefined;
+        l.idle = false;
+        this.#schedule(taskId, l);
+      }, this.#idle);
+    }
   }
 
   /** One create or edit. Returns a delay to try again after (rate limit, failure), or undefined. */
