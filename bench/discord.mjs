@@ -201,7 +201,10 @@ daemon is busy starting agents at the same time.
 | ${l.n} | ${l.p50} ms | ${l.p99} ms | ${l.max} ms | ${l.dupes === 0 ? 'yes' : `no (${l.dupes} channels differ)`} |
 
 Timestamps are \`Date.now()\` in two processes of one machine (millisecond resolution). All ${l.n} replies
-took ${(l.wall / 1000).toFixed(1)} s from the daemon's start, agent runs included.
+took ${(l.wall / 1000).toFixed(1)} s from the daemon's start, agent runs included. The tail is the daemon's
+event loop starting agents: a spawn is synchronous in Node, and while the first tasks end the scheduler
+starts the next 8 in the same turns, so a reply's request is written only after them (traced: the send of
+the first replies left the daemon 1–1.5 s after their wake, on this loaded machine; later ones tens of ms).
 
 **Reply rate under a channel limit of 5 messages per 5 s.** ${r.n} one-chunk replies queued for one channel
 whose bucket (\`X-RateLimit-Remaining\`/\`-Reset-After\`, fixed 5 s windows) allows 5 messages per window.

@@ -206,4 +206,30 @@ describe('discord delivery (in-process engine, fake Discord)', () => {
     expect(d.botMessages('3001').map((m) => m.content)[0]).toBe('yes');
     expect(d.botMessages('3001')[1]?.content).toMatch(/^❌ The task failed \(/);
   }, 30_000);
+
+  it('the reply and its chunk plan commit with the terminal state, before any delivery runs', async () => {
+    const d = await FakeDiscord.start({ guilds: [{ id: '2001', name: 'lab', channels: [{ id: '3001', name: 'general' }] }] });
+    cleanups.push(() => d.stop());
+    const h = new Harness({ discord: { enabled: true, botToken: 'test-token', apiBaseUrl: d.apiBaseUrl, channelIDs: ['3001'], showProgress: false } });
+    const engine = h.engine();
+    const out = createDiscordDelivery(engine, { config: () => engine.config.discord, log: { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } });
+    await engine.start(); // delivery not started: only the terminal hook is in place
+    cleanups.push(async () => {
+      await out.stop();
+      await engine.stop();
+    });
+    const text = answer(4500, 'plan');
+    const t = discordTask(engine, { channelId: '3001', prompt: h.prompt({ out: text }) });
+    let seen: { status: string; row: boolean } | undefined;
+    const off = engine.subscribe((e) => {
+      if (e.taskId === t.id && e.type === 'succeeded') seen = { status: engine.get(t.id)!.status, row: out.store.outboxByKey(`reply:${t.id}`) !== undefined };
+    });
+    await waitTerminal(engine, [t.id]);
+    off();
+    expect(seen).toEqual({ status: 'succeeded', row: true });
+    const row = out.store.outboxByKey(`reply:${t.id}`)!;
+    expect(row).toMatchObject({ state: 'pending', body: text, kind: 'reply', channelId: '3001' });
+    expect(out.store.chunks(row.id).map((c) => [c.content, c.nonce, c.messageId])).toEqual(splitMessage(text).map((p, i) => [p.content, `o${row.id}c${i}`, null]));
+    expect(d.requests('POST', /messages/)).toHaveLength(0);
+  }, 30_000);
 });

@@ -7,6 +7,11 @@ import { attachmentName, planReply } from './chunk.js';
 import { chunkNonce } from './nonce.js';
 import type { DiscordRest, SendOutcome } from './rest.js';
 
+/** The chunk plan of an outbox row (pure): its messages with their deterministic nonces. */
+export function chunkPlan(row: Pick<OutboxRow, 'id' | 'body' | 'taskId'>, maxChunks: number): Array<{ content: string; attachment: string | null; nonce: string }> {
+  return planReply(row.body, { maxChunks, fileName: attachmentName(row.taskId, row.id) }).map((c, idx) => ({ ...c, nonce: chunkNonce(row.id, idx) }));
+}
+
 /** Counters of the deliverer, read by /metrics. */
 export class DeliveryStats {
   replies = 0;
@@ -157,11 +162,7 @@ export class Deliverer {
   #plan(row: OutboxRow): ChunkRow[] {
     const have = this.d.store.chunks(row.id);
     if (have.length > 0) return have;
-    const plan = planReply(row.body, { maxChunks: this.d.config().maxChunks, fileName: attachmentName(row.taskId, row.id) });
-    return this.d.store.planChunks(
-      row.id,
-      plan.map((c, idx) => ({ ...c, nonce: chunkNonce(row.id, idx) })),
-    );
+    return this.d.store.planChunks(row.id, chunkPlan(row, this.d.config().maxChunks));
   }
 
   /**

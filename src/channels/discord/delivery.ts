@@ -5,7 +5,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Logger } from '../../engine/logger.js';
 import { DiscordStore } from '../../store/discord.js';
 import { LeaseStore } from '../../store/leases.js';
-import { Deliverer, DeliveryStats, RateGate } from './deliver.js';
+import { chunkPlan, Deliverer, DeliveryStats, RateGate } from './deliver.js';
 import { acceptEmoji, discordOrigin, replyHook } from './reply.js';
 import { DiscordRest } from './rest.js';
 import { StatusMessages } from './status-message.js';
@@ -36,12 +36,19 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
     if (!c) throw new Error('the discord block disappeared from the config');
     return c;
   };
+  // Node loads its fetch (undici) at the first call, which costs a few hundred ms on a busy machine: pay it
+  // now, while the engine starts, instead of in front of the first reply.
+  void fetch('data:,').catch(() => {});
   const rest = new DiscordRest({ apiBaseUrl: () => cfg().apiBaseUrl, token: () => cfg().botToken });
   const gate = new RateGate(now);
   const stats = new DeliveryStats();
   const deliverer = new Deliverer({ store, rest, config: cfg, log: opts.log, now, stats }, gate);
   const reactions = () => opts.config()?.reactions ?? { enabled: false, emojis: {} };
-  const offHook = engine.onTerminal(replyHook(store, now, (ch) => deliverer.wake(ch), reactions));
+  const offHook = engine.onTerminal(
+    replyHook(store, now, (ch) => deliverer.wake(ch), reactions, (row) => {
+      if (store.chunks(row.id).length === 0) store.planChunks(row.id, chunkPlan(row, cfg().maxChunks));
+    }),
+  );
   // The reaction on accept: a message became a task (its first `queued` event carries the source). Keyed,
   // so a second sight of the event adds nothing.
   const offAccept = engine.subscribe((e) => {

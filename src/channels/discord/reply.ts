@@ -1,5 +1,5 @@
 import type { TaskRow } from '../../store/tasks.js';
-import type { DiscordStore } from '../../store/discord.js';
+import type { DiscordStore, OutboxRow } from '../../store/discord.js';
 import type { TerminalHook } from '../../engine/ledger.js';
 
 /** A Discord task's coordinates (tasks.origin), as discord-in records them. */
@@ -94,11 +94,18 @@ export function endEmoji(status: string, r: Reactions): string {
  * The terminal hook (contract seam 3): a Discord task's reply goes into the outbox in the same transaction
  * as the task's terminal state. `wake` is told the channel once the transaction is over (after the commit).
  */
-export function replyHook(store: DiscordStore, now: () => number, wake: (channelId: string) => void, reactions: () => Reactions = () => ({ enabled: false, emojis: {} })): TerminalHook {
+export function replyHook(
+  store: DiscordStore,
+  now: () => number,
+  wake: (channelId: string) => void,
+  reactions: () => Reactions = () => ({ enabled: false, emojis: {} }),
+  /** Fix the row's chunk plan in the same transaction (saves a commit before the first send). */
+  plan?: (row: OutboxRow) => void,
+): TerminalHook {
   return (task) => {
     const origin = discordOrigin(task);
     if (!origin) return;
-    store.addOutbox({
+    const row = store.addOutbox({
       key: `reply:${task.id}`,
       kind: 'reply',
       taskId: task.id,
@@ -107,6 +114,13 @@ export function replyHook(store: DiscordStore, now: () => number, wake: (channel
       body: composeReply(task, store.sessionResets(task.id)),
       at: now(),
     });
+    if (plan) {
+      try {
+        store.db.transaction(() => plan(row))();
+      } catch {
+        // Not planned now (its savepoint is undone): the deliverer plans it at its first attempt.
+      }
+    }
     const r = reactions();
     if (r.enabled && origin.messageId) {
       store.addOutbox({ key: `react:end:${task.id}`, kind: 'notify', taskId: task.id, channelId: origin.channelId, replyTo: origin.messageId, body: endEmoji(task.status, r), at: now() });
