@@ -44,7 +44,7 @@ function deadReason(status: number, body: unknown): string {
   const said = describe(body);
   const what =
     status === 403
-      ? 'the bot lacks a permission in this channel (it needs View Channel, Send Messages, Attach Files, Read Message History, Add Reactions); grant them, then `tetora discord outbox retry`'
+      ? 'the bot lacks a permission in this channel (it needs View Channel, Send Messages, Attach Files, Read Message History, Add Reactions); grant them'
       : status === 404
         ? 'the channel or message is unknown to Discord (deleted, or the bot left the server)'
         : status === 401
