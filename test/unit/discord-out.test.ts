@@ -88,3 +88,24 @@ describe('status message text', () => {
     expect(s).toMatch(/succeeded · 1m · \$0\.0123 · task t1/);
   });
 });
+
+describe('rate gate: the channel buckets and the global limit', () => {
+  it('waits for a channel whose bucket is empty, for every channel after a global 429, and for a rate-limited channel only', async () => {
+    const { RateGate } = await import('../../src/channels/discord/deliver.js');
+    let now = 1000;
+    const g = new RateGate(() => now);
+    g.learn('a', { kind: 'ok', status: 200, body: null, bucket: { remaining: 0, resetAfterMs: 4000 } });
+    expect(g.waitFor('a')).toBe(4000);
+    expect(g.waitFor('b')).toBe(0);
+    g.learn('b', { kind: 'rate_limited', waitMs: 1500, global: false, reason: '' });
+    expect(g.waitFor('b')).toBe(1500);
+    expect(g.waitFor('c')).toBe(0);
+    g.learn('c', { kind: 'rate_limited', waitMs: 2000, global: true, reason: '' });
+    expect(g.waitFor('c')).toBe(2000);
+    expect(g.waitFor('z')).toBe(2000);
+    now += 5000;
+    expect([g.waitFor('a'), g.waitFor('b'), g.waitFor('z')]).toEqual([0, 0, 0]);
+    g.learn('a', { kind: 'ok', status: 200, body: null, bucket: { remaining: 3, resetAfterMs: 4000 } });
+    expect(g.waitFor('a')).toBe(0);
+  });
+});
