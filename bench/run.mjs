@@ -653,11 +653,12 @@ The store (database plus WAL) held ${mem.dbMiB.toFixed(1)} MiB at that point. Qu
 the daemon's heap; the scheduler asks the store for the next candidate.
 
 ${sseSection(sse)}`;
-  // The Discord section is written by bench/discord.mjs: keep it.
-  const before = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
-  const [a, b] = [before.indexOf('<!-- discord-bench:begin -->'), before.indexOf('<!-- discord-bench:end -->')];
-  const discord = a >= 0 && b > a ? before.slice(a, b + '<!-- discord-bench:end -->'.length) : '';
-  writeFileSync(outPath, discord ? `${md.trimEnd()}\n\n${discord}\n` : md);
+  // Sections measured by their own scripts are kept: workflows (bench/workflows.mjs), Discord (bench/discord.mjs).
+  const previous = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
+  const kept = [/<!-- workflow-bench:start -->[\s\S]*<!-- workflow-bench:end -->/, /<!-- discord-bench:begin -->[\s\S]*<!-- discord-bench:end -->/]
+    .map((re) => re.exec(previous)?.[0])
+    .filter(Boolean);
+  writeFileSync(outPath, kept.length ? `${md.trimEnd()}\n\n${kept.join('\n\n')}\n` : md);
   log(`wrote ${outPath}`);
 }
 

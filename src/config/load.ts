@@ -5,8 +5,9 @@ import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
 import { parseListen } from './listen.js';
 import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
-import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider } from './types.js';
+import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
+import { compileTriggers } from '../schedules/triggers.js';
 
 export interface LoadOptions {
   /** `--config PATH`; default `$TETORA_HOME/config.json`. */
@@ -70,6 +71,7 @@ const SECRET_PATHS: ReadonlyArray<ReadonlyArray<string>> = [
   ['discord', 'botToken'],
   ['providers', '*', 'apiKey'],
   ['providers', '*', 'env', '*'],
+  ['workflowTriggers', '*', 'secret'],
 ];
 
 /**
@@ -82,8 +84,10 @@ function resolveSecrets(
   dotEnv: Record<string, string>,
   fileOf: (path: string[]) => string,
 ): void {
-  const visit = (node: unknown, pattern: ReadonlyArray<string>, path: string[]): void => {
-    if (!isPlainObject(node)) return;
+  const visit = (value: unknown, pattern: ReadonlyArray<string>, path: string[]): void => {
+    // A list (workflowTriggers) is walked by index under '*', as a map is by name.
+    if (!isPlainObject(value) && !(Array.isArray(value) && pattern[0] === '*')) return;
+    const node = value as Record<string, unknown>;
     const [head, ...rest] = pattern;
     const keys = head === '*' ? Object.keys(node) : head !== undefined && Object.hasOwn(node, head) ? [head] : [];
     for (const key of keys) {
@@ -433,8 +437,18 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     noOutputTimeoutMs: raw.noOutputTimeout ?? 600_000,
     maxOutputBytes: raw.maxOutputBytes ?? 10 * 1024 * 1024,
     worktreePruneIntervalMs: raw.worktreePruneInterval ?? 3_600_000,
+    workflowTriggers: compileTriggers(raw.workflowTriggers ?? [], bad),
+    jobsFile: raw.jobsFile ? rel(raw.jobsFile) : join(home, 'jobs.json'),
     env,
+    workflowDir: raw.workflowDir ? rel(raw.workflowDir) : join(home, 'workflows'),
+    workflowEnv: raw.workflowEnv ?? [],
+    skills: {},
   };
+  for (const [name, sk] of Object.entries(raw.skills ?? {})) {
+    const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };
+    if (sk.timeout !== undefined) skill.timeoutMs = sk.timeout;
+    config.skills[name] = skill;
+  }
   if (raw.apiToken) config.apiToken = raw.apiToken;
   if (raw.maxTasksPerAgent !== undefined) config.maxTasksPerAgent = raw.maxTasksPerAgent;
   if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;

@@ -42,6 +42,7 @@ interface ZodDefLike {
   shape?: Record<string, z.ZodType>;
   catchall?: z.ZodType;
   valueType?: z.ZodType;
+  element?: z.ZodType;
   innerType?: z.ZodType;
   in?: z.ZodType;
   options?: z.ZodType[];
@@ -76,6 +77,8 @@ export function unknownKeys(schema: z.ZodType, value: unknown, path: string[] = 
     }
   } else if (d.type === 'record' && d.valueType && isPlainObject(value)) {
     for (const [k, v] of Object.entries(value)) out.push(...unknownKeys(d.valueType, v, [...path, k]));
+  } else if (d.type === 'array' && d.element && Array.isArray(value)) {
+    value.forEach((v, i) => out.push(...unknownKeys(d.element as z.ZodType, v, [...path, String(i)])));
   }
   return out;
 }

@@ -147,6 +147,35 @@ const smartDispatchSchema = z
   })
   .passthrough();
 
+/** A workflow skill: a command run with the step's `skillArgs` after `args`. */
+export const skillSchema = z.object({
+  command: nonEmpty,
+  args: z.array(z.string()).optional(),
+  timeout: timeoutDuration.optional(),
+});
+
+export const triggerTypes = ['cron', 'event', 'webhook'] as const;
+export const catchUpPolicies = ['none', 'last'] as const;
+
+/** A workflow trigger (`workflowTriggers[]`), in the original's format plus `secret` (webhooks) and `catchUp` (cron). */
+export const triggerSchema = z.object({
+  name: nonEmpty,
+  workflowName: nonEmpty,
+  enabled: z.boolean({ message: 'true or false' }).optional(),
+  trigger: z.object({
+    type: z.enum(triggerTypes, { message: `one of ${triggerTypes.join(', ')}` }),
+    cron: nonEmpty.optional(),
+    tz: nonEmpty.optional(),
+    event: nonEmpty.optional(),
+    /** The original's field; matching is by the trigger's name, so it plays no part. */
+    webhook: z.string().optional(),
+  }),
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { message: 'a string, number or boolean' })).optional(),
+  cooldown: duration.optional(),
+  secret: nonEmpty.optional(),
+  catchUp: z.enum(catchUpPolicies, { message: `one of ${catchUpPolicies.join(', ')}` }).optional(),
+});
+
 export const configSchema = z.object({
   listenAddr: z
     .string()
@@ -184,6 +213,16 @@ export const configSchema = z.object({
   maxOutputBytes: positiveInt.optional(),
   /** Where the task database lives; default `tetora.db` in the home directory. */
   dbPath: nonEmpty.optional(),
+  /** Workflows: the folder of `<name>.json` definitions; default `workflows` in the home directory. */
+  workflowDir: nonEmpty.optional(),
+  /** Workflows: secret-looking names (TOKEN, KEY, SECRET, PASSWORD) that `{{env.NAME}}` may still read. */
+  workflowEnv: z.array(nonEmpty).optional(),
+  /** Workflows: skills that `skill` steps run, by name. */
+  skills: z.record(z.string(), skillSchema).optional(),
+  /** Workflow triggers: cron, event and webhook (see src/schedules/). */
+  workflowTriggers: z.array(triggerSchema, { message: 'a list of triggers' }).optional(),
+  /** The cron jobs file; default `jobs.json` beside the config. */
+  jobsFile: nonEmpty.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

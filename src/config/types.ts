@@ -62,6 +62,25 @@ export interface RetryPolicyConfig {
   maxInterruptions: number;
 }
 
+export interface ResolvedTrigger {
+  name: string;
+  workflowName: string;
+  /** @default true */
+  enabled: boolean;
+  type: 'cron' | 'event' | 'webhook';
+  cron?: string;
+  tz?: string;
+  /** Event type to match; a trailing `*` matches any suffix (`task.*`). */
+  event?: string;
+  variables: Record<string, string>;
+  /** @default 0 */
+  cooldownMs: number;
+  /** Webhooks: HMAC-SHA256 key (`$VAR` allowed). */
+  secret?: string;
+  /** @default 'none' */
+  catchUp: 'none' | 'last';
+}
+
 export interface ResolvedConfig {
   /** Absolute path of the config file that was loaded. */
   configPath: string;
@@ -106,8 +125,26 @@ export interface ResolvedConfig {
   maxOutputBytes: number;
   /** @default 3600000 */
   worktreePruneIntervalMs: number;
+  workflowTriggers: ResolvedTrigger[];
+  /** Absolute path of the cron jobs file. @default `jobs.json` beside the config */
+  jobsFile: string;
   /** The environment that providers see: the process environment plus `.env` (which never overrides). */
   env: Record<string, string>;
+  /** Workflow definitions (`<name>.json`). @default `<home>/workflows` */
+  workflowDir: string;
+  /** Secret-looking names `{{env.NAME}}` may read anyway. @default [] */
+  workflowEnv: string[];
+  /** Skills for `skill` workflow steps. @default {} */
+  skills: Record<string, ResolvedSkill>;
+}
+
+/** A workflow skill (config `skills.<name>`). */
+export interface ResolvedSkill {
+  name: string;
+  /** A bare name is looked up on PATH; a path is resolved against the home directory. */
+  command: string;
+  args: string[];
+  timeoutMs?: number;
 }
 
 /** The `discord` block, resolved (see README "Discord"). Ids are Discord snowflakes (strings). */

@@ -11,6 +11,10 @@ import { buildApp } from '../http/app.js';
 import type { Metrics } from '../http/metrics.js';
 import { sseLimitsFromEnv } from '../http/sse.js';
 import { ProviderRegistry } from '../providers/registry.js';
+import { WorkflowRunner } from '../workflows/runner.js';
+import { clockFromEnv } from '../schedules/clock.js';
+import { ScheduleService } from '../schedules/service.js';
+import type { WorkflowEvent, WorkflowEventSource, WorkflowStartMeta, WorkflowStarter } from '../schedules/types.js';
 import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
 
 export interface ServeOptions {
@@ -21,6 +25,12 @@ export interface ServeOptions {
   version: string;
   /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
   workspaces?(config: ResolvedConfig, log: Pino): (WorkspaceManager & { close?(): Promise<void> }) | undefined;
+  /**
+   * The workflow runner the triggers start runs with (`starter`) and whose events event triggers follow
+   * (`events`); called once the engine runs. None: trigger firings are recorded as failed
+   * (TET_ERR_WORKFLOWS_UNAVAILABLE); cron jobs work without it.
+   */
+  workflows?(engine: Engine, log: Pino): { starter?: WorkflowStarter; events?: WorkflowEventSource } | undefined;
 }
 
 type DaemonState = 'starting' | 'running' | 'draining' | 'stopped';
@@ -147,6 +157,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   let app: FastifyInstance | undefined;
   let metrics: Metrics | undefined;
+  let schedules: ScheduleService | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
@@ -163,6 +174,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
     },
   });
 
+  // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
+  const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
   // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
   const discordOut = config.discord?.enabled ? createDiscordDelivery(engine, { config: () => config.discord, log }) : undefined;
 
@@ -171,7 +184,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
   // connections are cut, and app.close() (before the store closes) waits for the answers in flight.
   const stopNow = async () => {
     shutdown.abort();
+    await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
     app?.server.closeIdleConnections();
+    workflows.stop();
     await engine.stop();
   };
 
@@ -191,6 +206,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       log.warn({ err: messageOf(err) }, 'cannot read the task counts from the store; draining anyway');
     }
     log.info({ why, ...counts, drainTimeoutMs: config.drainTimeoutMs }, 'draining: no new tasks; running tasks get drainTimeout to finish');
+    workflows.stop();
+    // Schedules stop before the engine: no firing is attempted into an engine that refuses work.
+    await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
     try {
       await engine.drain(config.drainTimeoutMs);
     } catch (err) {
@@ -214,6 +232,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       const before = { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length };
       config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
       engine.reload(config);
+      void schedules?.reload(config).catch((err: unknown) => log.error({ err: messageOf(err) }, 'reloading the schedules failed'));
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
@@ -226,6 +245,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }
+    await workflows.boot();
+    // Schedules start after the engine (their firings make tasks) and stop before it (see drain).
+    const wf = opts.workflows?.(engine, log) ?? {
+      starter: { start: (name: string, vars: Record<string, string>, meta: WorkflowStartMeta) => workflows.start(name, vars, { source: meta.source, ...(meta.trigger ? { trigger: { ...meta.trigger } } : {}) }) },
+      events: { subscribe: (fn: (e: WorkflowEvent) => void) => workflows.subscribe((e) => fn({ ...e })) },
+    };
+    schedules = new ScheduleService({
+      engine,
+      config,
+      log,
+      clock: clockFromEnv(process.env),
+      ...(wf?.starter ? { starter: wf.starter } : {}),
+      ...(wf?.events ? { events: wf.events } : {}),
+    });
+    await schedules.start();
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
@@ -235,6 +269,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
+      workflows,
+      schedules,
       ...(discordOut ? { discordWake: (ch: string) => discordOut.wake(ch) } : {}),
     }));
     if (discordOut) registerDiscordMetrics(metrics.registry, discordOut);
@@ -246,6 +282,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   } catch (err) {
     offSignals();
     unrouteWarnings();
+    workflows.stop();
+    await schedules?.stop().catch(() => {});
     await engine.stop().catch(() => {});
     throw err;
   }

@@ -80,6 +80,16 @@ export interface ListenFact {
 /** The run spools under the home: how many run folders and bytes they hold (an unreadable folder: error). */
 export type SpoolFact = { path: string; runs: number; bytes: number } | { path: string; error: string };
 
+/** The workflow folder: how many definitions, which do not validate, which files are broken or share a name. */
+export interface WorkflowsFact {
+  dir: string;
+  valid: number;
+  invalid: Array<{ name: string; file: string; errors: number; first: string }>;
+  fileErrors: string[];
+}
+/** The cron jobs file: loaded (how many jobs, its warnings; `missing` when it does not exist) or its error. */
+export type JobsFact = { ok: true; path: string; jobs: number; missing: boolean; warnings: string[] } | { ok: false; path: string; error: string };
+
 export interface DoctorFacts {
   nodeVersion: string;
   home: HomeFact;
@@ -91,6 +101,8 @@ export interface DoctorFacts {
   providers: ProviderFact[];
   agents: AgentFact[];
   listen?: ListenFact;
+  workflows?: WorkflowsFact;
+  jobs?: JobsFact;
 }
 
 const MIN_NODE_MAJOR = 20;
@@ -223,6 +235,26 @@ export function checkListen(l: ListenFact): CheckResult {
   return fail(name, `cannot listen on ${l.addr}: ${l.bind.error}`, `set listenAddr to an address of this machine with a port it may use, e.g. 127.0.0.1:8991`);
 }
 
+export function checkWorkflows(w: WorkflowsFact): CheckResult {
+  const name = 'workflows';
+  const bad = w.invalid.length + w.fileErrors.length;
+  if (bad === 0) return pass(name, w.valid === 0 ? `none in ${w.dir}` : `${w.valid} in ${w.dir}, all valid`);
+  const parts = [
+    ...w.invalid.map((i) => `"${i.name}" (${i.file}) has ${i.errors} error${i.errors > 1 ? 's' : ''}, first ${i.first}`),
+    ...w.fileErrors,
+  ];
+  return fail(name, `${bad} of ${w.valid + bad} in ${w.dir} cannot run: ${parts.join('; ')}`, 'run `tetora workflow validate` to see every error with its JSON path, and fix the files');
+}
+
+/** A jobs file that does not exist is a warning (no cron jobs), not a failure; one that does not load is. */
+export function checkJobs(f: JobsFact): CheckResult {
+  const name = 'jobs';
+  if (!f.ok) return fail(name, f.error, `fix ${f.path} (the message names the job and field), then reload the daemon (SIGHUP)`);
+  const r = pass(name, f.missing ? `${f.path} does not exist: no cron jobs are scheduled` : `${f.path}: ${f.jobs} job${f.jobs === 1 ? '' : 's'}`);
+  if (f.warnings.length > 0) r.warnings = f.warnings;
+  return r;
+}
+
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
   const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
@@ -232,6 +264,8 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   for (const p of f.providers) out.push(checkProvider(p));
   for (const a of f.agents) out.push(checkAgent(a));
   if (f.listen) out.push(checkListen(f.listen));
+  if (f.workflows) out.push(checkWorkflows(f.workflows));
+  if (f.jobs) out.push(checkJobs(f.jobs));
   return out;
 }
 

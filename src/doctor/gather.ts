@@ -5,7 +5,10 @@ import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { isTetoraError, messageOf } from '../errors.js';
 import { migrationStatus, openDb } from '../store/db.js';
-import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact } from './checks.js';
+import type { AgentFact, DbFact, DoctorFacts, FileModeFact, HomeFact, ListenFact, ProviderFact, SpoolFact, WorkflowsFact, JobsFact } from './checks.js';
+import { loadWorkflows } from '../workflows/load.js';
+import { checkLoaded } from '../workflows/service.js';
+import { loadJobs } from '../schedules/jobs.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
 
 export interface GatherOptions {
@@ -112,6 +115,19 @@ function homeFact(path: string): HomeFact {
   return isDir ? { path, mode } : { path, mode, isDir };
 }
 
+/** The workflow folder checked against the config (a file that cannot be read is reported, never thrown). */
+export function workflowsFact(config: ResolvedConfig): WorkflowsFact {
+  const all = loadWorkflows(config.workflowDir);
+  const fact: WorkflowsFact = { dir: config.workflowDir, valid: 0, invalid: [], fileErrors: all.errors.map((e) => e.message) };
+  for (const w of all.workflows.values()) {
+    const c = checkLoaded(w, config);
+    const first = c.errors[0];
+    if (first) fact.invalid.push({ name: w.def.name, file: w.file, errors: c.errors.length, first: `${first.path}: ${first.message}` });
+    else fact.valid++;
+  }
+  return fact;
+}
+
 /** Collect every fact. Opening the database creates it and applies pending migrations, as the daemon would. */
 export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorFacts; config?: ResolvedConfig }> {
   const configPath = resolve(opts.configPath ?? join(homeDir(opts.env), 'config.json'));
@@ -147,6 +163,8 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     facts.providers = providers;
     facts.agents = agentFacts(config);
     facts.listen = listen;
+    facts.workflows = workflowsFact(config);
+    facts.jobs = jobsFact(config);
   }
   const localPath = join(home, `${basename(configPath, '.json')}.local.json`);
   const privateFiles = [configPath, localPath, join(home, '.env')];
@@ -178,5 +196,15 @@ export function spoolFact(root: string): SpoolFact {
     return { path: root, runs, bytes };
   } catch (err) {
     return { path: root, error: messageOf(err) };
+  }
+}
+
+/** The jobs file as the daemon would load it. */
+export function jobsFact(config: ResolvedConfig): JobsFact {
+  try {
+    const j = loadJobs(config);
+    return { ok: true, path: j.path, jobs: j.jobs.length, missing: j.missing, warnings: j.warnings };
+  } catch (err) {
+    return { ok: false, path: config.jobsFile, error: messageOf(err) };
   }
 }

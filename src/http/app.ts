@@ -15,6 +15,10 @@ import { registerEventRoutes } from './routes/events.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerOutputRoutes } from './routes/output.js';
 import { registerTaskRoutes } from './routes/tasks.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
+import { registerWorkflowRunRoutes } from './routes/workflow-runs.js';
+import { authenticatesItself, registerTriggerRoutes } from './routes/triggers.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
 
 export type { AppDeps } from './deps.js';
@@ -114,6 +118,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     const header = req.headers.authorization;
     const presented = bearerToken(header);
     if (!tokenMatches(presented, token)) {
+      // The signed webhook (POST /api/triggers/webhook/:name, and only it) checks the token or the body's
+      // HMAC signature itself, once the body is read; it refuses with the same 401.
+      if (authenticatesItself(req)) return;
       throw new TetoraError(
         'TET_ERR_HTTP_UNAUTHORIZED',
         presented ? 'the bearer token is wrong; use the apiToken from the daemon config.' : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config).',
@@ -151,6 +158,10 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerEventRoutes(app, deps, streams);
   registerInfoRoutes(app, deps, metrics);
   registerAdminRoutes(app, deps);
+  registerWorkflowRoutes(app, deps);
+  if (deps.workflows) registerWorkflowRunRoutes(app, { ...deps, workflows: deps.workflows }, streams);
+  registerTriggerRoutes(app, deps);
+  registerJobRoutes(app, deps);
   registerDiscordOutboxRoutes(app, deps);
   return { app, metrics };
 }

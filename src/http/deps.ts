@@ -1,6 +1,8 @@
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
 import type { SseLimits } from './sse.js';
+import type { WorkflowRunner } from '../workflows/runner.js';
+import type { ScheduleService } from '../schedules/service.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -20,6 +22,10 @@ export interface AppDeps {
   log?: Logger;
   /** SSE limits (see sse.ts); the daemon reads them from TETORA_SSE_LIMITS (for tests and the bench). */
   sse?: Partial<SseLimits>;
+  /** The workflow runner: its run routes are registered when it is given. */
+  workflows?: WorkflowRunner;
+  /** Cron jobs and workflow triggers (routes /api/jobs, /api/triggers); none: those routes do not exist. */
+  schedules?: ScheduleService;
   /** Discord delivery runs: tell it a channel's outbox has something to send (a retried dead letter). */
   discordWake?: (channelId: string) => void;
 }

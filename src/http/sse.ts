@@ -39,15 +39,17 @@ export const DEFAULT_SSE_LIMITS: SseLimits = { pageEvents: 1000, pageBytes: 256 
  * event — also when its seq is at or below `from` (a Last-Event-ID beyond the last event must not keep the
  * stream of an ended task open). Resolves when the stream ends; never rejects.
  */
-export async function streamEvents(
+export async function streamEvents<E extends { seq: number } = TaskEvent>(
   reply: FastifyReply,
   opts: {
     from: number;
-    subscribe(fn: (e: TaskEvent) => void): () => void;
+    subscribe(fn: (e: E) => void): () => void;
     /** Up to `limit` events after `after` (about `maxBytes` of data at most, at least one event). */
-    replay(after: number, limit: number, maxBytes: number): TaskEvent[];
-    filter(e: TaskEvent): boolean;
-    isEnd(e: TaskEvent): boolean;
+    replay(after: number, limit: number, maxBytes: number): E[];
+    filter(e: E): boolean;
+    isEnd(e: E): boolean;
+    /** The SSE frame of an event. @default sseFrame (task events) */
+    frame?(e: E): string;
     /** Called after the first replay: true when the stream should end at once (e.g. the task already ended). */
     endedAfterReplay?(): boolean;
     heartbeatMs?: number;
@@ -116,11 +118,12 @@ export async function streamEvents(
   res.on('drain', nudge);
   write(': connected\n\n');
 
-  const send = (e: TaskEvent) => {
+  const frame = opts.frame ?? ((e: E) => sseFrame(e as unknown as TaskEvent));
+  const send = (e: E) => {
     if (closed) return;
     if (e.seq > last && opts.filter(e)) {
       last = e.seq;
-      write(sseFrame(e));
+      write(frame(e));
     }
     if (opts.isEnd(e) && opts.filter(e)) close();
   };
@@ -174,7 +177,7 @@ export async function streamEvents(
         if (page.length === 0) break;
         for (const e of page) send(e);
         if (closed) return;
-        last = Math.max(last, (page[page.length - 1] as TaskEvent).seq);
+        last = Math.max(last, (page[page.length - 1] as E).seq);
       }
       // Live, in the same turn as the empty page: nothing is missed, nothing sent twice.
       live = true;

@@ -53,9 +53,10 @@ export class DaemonHarness extends Harness {
    * (no window for another test to take it) and records it in the config for the CLI; a restart reuses it.
    * `port` asks for that port instead (the first start rejects when it is taken); `env` adds to its environment.
    */
-  start(opts: { port?: number; env?: Record<string, string> } = {}): Promise<void> {
+  start(opts: { port?: number; env?: Record<string, string>; entry?: string } = {}): Promise<void> {
     const listen = `127.0.0.1:${opts.port ?? (this.#started ? this.port : 0)}`;
-    const child = spawn(process.execPath, [binPath, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
+    // `entry`: another script taking the same arguments (e.g. serve-recording.mjs, a daemon with a recording workflow starter).
+    const child = spawn(process.execPath, [opts.entry ?? binPath, '--config', this.configPath, 'serve', '--log-format', 'json', '--listen', listen], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env, TETORA_ANNOUNCE: '1', TETORA_HOME: this.home },
     });

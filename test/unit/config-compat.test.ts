@@ -29,9 +29,7 @@ const originalOnlyTopLevel: Record<string, unknown> = {
   taskBoard: { enabled: true, gitWorktree: true, autoDispatch: { enabled: true, interval: '5m', maxTasksPerAgent: 2 } },
   slotPressure: { enabled: true, reservedSlots: 2, warnThreshold: 3, nonInteractiveTimeout: '5m', pollInterval: '2s' },
   agentComm: { childSem: 2, maxDepth: 3, maxChildrenPerTask: 5 },
-  workflowTriggers: [{ name: 'nightly', workflow: 'review', cron: '0 3 * * *' }],
   historyDB: 'history.db',
-  jobsFile: 'jobs.json',
   agentsDir: 'agents',
   workspaceDir: 'workspace',
   runtimeDir: 'runtime',
@@ -80,6 +78,9 @@ describe('a config of the original with every key it has', () => {
       listenAddr: '127.0.0.1:8991',
       defaultTimeout: '1h0m0s',
       agents: { coder: { model: 'sonnet', keywords: ['fix'], ...originalOnlyAgentKeys } },
+      // Read by this version (src/schedules/), in the original's format.
+      workflowTriggers: [{ name: 'nightly', workflowName: 'review', enabled: true, trigger: { type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', webhook: '' }, variables: { depth: '2' }, cooldown: '1h' }],
+      jobsFile: 'jobs.json',
       ...originalOnlyTopLevel,
     };
     // Secrets inside unsupported keys are not resolved: their variables need not be set.
@@ -94,6 +95,8 @@ describe('a config of the original with every key it has', () => {
     }
     expect(config.agents.coder).toMatchObject({ model: 'sonnet', keywords: ['fix'] });
     expect(config.defaultTimeoutMs).toBe(3_600_000);
+    expect(config.workflowTriggers).toMatchObject([{ name: 'nightly', workflowName: 'review', type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', cooldownMs: 3_600_000 }]);
+    expect(config.jobsFile).toBe(join(dir, 'jobs.json'));
   });
 
   it('names agents by the legacy roles key in warnings', () => {

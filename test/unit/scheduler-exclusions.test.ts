@@ -49,7 +49,12 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     noOutputTimeoutMs: 600_000,
     maxOutputBytes: 10 * 1024 * 1024,
     worktreePruneIntervalMs: 3_600_000,
+    workflowTriggers: [],
+    jobsFile: '/tmp/tetora/jobs.json',
     env: {},
+    workflowDir: '/tmp/tetora/workflows',
+    workflowEnv: [],
+    skills: {},
     ...over,
   };
 }

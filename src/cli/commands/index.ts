@@ -7,6 +7,10 @@ import { registerServe } from './serve.js';
 import { registerStatus } from './status.js';
 import { registerTask } from './task.js';
 import { registerWorktree } from './worktree.js';
+import { registerWorkflow } from './workflow.js';
+import { registerWorkflowRun } from './workflow-run.js';
+import { registerJob } from './job.js';
+import { registerTrigger } from './trigger.js';
 import { registerDiscordOutbox } from './discord-outbox.js';
 
 /**
@@ -21,5 +25,9 @@ export function registerCommands(program: Command): void {
   registerTask(program);
   registerStatus(program);
   registerWorktree(program);
+  registerWorkflow(program);
+  registerWorkflowRun(program);
+  registerJob(program);
+  registerTrigger(program);
   registerDiscordOutbox(program);
 }

@@ -10,11 +10,10 @@ export interface SseStreams {
   open: number;
 }
 
-export function registerEventRoutes(app: FastifyInstance, deps: AppDeps, streams: SseStreams): void {
-  const { engine } = deps;
+/** The options every SSE route shares: limits, the shutdown signal, the open-streams gauge and the stall log. */
+export function streamOptions(deps: AppDeps, streams: SseStreams, path: string) {
   const log = deps.log ?? silentLogger;
-  const common = (path: string) => ({
-    subscribe: (fn: Parameters<typeof engine.subscribe>[0]) => engine.subscribe(fn),
+  return {
     ...(deps.sse ? { limits: deps.sse } : {}),
     ...(deps.shutdown ? { shutdown: deps.shutdown } : {}),
     onOpen: () => void streams.open++,
@@ -22,6 +21,14 @@ export function registerEventRoutes(app: FastifyInstance, deps: AppDeps, streams
       streams.open--;
       if (reason) log.warn({ path, reason }, 'SSE client disconnected');
     },
+  };
+}
+
+export function registerEventRoutes(app: FastifyInstance, deps: AppDeps, streams: SseStreams): void {
+  const { engine } = deps;
+  const common = (path: string) => ({
+    subscribe: (fn: Parameters<typeof engine.subscribe>[0]) => engine.subscribe(fn),
+    ...streamOptions(deps, streams, path),
   });
 
   /** One task's events: full replay (or from Last-Event-ID), then live, ending after its terminal event. */
