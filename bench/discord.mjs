@@ -5,9 +5,9 @@
 //   --quick       small counts (a smoke run; numbers not comparable)
 //   --stdout      print the section instead of writing docs/benchmarks.md
 // The real daemon (this build's bin/tetora.js) delivers to the test tree's fake Discord
-// (test/helpers/fake-discord, bundled on the fly with esbuild), both on 127.0.0.1.
+// (test/helpers/fake-discord, compiled on the fly with tsc), both on 127.0.0.1.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,13 +27,13 @@ function log(msg) {
   process.stderr.write(`[bench:discord] ${msg}\n`);
 }
 
-/** The fake Discord is TypeScript: bundle it (its packages stay external, resolved from this tree). */
+/** The fake Discord is TypeScript: compiled into .tmp/ (git-ignored, inside the tree so that `ws` resolves), as its README says. */
 async function loadFake() {
-  const dir = mkdtempSync(join(ROOT, '.bench-fake-'));
+  mkdirSync(join(ROOT, '.tmp'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, '.tmp', 'bench-fake-discord-'));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
-  const out = join(dir, 'fake-discord.mjs');
-  execFileSync(join(ROOT, 'node_modules', '.bin', 'esbuild'), [join(ROOT, 'test/helpers/fake-discord/index.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${out}`, '--log-level=error']);
-  return (await import(out)).FakeDiscord;
+  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--outDir', dir, '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--lib', 'ES2023', '--strict', '--skipLibCheck', '--types', 'node', join(ROOT, 'test/helpers/fake-discord/index.ts')]);
+  return (await import(join(dir, 'index.js'))).FakeDiscord;
 }
 
 const { Engine } = await import(join(ROOT, 'dist/engine/engine.js'));
