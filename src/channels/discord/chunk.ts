@@ -67,7 +67,7 @@ function graphemeEnds(text: string, from: number, to: number): number[] {
 
 /**
  * Where to cut `text` between `from` and at most `max` (exclusive end of this chunk's body), at a grapheme
- * boundary in `ends`. Prefers the last line break in the second half of the window, then the last space
+ * boundary. Prefers the last line break in the second half of the window, then the last space
  * there, then the last line break or space anywhere, then the last grapheme boundary. Never inside a fence
  * line (a cut there would break the fence), unless that line alone fills the window. Returns > from.
  */
@@ -108,11 +108,6 @@ function cutAt(text: string, from: number, max: number): number {
   return cut;
 }
 
-/** The fence state after `body`, whose last line is complete only if the text continues with a newline there. */
-function stateAfter(body: string, open: Fence | null): Fence | null {
-  return openFenceAtEnd(body, open);
-}
-
 function closeFor(f: Fence, body: string): string {
   return (body.endsWith('\n') || body === '' ? '' : '\n') + '`'.repeat(f.ticks);
 }
@@ -132,7 +127,7 @@ export function splitMessage(text: string, limit: number = DISCORD_MESSAGE_LIMIT
       if (from + budget >= text.length) end = text.length;
       else end = cutAt(text, from, from + budget);
       const body = text.slice(from, end);
-      const after = stateAfter(body, open);
+      const after = openFenceAtEnd(body, open);
       const suffix = after ? closeFor(after, body) : '';
       const content = prefix + body + suffix;
       if (content.length <= limit || budget === 1) {
