@@ -653,10 +653,12 @@ The store (database plus WAL) held ${mem.dbMiB.toFixed(1)} MiB at that point. Qu
 the daemon's heap; the scheduler asks the store for the next candidate.
 
 ${sseSection(sse)}`;
-  // The workflow section (bench/workflows.mjs) is measured by its own script: keep it.
+  // Sections measured by their own scripts are kept: workflows (bench/workflows.mjs), Discord (bench/discord.mjs).
   const previous = existsSync(outPath) ? readFileSync(outPath, 'utf8') : '';
-  const wf = /<!-- workflow-bench:start -->[\s\S]*<!-- workflow-bench:end -->/.exec(previous);
-  writeFileSync(outPath, wf ? `${md.trimEnd()}\n\n${wf[0]}\n` : md);
+  const kept = [/<!-- workflow-bench:start -->[\s\S]*<!-- workflow-bench:end -->/, /<!-- discord-bench:begin -->[\s\S]*<!-- discord-bench:end -->/]
+    .map((re) => re.exec(previous)?.[0])
+    .filter(Boolean);
+  writeFileSync(outPath, kept.length ? `${md.trimEnd()}\n\n${kept.join('\n\n')}\n` : md);
   log(`wrote ${outPath}`);
 }
 

@@ -16,6 +16,8 @@ import { clockFromEnv } from '../schedules/clock.js';
 import { ScheduleService } from '../schedules/service.js';
 import type { WorkflowEvent, WorkflowEventSource, WorkflowStartMeta, WorkflowStarter } from '../schedules/types.js';
 import { discordStatus, startDiscord, type DiscordHandle } from '../channels/discord/index.js';
+import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
+import { discordNotifier } from '../channels/discord/notify.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -167,6 +169,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ...(workspaces ? { workspaces } : {}),
     // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
     beforeClose: async () => {
+      await discordOut?.stop();
       shutdown.abort();
       metrics?.close();
       await app?.close();
@@ -176,6 +179,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
   const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
+  // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
+  const discordOut = config.discord?.enabled ? createDiscordDelivery(engine, { config: () => config.discord, log }) : undefined;
+  // Workflow notify steps to `discord:<channelId>` go through the same outbox.
+  if (discordOut) workflows.useNotifier(discordNotifier(discordOut.store, (ch) => discordOut.wake(ch)));
 
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
   // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive
@@ -244,7 +251,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
   const reloadDiscord = () => {
     if (config.discord?.enabled && discord) discord.reload(config);
-    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}) });
+    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}) });
     else if (discord) {
       const d = discord;
       discord = undefined;
@@ -254,6 +261,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     const report = await engine.start();
+    discordOut?.start();
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }
@@ -284,7 +292,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       workflows,
       schedules,
       discord: () => discordStatus(engine, config, discord),
+      ...(discordOut ? { discordWake: (ch: string) => discordOut.wake(ch) } : {}),
     }));
+    if (discordOut) registerDiscordMetrics(metrics.registry, discordOut);
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
     } catch (err) {
@@ -304,7 +314,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
-  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry });
+  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}) });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

@@ -20,6 +20,7 @@ import { registerWorkflowRoutes } from './routes/workflows.js';
 import { registerWorkflowRunRoutes } from './routes/workflow-runs.js';
 import { authenticatesItself, registerTriggerRoutes } from './routes/triggers.js';
 import { registerJobRoutes } from './routes/jobs.js';
+import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -163,5 +164,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   if (deps.workflows) registerWorkflowRunRoutes(app, { ...deps, workflows: deps.workflows }, streams);
   registerTriggerRoutes(app, deps);
   registerJobRoutes(app, deps);
+  registerDiscordOutboxRoutes(app, deps);
   return { app, metrics };
 }

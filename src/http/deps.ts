@@ -29,4 +29,6 @@ export interface AppDeps {
   schedules?: ScheduleService;
   /** The Discord bot's state (GET /api/discord/status, /api/health). */
   discord?: () => DiscordStatusInfo;
+  /** Discord delivery runs: tell it a channel's outbox has something to send (a retried dead letter). */
+  discordWake?: (channelId: string) => void;
 }

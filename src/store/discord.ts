@@ -61,6 +61,18 @@ export interface StatusRow {
   createdAt: number;
 }
 
+/** One message of an outbox row's chunk plan (fixed at its first delivery attempt). */
+export interface ChunkRow {
+  outboxId: number;
+  idx: number;
+  content: string;
+  /** File name of an attachment carrying the row's whole body, or null. */
+  attachment: string | null;
+  nonce: string;
+  messageId: string | null;
+  sentAt: number | null;
+}
+
 const OUTBOX = `id, key, channel_id AS channelId, kind, task_id AS taskId, reply_to AS replyTo, body, state, attempts,
   next_at AS nextAt, last_error AS lastError, created_at AS createdAt, done_at AS doneAt`;
 const STATUS = `task_id AS taskId, channel_id AS channelId, reply_to AS replyTo, nonce, message_id AS messageId, rendered,
@@ -74,8 +86,33 @@ const STATUS = `task_id AS taskId, channel_id AS channelId, reply_to AS replyTo,
 export class DiscordStore {
   readonly #s;
 
+  /** Statements of the deliverer and the status messages (discord-out). */
+  readonly #o;
+
   constructor(readonly db: Db) {
     const p = (sql: string) => db.prepare(sql);
+    this.#o = {
+      channels: p(`SELECT DISTINCT channel_id AS channelId FROM discord_outbox WHERE state = 'pending'`),
+      head: p(`SELECT ${OUTBOX} FROM discord_outbox WHERE channel_id = ? AND state = 'pending' ORDER BY id LIMIT 1`),
+      chunks: p(`SELECT outbox_id AS outboxId, idx, content, attachment, nonce, message_id AS messageId, sent_at AS sentAt
+        FROM discord_chunks WHERE outbox_id = ? ORDER BY idx`),
+      chunkAdd: p(`INSERT INTO discord_chunks (outbox_id, idx, content, attachment, nonce) VALUES (@outboxId, @idx, @content, @attachment, @nonce)
+        ON CONFLICT (outbox_id, idx) DO NOTHING`),
+      chunkSent: p(`UPDATE discord_chunks SET message_id = @messageId, sent_at = @at WHERE outbox_id = @outboxId AND idx = @idx AND message_id IS NULL`),
+      sent: p(`UPDATE discord_outbox SET state = 'sent', done_at = @at, next_at = 0 WHERE id = @id AND state = 'pending'`),
+      failed: p(`UPDATE discord_outbox SET attempts = attempts + 1, next_at = @nextAt, last_error = @error WHERE id = @id AND state = 'pending'`),
+      dead: p(`UPDATE discord_outbox SET state = 'dead', attempts = attempts + @attempt, last_error = @error, done_at = @at WHERE id = @id AND state = 'pending'`),
+      retry: p(`UPDATE discord_outbox SET state = 'pending', attempts = 0, next_at = 0, done_at = NULL WHERE id = ? AND state = 'dead'`),
+      list: p(`SELECT ${OUTBOX} FROM discord_outbox WHERE state = @state ORDER BY id DESC LIMIT @limit`),
+      listAll: p(`SELECT ${OUTBOX} FROM discord_outbox ORDER BY id DESC LIMIT @limit`),
+      resets: p(`SELECT type, data FROM task_events WHERE task_id = ? AND (type IN ('discord.session_reset', 'session_recovery')
+        OR (type = 'queued' AND json_extract(data, '$.reason') = 'session_invalid')) ORDER BY seq`),
+      openStatuses: p(`SELECT ${STATUS} FROM discord_status WHERE final = 0 ORDER BY created_at`),
+      statusCreated: p(`UPDATE discord_status SET message_id = @messageId, rendered = @rendered, edited_at = @at WHERE task_id = @taskId AND message_id IS NULL`),
+      statusEdited: p(`UPDATE discord_status SET rendered = @rendered, edited_at = @at, final = @final WHERE task_id = @taskId`),
+      queuePlace: p(`SELECT COUNT(*) AS n FROM tasks WHERE status = 'queued' AND seq <= (SELECT seq FROM tasks WHERE id = ? AND status = 'queued')`),
+      sentChunks: p(`SELECT COUNT(*) AS n FROM discord_chunks WHERE message_id IS NOT NULL`),
+    };
     this.#s = {
       inbound: p(`INSERT INTO discord_inbound (message_id, channel_id, guild_id, author_id, kind, task_id, received_at)
         VALUES (@messageId, @channelId, @guildId, @authorId, @kind, @taskId, @receivedAt) ON CONFLICT (message_id) DO NOTHING`),
@@ -144,6 +181,106 @@ export class DiscordStore {
     const out = { pending: 0, dead: 0 };
     for (const r of this.#s.counts.all() as Array<{ state: 'pending' | 'dead'; n: number }>) out[r.state] = r.n;
     return out;
+  }
+
+  /** Channels with something pending in their outbox. */
+  pendingChannels(): string[] {
+    return (this.#o.channels.all() as Array<{ channelId: string }>).map((r) => r.channelId);
+  }
+
+  /** The oldest pending row of a channel (a channel's rows go out in id order). */
+  nextPending(channelId: string): OutboxRow | undefined {
+    return this.#o.head.get(channelId) as OutboxRow | undefined;
+  }
+
+  /** The chunk plan of an outbox row, in order (empty until its first attempt fixed it). */
+  chunks(outboxId: number): ChunkRow[] {
+    return this.#o.chunks.all(outboxId) as ChunkRow[];
+  }
+
+  /**
+   * Fix the chunk plan of a row, all of it in one transaction, once: a plan already there stays (a resumed
+   * delivery keeps the chunks and nonces it may already have sent). Returns the plan in force.
+   */
+  planChunks(outboxId: number, plan: Array<{ content: string; attachment: string | null; nonce: string }>): ChunkRow[] {
+    this.db.transaction(() => {
+      if (this.chunks(outboxId).length > 0) return;
+      plan.forEach((c, idx) => this.#o.chunkAdd.run({ outboxId, idx, ...c }));
+    })();
+    return this.chunks(outboxId);
+  }
+
+  /** Record the Discord message id of an acknowledged chunk (its own commit: a crash after it never resends it). */
+  chunkSent(outboxId: number, idx: number, messageId: string, at: number): void {
+    this.#o.chunkSent.run({ outboxId, idx, messageId, at });
+  }
+
+  /** Every chunk of the row is acknowledged. */
+  outboxSent(id: number, at: number): void {
+    this.#o.sent.run({ id, at });
+  }
+
+  /** A failed attempt (5xx, timeout, network): counted, with its reason and the time of the next one. */
+  outboxFailedAttempt(id: number, error: string, nextAt: number): void {
+    this.#o.failed.run({ id, error, nextAt });
+  }
+
+  /** A dead letter: not sent, with the reason kept. `countAttempt`: this last failure was an attempt. */
+  outboxDead(id: number, error: string, at: number, countAttempt = true): void {
+    this.#o.dead.run({ id, error, at, attempt: countAttempt ? 1 : 0 });
+  }
+
+  /** Send a dead letter again (its chunk plan and the ids of chunks already sent stay). False when it is not dead. */
+  outboxRetry(id: number): boolean {
+    return this.#o.retry.run(id).changes === 1;
+  }
+
+  /** Outbox rows, newest first; all states when `state` is not given. */
+  outboxList(state?: OutboxState, limit = 100): OutboxRow[] {
+    return (state ? this.#o.list.all({ state, limit }) : this.#o.listAll.all({ limit })) as OutboxRow[];
+  }
+
+  /** Chunks acknowledged by Discord so far (all rows). */
+  sentChunkCount(): number {
+    return (this.#o.sentChunks.get() as { n: number }).n;
+  }
+
+  /**
+   * Why a task's chat session was reset, if it was: `discord.session_reset` and `session_recovery` notes and
+   * fresh-session retries (a `queued` event with reason `session_invalid`), oldest first.
+   */
+  sessionResets(taskId: string): string[] {
+    return (this.#o.resets.all(taskId) as Array<{ type: string; data: string }>).map((r) => {
+      let d: Record<string, unknown> = {};
+      try {
+        d = JSON.parse(r.data) as Record<string, unknown>;
+      } catch {
+        /* a note without data */
+      }
+      if (r.type === 'queued') return `the provider no longer knew the session${typeof d.message === 'string' && d.message ? `: ${d.message}` : ''}`;
+      return typeof d.reason === 'string' && d.reason ? d.reason : 'the session could not be continued';
+    });
+  }
+
+  /** A queued task's place in the queue (1 = next in arrival order), or undefined when it is not queued. */
+  queuePlace(taskId: string): number | undefined {
+    const n = (this.#o.queuePlace.get(taskId) as { n: number }).n;
+    return n > 0 ? n : undefined;
+  }
+
+  /** Status messages whose final summary is not acknowledged yet. */
+  openStatuses(): StatusRow[] {
+    return this.#o.openStatuses.all() as StatusRow[];
+  }
+
+  /** The status message exists on Discord: its id and the text it was created with (first one wins). */
+  statusCreated(taskId: string, messageId: string, rendered: string, at: number): void {
+    this.#o.statusCreated.run({ taskId, messageId, rendered, at });
+  }
+
+  /** An edit of the status message was acknowledged; `final` when it was the end-of-task summary. */
+  statusEdited(taskId: string, rendered: string, at: number, final: boolean): void {
+    this.#o.statusEdited.run({ taskId, rendered, at, final: final ? 1 : 0 });
   }
 
   /** Promise a task one live status message (created by the deliverer; never a second one). */

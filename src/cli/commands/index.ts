@@ -12,6 +12,7 @@ import { registerWorkflow } from './workflow.js';
 import { registerWorkflowRun } from './workflow-run.js';
 import { registerJob } from './job.js';
 import { registerTrigger } from './trigger.js';
+import { registerDiscordOutbox } from './discord-outbox.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerWorkflowRun(program);
   registerJob(program);
   registerTrigger(program);
+  registerDiscordOutbox(program);
 }
