@@ -1,0 +1,65 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
+import { FakeDiscord } from '../helpers/fake-discord/index.js';
+import { startRun, waitRun, workflowConfig, writeWorkflow } from '../helpers/workflow.js';
+
+/**
+ * The whole bot in one daemon: a message through the gateway becomes a task whose reply arrives in the
+ * channel, a command's reply arrives, and a workflow's notify step to `discord:<channel>` is delivered
+ * through the same outbox. Agents run test/helpers/wf-agent.mjs (it answers with its prompt).
+ */
+const GUILD = '200000000000000001';
+const C1 = '300000000000000001';
+const alice = { id: '500000000000000001', username: 'alice' };
+const pool = daemonPool();
+const fakes: FakeDiscord[] = [];
+afterEach(async () => {
+  for (const f of fakes.splice(0)) await f.stop();
+});
+
+const wait = { timeout: 30_000, interval: 100 };
+
+describe('Discord end to end', () => {
+  it('a message gets its reply, a command gets its answer, a workflow notify step posts to the channel', async () => {
+    const fake = await FakeDiscord.start({ guilds: [{ id: GUILD, name: 'lab', channels: [{ id: C1, name: 'one' }] }], heartbeatIntervalMs: 1000 });
+    fakes.push(fake);
+    const d = pool.track(await DaemonHarness.create({}));
+    d.writeConfig({
+      ...workflowConfig(d.home),
+      defaultAgent: 'a',
+      discord: { enabled: true, botToken: 'test-token', guildID: GUILD, channelIDs: [C1], routes: { [C1]: { agent: 'a' } }, apiBaseUrl: fake.apiBaseUrl, showProgress: false },
+    });
+    writeWorkflow(d, { name: 'announce', steps: [{ id: 'tell', type: 'notify', notifyTo: `discord:${C1}`, notifyMsg: 'release {{version}} is out' }], variables: { version: '0' } });
+    await d.start({ env: { TETORA_DISCORD_TEST_FAST_IDENTIFY: '1' } });
+    await vi.waitFor(async () => expect((await d.json<{ connected: boolean }>('/api/discord/status')).body.connected).toBe(true), wait);
+    // The catch-up at READY has set the channel's cursor: what is posted now is live.
+    const cursor = () => {
+      const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
+      try {
+        return db.prepare('SELECT last_message_id FROM discord_channels WHERE channel_id = ?').get(C1);
+      } finally {
+        db.close();
+      }
+    };
+    await vi.waitFor(() => expect(cursor()).toBeTruthy(), wait);
+
+    const msg = fake.post(C1, { content: 'ping from alice', author: alice });
+    await vi.waitFor(() => expect(fake.botMessages(C1).map((m) => m.content)).toContain('ping from alice'), wait);
+    const reply = fake.botMessages(C1).find((m) => m.content === 'ping from alice')!;
+    expect(reply.replyTo).toBe(msg.id);
+
+    fake.post(C1, { content: '!agents', author: alice });
+    await vi.waitFor(() => expect(fake.botMessages(C1).some((m) => /\ba\b/.test(m.content) && m.content !== 'ping from alice')).toBe(true), wait);
+
+    const runId = await startRun(d, 'announce', { version: '1.2.3' });
+    const run = await waitRun(d, runId);
+    expect(run.status).toBe('success');
+    await vi.waitFor(() => expect(fake.botMessages(C1).map((m) => m.content)).toContain('release 1.2.3 is out'), wait);
+    // Each said once.
+    const contents = fake.botMessages(C1).map((m) => m.content);
+    expect(contents.filter((c) => c === 'ping from alice')).toHaveLength(1);
+    expect(contents.filter((c) => c === 'release 1.2.3 is out')).toHaveLength(1);
+  });
+});
