@@ -181,7 +181,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
   // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
   const discordOut = config.discord?.enabled ? createDiscordDelivery(engine, { config: () => config.discord, log }) : undefined;
-  // Workflow notify steps to `discord:<channelId>` go through the same outbox.
+  const decideGate = (runId: string, stepId: string, kind: 'approve' | 'reject', by: string) => void workflows.decide(runId, stepId, { kind, by });
+  // Workflow notify steps and human gates to `discord:<channelId>` go through the same outbox.
   if (discordOut) workflows.useNotifier(discordNotifier(discordOut.store, (ch) => discordOut.wake(ch)));
 
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
@@ -251,7 +252,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
   const reloadDiscord = () => {
     if (config.discord?.enabled && discord) discord.reload(config);
-    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}) });
+    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}), decideGate });
     else if (discord) {
       const d = discord;
       discord = undefined;
@@ -314,7 +315,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
-  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}) });
+  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}), decideGate });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

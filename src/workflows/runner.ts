@@ -22,6 +22,11 @@ import { httpCall, postWebhook } from './steps/http.js';
  */
 export interface Notifier {
   send(channelId: string, text: string, meta: { runId: string; workflow: string; step: string }): Promise<void>;
+  /**
+   * A human gate assigned to `discord:<channelId>` starts waiting: called INSIDE the transaction that makes
+   * the step wait (write only to the store), so the message commits with the gate or not at all.
+   */
+  gate?(channelId: string, g: { runId: string; workflow: string; step: string; subtype: string; prompt: string }): void;
 }
 
 /** What `runner.subscribe` hears: the lifecycle of runs and steps (schedules turn these into event triggers). */
@@ -665,8 +670,12 @@ export class WorkflowRunner {
           const ms = def.humanTimeout ? parseDuration(def.humanTimeout) : STEP_DEFAULTS.humanTimeoutMs;
           if (ms === undefined) return fail(`humanTimeout ${JSON.stringify(def.humanTimeout)} is not a duration`);
           const prompt = renderTemplate(def.humanPrompt ?? def.prompt ?? '', ctx, this.#tplOpts());
+          const subtype = def.humanSubtype ?? 'approval';
+          const channel = /^discord:(\d{1,25})$/.exec(renderTemplate(def.humanAssignee ?? '', ctx, this.#tplOpts()).trim())?.[1];
           this.#engine.atomically(() => {
-            if (started('waiting', { notBefore: now + ms, note: prompt })) this.#event(run.id, 'human_gate_waiting', { step: r.stepId, subtype: def.humanSubtype ?? 'approval', prompt, timeoutAt: now + ms });
+            if (!started('waiting', { notBefore: now + ms, note: prompt })) return;
+            this.#event(run.id, 'human_gate_waiting', { step: r.stepId, subtype, prompt, timeoutAt: now + ms, ...(channel ? { discordChannel: channel } : {}) });
+            if (channel && this.#notifier?.gate) this.#notifier.gate(channel, { runId: run.id, workflow: run.workflowName, step: r.stepId, subtype, prompt });
           });
           return;
         }

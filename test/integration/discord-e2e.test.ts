@@ -22,7 +22,7 @@ afterEach(async () => {
 const wait = { timeout: 30_000, interval: 100 };
 
 describe('Discord end to end', () => {
-  it('a message gets its reply, a command gets its answer, a workflow notify step posts to the channel', async () => {
+  it('a message gets its reply, a command gets its answer, a workflow notify step posts to the channel, a human gate is approved with its button', async () => {
     const fake = await FakeDiscord.start({ guilds: [{ id: GUILD, name: 'lab', channels: [{ id: C1, name: 'one' }] }], heartbeatIntervalMs: 1000 });
     fakes.push(fake);
     const d = pool.track(await DaemonHarness.create({}));
@@ -61,5 +61,26 @@ describe('Discord end to end', () => {
     const contents = fake.botMessages(C1).map((m) => m.content);
     expect(contents.filter((c) => c === 'ping from alice')).toHaveLength(1);
     expect(contents.filter((c) => c === 'release 1.2.3 is out')).toHaveLength(1);
+
+    // A human gate assigned to the channel: its message carries Approve/Reject buttons, and Approve decides the step.
+    writeWorkflow(d, {
+      name: 'gated',
+      steps: [
+        { id: 'ok', type: 'human', humanSubtype: 'approval', humanPrompt: 'ship {{what}}?', humanAssignee: `discord:${C1}` },
+        { id: 'after', agent: 'a', prompt: 'shipped after {{steps.ok.output}}', dependsOn: ['ok'] },
+      ],
+      variables: { what: 'it' },
+    });
+    const gated = await startRun(d, 'gated', { what: 'v2' });
+    await vi.waitFor(() => expect(fake.botMessages(C1).some((m) => m.content.includes('ship v2?'))).toBe(true), wait);
+    const gateMsg = fake.botMessages(C1).find((m) => m.content.includes('ship v2?'))!;
+    const buttons = (gateMsg.components as Array<{ components: Array<{ custom_id: string; label: string }> }>)[0]!.components;
+    expect(buttons.map((b) => b.label)).toEqual(['Approve', 'Reject']);
+    const press = fake.interaction({ kind: 'button', channelId: C1, user: alice, customId: buttons[0]!.custom_id, messageId: gateMsg.id });
+    const approved = await waitRun(d, gated);
+    expect(approved.status).toBe('success');
+    expect(approved.steps.find((x) => x.id === 'ok')!.output).toBe('approved');
+    await vi.waitFor(() => expect(press.edits.map((e) => String((e as { content?: string }).content))).toContain(`Approved step \`ok\` of run \`${gated.slice(0, 8)}\`.`), wait);
+    expect(fake.botMessages(C1).filter((m) => m.content.includes('ship v2?'))).toHaveLength(1);
   });
 });

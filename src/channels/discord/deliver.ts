@@ -1,3 +1,4 @@
+import { gateButtons } from './gate.js';
 import type { DiscordConfig } from '../../config/types.js';
 import type { Logger } from '../../engine/logger.js';
 import { backoffDelay } from '../../engine/policy.js';
@@ -220,6 +221,7 @@ export class Deliverer {
       return;
     }
     const chunks = this.#plan(row);
+    const buttons = gateButtons(row.key);
     for (const c of chunks) {
       if (c.messageId) continue;
       const ok = await this.#send(
@@ -232,6 +234,7 @@ export class Deliverer {
             nonce: c.nonce,
             replyTo: c.idx === 0 ? row.replyTo : null,
             ...(c.attachment ? { file: { name: c.attachment, content: row.body } } : {}),
+            ...(c.idx === chunks.length - 1 && buttons ? { components: buttons } : {}),
           }),
         (o) => {
           const id = (o.body as { id?: unknown } | null)?.id;

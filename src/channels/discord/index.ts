@@ -32,6 +32,8 @@ export interface StartDiscordOptions {
   now?: () => number;
   /** A command's reply was queued in a channel's outbox: wake its deliverer (discord-out's `wake`). */
   onOutbox?: (channelId: string) => void;
+  /** Decide a waiting workflow human gate from its Discord buttons (the workflow runner's `decide`). */
+  decideGate?: (runId: string, stepId: string, kind: 'approve' | 'reject', by: string) => void;
 }
 
 export interface DiscordHandle {
@@ -76,7 +78,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
   let botId: string | undefined;
   const metrics = metricsOn(o.registry);
   const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, ...(metrics ? { metrics } : {}), ...(o.onOutbox ? { onOutbox: o.onOutbox } : {}) });
-  const interactionDeps = { engine, store, intake, log, config: () => config, now };
+  const interactionDeps = { engine, store, intake, log, config: () => config, now, ...(o.decideGate ? { decideGate: o.decideGate } : {}) };
 
   const onReady = async (client: Client<true>) => {
     botId = client.user.id;

@@ -12,6 +12,7 @@ import { isTerminal, type TaskStatus } from '../../engine/states.js';
 import type { Engine } from '../../engine/engine.js';
 import type { DiscordStore } from '../../store/discord.js';
 import { runCommand, type CommandDeps } from './commands.js';
+import { gateDecision } from './gate.js';
 import type { Command, CommandName } from './inbound.js';
 import type { Intake } from './intake.js';
 
@@ -53,6 +54,8 @@ export interface InteractionDeps extends CommandDeps {
   store: DiscordStore;
   intake: Intake;
   log: Logger;
+  /** Decide a waiting workflow human gate (the daemon passes the workflow runner's `decide`). */
+  decideGate?: (runId: string, stepId: string, kind: 'approve' | 'reject', by: string) => void;
 }
 
 export async function onInteraction(i: Interaction, d: InteractionDeps): Promise<void> {
@@ -65,6 +68,8 @@ export async function onInteraction(i: Interaction, d: InteractionDeps): Promise
 }
 
 async function onButton(i: ButtonInteraction, d: InteractionDeps): Promise<void> {
+  const gate = gateDecision(i.customId);
+  if (gate) return onGateButton(i, d, gate);
   const taskId = cancelTarget(i.customId);
   if (!taskId) return;
   await i.deferReply({ flags: MessageFlags.Ephemeral });
@@ -81,6 +86,23 @@ async function onButton(i: ButtonInteraction, d: InteractionDeps): Promise<void>
     }
   }
   d.log.info({ taskId, channelId: i.channelId, user: i.user.id }, `discord: Cancel button: ${answer}`);
+  await i.editReply({ content: answer });
+}
+
+/** Approve or Reject on a workflow gate's message: decides the step as `tetora workflow approve|reject` does. */
+async function onGateButton(i: ButtonInteraction, d: InteractionDeps, g: NonNullable<ReturnType<typeof gateDecision>>): Promise<void> {
+  await i.deferReply({ flags: MessageFlags.Ephemeral });
+  let answer: string;
+  if (!d.decideGate) answer = 'This daemon runs no workflows; decide the step with `tetora workflow approve|reject`.';
+  else {
+    try {
+      d.decideGate(g.runId, g.stepId, g.kind, `${i.user.username} (Discord)`);
+      answer = `${g.kind === 'approve' ? 'Approved' : 'Rejected'} step \`${g.stepId}\` of run \`${g.runId.slice(0, 8)}\`.`;
+    } catch (err) {
+      answer = `Could not ${g.kind} step \`${g.stepId}\`: ${messageOf(err)}`;
+    }
+  }
+  d.log.info({ runId: g.runId, step: g.stepId, channelId: i.channelId, user: i.user.id }, `discord: gate button: ${answer}`);
   await i.editReply({ content: answer });
 }
 
