@@ -40,13 +40,7 @@ export interface IntakeDeps {
 }
 
 /** What a task comes from: a message, or a slash command (then `interactionId`: no message to reply to). */
-export interface TaskSource {
-  id: string;
-  channelId: string;
-  guildId: string | null;
-  parentChannelId: string | null;
-  isDM: boolean;
-  authorId: string;
+export interface TaskSource extends Pick<InboundMessage, 'id' | 'channelId' | 'guildId' | 'parentChannelId' | 'isDM' | 'authorId'> {
   interactionId?: string;
   /** The channel is watched: the catch-up cursor moves past this message. */
   watched?: boolean;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DaemonClient } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
+import { discordGroup } from './discord.js';
 
 interface OutboxView {
   id: number;
@@ -25,10 +26,6 @@ export function outboxLine(r: OutboxView): string {
   return `${String(r.id).padStart(6)}  ${r.state.padEnd(7)} ${when}  channel ${r.channelId}  ${r.key}  ${r.bodyChars} chars, ${chunks}, ${r.attempts} failed attempts${err}`;
 }
 
-/** The `discord` command group: found when another file registered it first, created otherwise. */
-export function discordGroup(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'discord') ?? program.command('discord').description('the Discord bot of the running daemon');
-}
 
 /** `tetora discord outbox [--dead] [--json]` and `tetora discord outbox retry ID`. */
 export function registerDiscordOutbox(program: Command): void {
