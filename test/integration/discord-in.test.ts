@@ -342,6 +342,8 @@ describe('Discord inbound', () => {
       { provider: 'fake2', archive_reason: null },
     ]);
     await vi.waitFor(() => expect(d.hasLog(`discord: stale session for agent a in channel ${C1} (provider or model changed (fake/- → fake2/-)) — recovered`)).toBe(true), wait);
+    await vi.waitFor(() => expect(fake.botMessages(C1).filter((b) => b.content.startsWith('second'))).toHaveLength(1), wait);
+    expect(fake.botMessages(C1).find((b) => b.content.startsWith('second'))!.content).toContain('The earlier context of this channel was reset (provider or model changed (fake/- → fake2/-))');
     const routed = fake.post(C2, { content: d.prompt({ out: 'rerouted' }), author: alice });
     await vi.waitFor(() => expect(tasksOf(d, routed.id)).toHaveLength(1), wait);
     expect(tasksOf(d, routed.id)[0]?.agent).toBe('a');

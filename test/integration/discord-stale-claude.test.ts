@@ -65,6 +65,11 @@ describe('Discord: a stale claude session', () => {
     expect(sessions[1]).toMatchObject({ status: 'active' });
     expect(sessions[1]!.provider_session_id).not.toBe(UNKNOWN);
     await vi.waitFor(() => expect(d.hasLog(`discord: stale session for agent c in channel ${C1} (${reason}) — recovered`)).toBe(true), { timeout: 10_000 });
+    // The user gets the normal answer plus one line saying the context was reset and why, once.
+    await vi.waitFor(() => expect(fake.botMessages(C1).some((b) => b.content.startsWith('fresh answer'))).toBe(true), { timeout: 20_000 });
+    const replies = fake.botMessages(C1).filter((b) => b.content.startsWith('fresh answer'));
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.content).toContain(`The earlier context of this channel was reset (${reason})`);
   });
 });
 
