@@ -169,7 +169,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ...(workspaces ? { workspaces } : {}),
     // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
     beforeClose: async () => {
-      await discordOut?.stop();
+      await discordOut.stop();
       shutdown.abort();
       metrics?.close();
       await app?.close();
@@ -180,10 +180,20 @@ export async function serve(opts: ServeOptions): Promise<number> {
   // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
   const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
   // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
-  const discordOut = config.discord?.enabled ? createDiscordDelivery(engine, { config: () => config.discord, log }) : undefined;
+  // Always made (its hook only acts on Discord tasks), so a bot enabled later by SIGHUP loses no reply;
+  // delivery starts once Discord is enabled (at start or at a reload) and then keeps draining the outbox.
+  const discordOut = createDiscordDelivery(engine, { config: () => config.discord, log });
+  let delivering = false;
   const decideGate = (runId: string, stepId: string, kind: 'approve' | 'reject', by: string) => void workflows.decide(runId, stepId, { kind, by });
-  // Workflow notify steps and human gates to `discord:<channelId>` go through the same outbox.
-  if (discordOut) workflows.useNotifier(discordNotifier(discordOut.store, (ch) => discordOut.wake(ch)));
+  // Workflow notify steps and human gates to `discord:<channelId>` go through the same outbox while the bot is enabled.
+  const notifier = discordNotifier(discordOut.store, (ch) => discordOut.wake(ch));
+  const followDiscord = () => {
+    workflows.useNotifier(config.discord?.enabled ? notifier : undefined);
+    if (config.discord?.enabled && !delivering && state !== 'starting') {
+      delivering = true;
+      discordOut.start();
+    }
+  };
 
   // A second signal: interrupt the runs now. Open ?wait clients still get their 202 with the tasks'
   // states and SSE streams end cleanly (both answer the shutdown signal); only idle keep-alive
@@ -243,6 +253,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       engine.reload(config);
       void schedules?.reload(config).catch((err: unknown) => log.error({ err: messageOf(err) }, 'reloading the schedules failed'));
       reloadDiscord();
+      followDiscord();
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
     } catch (err) {
       log.error({ err: messageOf(err) }, 'config reload refused; the old config stays');
@@ -252,7 +263,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
   const reloadDiscord = () => {
     if (config.discord?.enabled && discord) discord.reload(config);
-    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}), decideGate });
+    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
     else if (discord) {
       const d = discord;
       discord = undefined;
@@ -262,7 +273,11 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     const report = await engine.start();
-    discordOut?.start();
+    if (config.discord?.enabled) {
+      delivering = true;
+      discordOut.start();
+    }
+    followDiscord();
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
     }
@@ -293,9 +308,9 @@ export async function serve(opts: ServeOptions): Promise<number> {
       workflows,
       schedules,
       discord: () => discordStatus(engine, config, discord),
-      ...(discordOut ? { discordWake: (ch: string) => discordOut.wake(ch) } : {}),
+      discordWake: (ch: string) => discordOut.wake(ch),
     }));
-    if (discordOut) registerDiscordMetrics(metrics.registry, discordOut);
+    registerDiscordMetrics(metrics.registry, discordOut);
     try {
       await app.listen({ host: config.listenHost, port: config.listenPort });
     } catch (err) {
@@ -315,7 +330,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
-  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, ...(discordOut ? { onOutbox: (ch: string) => discordOut.wake(ch) } : {}), decideGate });
+  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

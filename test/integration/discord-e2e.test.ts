@@ -21,6 +21,16 @@ afterEach(async () => {
 
 const wait = { timeout: 30_000, interval: 100 };
 
+/** The channel's catch-up cursor: set by the catch-up at READY; what is posted after it is live. */
+function cursor(d: DaemonHarness): unknown {
+  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
+  try {
+    return db.prepare('SELECT last_message_id FROM discord_channels WHERE channel_id = ?').get(C1);
+  } finally {
+    db.close();
+  }
+}
+
 describe('Discord end to end', () => {
   it('a message gets its reply, a command gets its answer, a workflow notify step posts to the channel, a human gate is approved with its button', async () => {
     const fake = await FakeDiscord.start({ guilds: [{ id: GUILD, name: 'lab', channels: [{ id: C1, name: 'one' }] }], heartbeatIntervalMs: 1000 });
@@ -34,16 +44,7 @@ describe('Discord end to end', () => {
     writeWorkflow(d, { name: 'announce', steps: [{ id: 'tell', type: 'notify', notifyTo: `discord:${C1}`, notifyMsg: 'release {{version}} is out' }], variables: { version: '0' } });
     await d.start({ env: { TETORA_DISCORD_TEST_FAST_IDENTIFY: '1' } });
     await vi.waitFor(async () => expect((await d.json<{ connected: boolean }>('/api/discord/status')).body.connected).toBe(true), wait);
-    // The catch-up at READY has set the channel's cursor: what is posted now is live.
-    const cursor = () => {
-      const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-      try {
-        return db.prepare('SELECT last_message_id FROM discord_channels WHERE channel_id = ?').get(C1);
-      } finally {
-        db.close();
-      }
-    };
-    await vi.waitFor(() => expect(cursor()).toBeTruthy(), wait);
+    await vi.waitFor(() => expect(cursor(d)).toBeTruthy(), wait);
 
     const msg = fake.post(C1, { content: 'ping from alice', author: alice });
     await vi.waitFor(() => expect(fake.botMessages(C1).map((m) => m.content)).toContain('ping from alice'), wait);
@@ -82,5 +83,20 @@ describe('Discord end to end', () => {
     expect(approved.steps.find((x) => x.id === 'ok')!.output).toBe('approved');
     await vi.waitFor(() => expect(press.edits.map((e) => String((e as { content?: string }).content))).toContain(`Approved step \`ok\` of run \`${gated.slice(0, 8)}\`.`), wait);
     expect(fake.botMessages(C1).filter((m) => m.content.includes('ship v2?'))).toHaveLength(1);
+  });
+
+  it('a bot enabled by SIGHUP (it was off at start) answers, and its replies are delivered', async () => {
+    const fake = await FakeDiscord.start({ guilds: [{ id: GUILD, name: 'lab', channels: [{ id: C1, name: 'one' }] }], heartbeatIntervalMs: 1000 });
+    fakes.push(fake);
+    const d = pool.track(await DaemonHarness.create({}));
+    const discord = { botToken: 'test-token', guildID: GUILD, channelIDs: [C1], routes: { [C1]: { agent: 'a' } }, apiBaseUrl: fake.apiBaseUrl };
+    d.writeConfig({ ...workflowConfig(d.home), discord: { ...discord, enabled: false } });
+    await d.start({ env: { TETORA_DISCORD_TEST_FAST_IDENTIFY: '1' } });
+    d.writeConfig({ ...workflowConfig(d.home), discord: { ...discord, enabled: true } });
+    d.kill('SIGHUP');
+    await vi.waitFor(async () => expect((await d.json<{ connected: boolean }>('/api/discord/status')).body.connected).toBe(true), wait);
+    await vi.waitFor(() => expect(cursor(d)).toBeTruthy(), wait);
+    fake.post(C1, { content: 'late hello', author: alice });
+    await vi.waitFor(() => expect(fake.botMessages(C1).map((m) => m.content)).toContain('late hello'), wait);
   });
 });

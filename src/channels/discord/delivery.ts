@@ -46,7 +46,7 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
   const reactions = () => opts.config()?.reactions ?? { enabled: false, emojis: {} };
   const offHook = engine.onTerminal(
     replyHook(store, now, (ch) => deliverer.wake(ch), reactions, (row) => {
-      if (store.chunks(row.id).length === 0) store.planChunks(row.id, chunkPlan(row, cfg().maxChunks));
+      if (store.chunks(row.id).length === 0) store.planChunks(row.id, chunkPlan(row, opts.config()?.maxChunks ?? 3));
     }),
   );
   // The reaction on accept: a message became a task (its first `queued` event carries the source). Keyed,
