@@ -123,11 +123,14 @@ async function latency(FakeDiscord) {
   const d = await FakeDiscord.start({ guilds: [{ id: '2001', name: 'bench', channels: channels.map((id) => ({ id, name: `c${id}` })) }] });
   try {
     const h = home({ apiBaseUrl: d.apiBaseUrl, channelIDs: channels });
+    let peakRssMiB = NaN;
     const tasks = await seed(h.configPath, channels.map((c) => ({ channelId: c, text: `answer for channel ${c}: ${'lorem ipsum '.repeat(20)}` })));
     const t0 = Date.now();
     const child = await startDaemon(h.configPath, h.dir);
     try {
       await until(() => channels.every((c) => d.botMessages(c).length === 1), 300_000, `${N.latency} replies`);
+      // The daemon's peak resident memory over the whole run (the agents are other processes).
+      peakRssMiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
     } finally {
       await stop(child);
     }
@@ -140,7 +143,7 @@ async function latency(FakeDiscord) {
       return first.at - finished.get(t.id);
     });
     const dupes = channels.filter((c) => d.botMessages(c).length !== 1).length;
-    return { n: tasks.length, p50: pct(ms, 50), p99: pct(ms, 99), max: Math.max(...ms), wall, dupes };
+    return { n: tasks.length, p50: pct(ms, 50), p99: pct(ms, 99), max: Math.max(...ms), wall, dupes, peakRssMiB };
   } finally {
     await d.stop();
   }
@@ -200,6 +203,9 @@ daemon is busy starting agents at the same time.
 |---:|---:|---:|---:|---|
 | ${l.n} | ${l.p50} ms | ${l.p99} ms | ${l.max} ms | ${l.dupes === 0 ? 'yes' : `no (${l.dupes} channels differ)`} |
 
+The daemon's peak resident memory over this run (\`VmHWM\` of its process; the agents are processes of
+their own): ${l.peakRssMiB.toFixed(0)} MiB.
+
 Timestamps are \`Date.now()\` in two processes of one machine (millisecond resolution). All ${l.n} replies
 took ${(l.wall / 1000).toFixed(1)} s from the daemon's start, agent runs included. The tail is the daemon's
 event loop starting agents: a spawn is synchronous in Node, and while the first tasks end the scheduler
@@ -226,7 +232,7 @@ try {
   const FakeDiscord = await loadFake();
   log(`latency: ${N.latency} replies`);
   const l = await latency(FakeDiscord);
-  log(`latency p50 ${l.p50} ms, p99 ${l.p99} ms`);
+  log(`latency p50 ${l.p50} ms, p99 ${l.p99} ms, daemon peak RSS ${l.peakRssMiB.toFixed(0)} MiB`);
   log(`rate: ${N.rate} replies at 5 per 5 s`);
   const r = await rate(FakeDiscord);
   log(`rate ${r.perSec.toFixed(2)}/s against 1/s, ${r.limited} 429s`);

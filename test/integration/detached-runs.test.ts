@@ -57,8 +57,15 @@ function seeded(seed: number): () => number {
   };
 }
 
+/**
+ * The two crash loops run a short version in `npm test`; `npm run test:soak` runs them long (30 and 25
+ * rounds, the numbers the detached-runs issue was closed with).
+ */
+const V1_ROUNDS = Number(process.env.TETORA_V1_ROUNDS ?? 10);
+const V5_ROUNDS = Number(process.env.TETORA_V5_ROUNDS ?? 8);
+
 describe('detached runs: never twice at once, never without a record', () => {
-  it('V1: dispatch 4 agents that act before reading stdin, kill -9 the daemon within 0–40 ms, restart; 30 rounds: no overlapping runs, no run without its record, never more than maxConcurrent at once', async () => {
+  it(`V1: dispatch 4 agents that act before reading stdin, kill -9 the daemon within 0–40 ms, restart; ${V1_ROUNDS} rounds: no overlapping runs, no run without its record, never more than maxConcurrent at once`, async () => {
     const early = join(process.env.TMPDIR ?? '/tmp', `v1-early-${process.pid}.jsonl`);
     const d = await daemon({
       maxConcurrent: 4,
@@ -66,7 +73,7 @@ describe('detached runs: never twice at once, never without a record', () => {
     });
     const random = seeded(20261201);
     const ids: string[] = [];
-    for (let round = 0; round < 30; round++) {
+    for (let round = 0; round < V1_ROUNDS; round++) {
       const res = await d.dispatch([0, 1, 2, 3].map(() => ({ agent: 'a', prompt: d.prompt({ sleepMs: 150 }) })));
       ids.push(...res.body.tasks.map((t) => t.id));
       await new Promise((r) => setTimeout(r, Math.floor(random() * 41)));
@@ -319,10 +326,10 @@ describe('detached runs: deadlines, memory, one daemon per home', () => {
     for (const e of texts) expect(JSON.parse(e.data)).toMatchObject({ text: expect.stringMatching(/^x{65536}…$/), truncated: { text: 1024 * 1024 - 1 } });
   }, 120_000);
 
-  it('V5: 25 simultaneous double starts on one home: exactly one daemon serves each time', async () => {
+  it(`V5: ${V5_ROUNDS} simultaneous double starts on one home: exactly one daemon serves each time`, async () => {
     const d = await DaemonHarness.create();
     daemons.push(d);
-    for (let round = 0; round < 25; round++) {
+    for (let round = 0; round < V5_ROUNDS; round++) {
       const both = [0, 1].map(() => {
         const child = spawn(process.execPath, [binPath, '--config', d.configPath, 'serve', '--listen', '127.0.0.1:0', '--log-format', 'json'], {
           stdio: ['ignore', 'pipe', 'pipe'],
