@@ -189,7 +189,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const notifier = discordNotifier(discordOut.store, (ch) => discordOut.wake(ch));
   const followDiscord = () => {
     workflows.useNotifier(config.discord?.enabled ? notifier : undefined);
-    if (config.discord?.enabled && !delivering && state !== 'starting') {
+    if (config.discord?.enabled && !delivering) {
       delivering = true;
       discordOut.start();
     }
@@ -273,10 +273,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     const report = await engine.start();
-    if (config.discord?.enabled) {
-      delivering = true;
-      discordOut.start();
-    }
+    // Delivery (and the workflow notifier) after the engine started; reloads call this again.
     followDiscord();
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
       log.warn({ interrupted: report.interrupted.length, requeued: report.requeued.length, failed: report.failed.length, killedGroups: report.killedGroups.length }, 'recovered tasks left by the previous run');
