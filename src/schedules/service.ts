@@ -82,7 +82,7 @@ export class ScheduleService {
     this.#jobs = loadJobs(this.#config);
     this.#warn(this.#jobs.warnings);
     if (this.#clock.test) this.#o.log.warn({ now: new Date(this.#clock.now()).toISOString() }, 'schedules run on the TEST clock (TETORA_TEST_CLOCK); unset it outside tests');
-    const released = this.#store.releaseStaleLeases();
+    const released = this.#leases.releaseStopped('schedule:');
     if (released > 0) this.#o.log.info({ released }, 'schedules: took back the leases of a stopped daemon');
     await this.#resync();
     this.#booting = false;

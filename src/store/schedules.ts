@@ -66,7 +66,6 @@ export class ScheduleStore {
       overrideSet: p(`INSERT INTO schedule_overrides (schedule, enabled, updated_at) VALUES (?, ?, ?)
         ON CONFLICT (schedule) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`),
       overrideClear: p(`DELETE FROM schedule_overrides WHERE schedule = ?`),
-      staleLeases: p(`DELETE FROM leases WHERE duty LIKE 'schedule:%' AND owner IN (SELECT id FROM instances WHERE stopped_at IS NOT NULL)`),
     };
   }
 
@@ -152,14 +151,5 @@ export class ScheduleStore {
 
   clearOverride(schedule: string): void {
     this.#s.overrideClear.run(schedule);
-  }
-
-  /**
-   * Give up the schedule leases of instances recorded as stopped (the engine marks the dead instances of
-   * this host stopped at start, holding the home lock): a restarted daemon takes its schedules back at
-   * once instead of waiting for the dead one's leases to expire. Returns how many were released.
-   */
-  releaseStaleLeases(): number {
-    return this.#s.staleLeases.run().changes;
   }
 }

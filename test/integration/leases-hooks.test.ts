@@ -34,6 +34,19 @@ describe('store: leases of singleton duties', () => {
     expect(l.list()).toEqual([]);
   });
 
+  it('releases the leases of instances recorded as stopped (only under the prefix), never those of running ones', () => {
+    const raw = openDb(join(mkdtempSync(join(tmpdir(), 'tetora-lease-')), 'tetora.db'));
+    const s = new LeaseStore(raw);
+    raw.prepare("INSERT INTO instances (id, pid, hostname, started_at, stopped_at) VALUES ('dead', 1, 'h', 0, 5), ('live', 2, 'h', 6, NULL)").run();
+    expect(s.acquire('schedule:job:a', 'dead', 1000, 0)).toBe(true);
+    expect(s.acquire('schedule:job:b', 'live', 1000, 0)).toBe(true);
+    expect(s.acquire('discord:deliver', 'dead', 1000, 0)).toBe(true);
+    expect(s.releaseStopped('schedule:')).toBe(1);
+    expect(s.list().map((r) => `${r.duty}=${r.owner}`)).toEqual(['discord:deliver=dead', 'schedule:job:b=live']);
+    expect(s.releaseStopped('discord:deliver')).toBe(1);
+    expect(s.list().map((r) => r.duty)).toEqual(['schedule:job:b']);
+  });
+
   it('a keeper gains a free duty, another keeper waits, and takes it over when the first stops or its lease lapses', async () => {
     const l = leases();
     let now = 0;

@@ -97,10 +97,9 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
     stats,
     wake: (ch) => deliverer.wake(ch),
     start() {
-      // A lease left by an instance of this store that is no longer running (a crash: engine.start() closed
-      // it) would otherwise hold delivery back until it expires.
-      const held = leases.get(DELIVERY_DUTY);
-      if (held && held.owner !== engine.instanceId && !engine.store.openInstances().some((i) => i.id === held.owner)) leases.release(DELIVERY_DUTY, held.owner);
+      // A lease left by a crashed instance (engine.start() recorded it stopped) would otherwise hold
+      // delivery back until it expires.
+      leases.releaseStopped(DELIVERY_DUTY);
       keeper.start();
     },
     async stop() {
