@@ -455,7 +455,7 @@ export class Engine {
       if (!agent) continue;
       if (status === 'running') get(agent).running += n;
       else if (status === 'queued') get(agent).queued += n;
-      else if (status === 'retry_wait' || status === 'rate_limited' || status === 'interrupted') get(agent).waiting += n;
+      else if (status === 'retry_wait' || status === 'rate_limited' || status === 'interrupted' || status === 'waiting') get(agent).waiting += n;
     }
     return { running: this.#runs.size, queued: byStatus.queued ?? 0, agents: [...agents.values()], byStatus };
   }

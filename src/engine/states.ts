@@ -1,12 +1,13 @@
 import { TetoraError } from '../errors.js';
-import { taskStatuses, type TaskStatus } from '../model/status.js';
+import { sessionHoldingStatuses, taskStatuses, type TaskStatus } from '../model/status.js';
 
 /** The task state machine. Pure: no I/O, no clock. The ledger calls `checkTransition` before every write. */
-export { taskStatuses, type TaskStatus };
+export { sessionHoldingStatuses, taskStatuses, type TaskStatus };
 
 export const terminalStatuses: ReadonlySet<TaskStatus> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
-/** Not terminal and not running: waiting for the scheduler or a timer. */
-export const waitingStatuses: ReadonlySet<TaskStatus> = new Set(['queued', 'retry_wait', 'rate_limited', 'interrupted']);
+/** Not terminal and not running: waiting for the scheduler, a timer, or other tasks (a classifier, delegated children). */
+export const waitingStatuses: ReadonlySet<TaskStatus> = new Set(['queued', 'routing', 'retry_wait', 'rate_limited', 'interrupted', 'waiting']);
+
 
 export function isTerminal(s: TaskStatus): boolean {
   return terminalStatuses.has(s);
@@ -14,11 +15,15 @@ export function isTerminal(s: TaskStatus): boolean {
 
 const legal: Record<TaskStatus, readonly TaskStatus[]> = {
   queued: ['running', 'cancelled', 'failed'],
+  // routing → queued once the classifier (or its fallback) named the agent.
+  routing: ['queued', 'cancelled', 'failed'],
   // running → queued: a fresh-session retry or a drain that gives the task back without using an attempt.
-  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'retry_wait', 'rate_limited', 'interrupted', 'queued'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'retry_wait', 'rate_limited', 'interrupted', 'queued', 'waiting'],
   retry_wait: ['queued', 'cancelled', 'failed'],
   rate_limited: ['queued', 'cancelled', 'failed'],
   interrupted: ['queued', 'failed', 'cancelled'],
+  // waiting → succeeded with the parent's output followed by each child's; cancelled with its children.
+  waiting: ['succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
   cancelled: [],

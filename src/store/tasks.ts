@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Db } from './db.js';
-import type { TaskStatus } from '../model/status.js';
+import { sessionHoldingStatuses, type TaskStatus } from '../model/status.js';
 
 /**
  * All SQL of the task ledger. Every status change goes through `transition` or `claim`: one transaction
@@ -41,6 +41,8 @@ export interface TaskRow {
   options: string;
   /** JSON: the source's own coordinates of this task (Discord channel and message, schedule firing, …), or null. */
   origin: string | null;
+  /** JSON: how the agent was chosen when the request named none ({method, confidence, reason, …}; see src/routing), or null. */
+  route: string | null;
   parkedMs: number;
   parkedAt: number | null;
   sessionRetryUsed: number;
@@ -56,6 +58,19 @@ export interface TaskRow {
   updatedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+}
+
+/** How one task begot another (see migration 010). */
+export type TaskLinkKind = 'route' | 'delegate' | 'handoff';
+
+export interface TaskLink {
+  fromTask: string;
+  toTask: string;
+  kind: TaskLinkKind;
+  /** A parent's children in the order of its output. */
+  ord: number;
+  reason: string | null;
+  createdAt: number;
 }
 
 export interface TaskEvent {
@@ -90,7 +105,7 @@ export interface TaskRun {
 }
 
 export type NewTask = Pick<TaskRow, 'id' | 'source' | 'prompt' | 'status' | 'maxAttempts' | 'priority' | 'createdAt'> &
-  Partial<Pick<TaskRow, 'agent' | 'provider' | 'model' | 'systemPrompt' | 'workdir' | 'permissionMode' | 'sessionKey' | 'timeoutMs' | 'budgetUsd' | 'parentId' | 'workflowRunId' | 'workflowStepId' | 'idempotencyKey' | 'options' | 'origin' | 'notBefore'>>;
+  Partial<Pick<TaskRow, 'agent' | 'provider' | 'model' | 'systemPrompt' | 'workdir' | 'permissionMode' | 'sessionKey' | 'timeoutMs' | 'budgetUsd' | 'parentId' | 'workflowRunId' | 'workflowStepId' | 'idempotencyKey' | 'options' | 'origin' | 'route' | 'notBefore'>>;
 
 /** Columns a transition may write (names are constants here; values are always bound parameters). */
 const PATCHABLE = {
@@ -115,15 +130,26 @@ const PATCHABLE = {
   instanceId: 'instance_id',
   finishedAt: 'finished_at',
   options: 'options',
+  // routing → queued: the agent chosen and how (its provider, model and limits with it).
+  agent: 'agent',
+  route: 'route',
+  permissionMode: 'permission_mode',
+  timeoutMs: 'timeout_ms',
+  budgetUsd: 'budget_usd',
+  workdir: 'workdir',
+  sessionKey: 'session_key',
 } as const;
 export type TaskPatch = Partial<{ [K in keyof typeof PATCHABLE]: TaskRow[K] }>;
+
+/** The statuses that hold a session, as an SQL list of constants (see sessionHoldingStatuses). */
+const SESSION_HOLDING = sessionHoldingStatuses.map((st) => `'${st}'`).join(', ');
 
 const COLUMNS = `seq, id, source, agent, provider, model, prompt, system_prompt AS systemPrompt, workdir,
   permission_mode AS permissionMode, session_key AS sessionKey, provider_session_id AS providerSessionId, priority, status,
   attempt, max_attempts AS maxAttempts, runs, not_before AS notBefore, timeout_ms AS timeoutMs, budget_usd AS budgetUsd,
   cost_usd AS costUsd, tokens_in AS tokensIn, tokens_out AS tokensOut, output, error_class AS errorClass,
   error_message AS errorMessage, parent_id AS parentId, workflow_run_id AS workflowRunId, workflow_step_id AS workflowStepId,
-  idempotency_key AS idempotencyKey, options, origin, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
+  idempotency_key AS idempotencyKey, options, origin, route, parked_ms AS parkedMs, parked_at AS parkedAt, session_retry_used AS sessionRetryUsed,
   interruptions, output_file AS outputFile, output_bytes AS outputBytes, pgid, instance_id AS instanceId, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt, finished_at AS finishedAt`;
 
 const RUN_COLUMNS = `task_id AS taskId, run, attempt, instance_id AS instanceId, provider, pgid, started_at AS startedAt,
@@ -152,10 +178,10 @@ export class TaskStore {
     this.#s = {
       insert: p(`INSERT INTO tasks (id, source, agent, provider, model, prompt, system_prompt, workdir, permission_mode, session_key,
         priority, status, max_attempts, not_before, timeout_ms, budget_usd, parent_id, workflow_run_id, workflow_step_id, idempotency_key,
-        options, origin, created_at, updated_at)
+        options, origin, route, created_at, updated_at)
         VALUES (@id, @source, @agent, @provider, @model, @prompt, @systemPrompt, @workdir, @permissionMode, @sessionKey,
         @priority, @status, @maxAttempts, @notBefore, @timeoutMs, @budgetUsd, @parentId, @workflowRunId, @workflowStepId, @idempotencyKey,
-        @options, @origin, @createdAt, @createdAt)`),
+        @options, @origin, @route, @createdAt, @createdAt)`),
       get: p(`SELECT ${COLUMNS} FROM tasks WHERE id = ?`),
       byIdem: p(`SELECT ${COLUMNS} FROM tasks WHERE idempotency_key = ?`),
       event: p(`INSERT INTO task_events (task_id, at, type, data) VALUES (?, ?, ?, ?)`),
@@ -190,7 +216,7 @@ export class TaskStore {
           AND (t.session_key IS NULL OR (
                 t.session_key NOT IN (SELECT value FROM json_each(@sessions))
             AND NOT EXISTS (SELECT 1 FROM tasks o WHERE o.session_key = t.session_key
-                  AND (o.status IN ('running', 'retry_wait', 'rate_limited', 'interrupted') OR (o.status = 'queued' AND o.seq < t.seq)))))
+                  AND (o.status IN (${SESSION_HOLDING}) OR (o.status = 'queued' AND o.seq < t.seq)))))
         ORDER BY t.priority DESC, t.seq ASC LIMIT 1`),
       due: p(`SELECT id, status FROM tasks WHERE status IN ('retry_wait', 'rate_limited') AND not_before <= ? ORDER BY not_before, seq`),
       nextWake: p(`SELECT MIN(not_before) AS t FROM tasks WHERE status IN ('retry_wait', 'rate_limited')`),
@@ -202,6 +228,10 @@ export class TaskStore {
       sessionId: p(`UPDATE tasks SET provider_session_id = ?, updated_at = ? WHERE id = ?`),
       usage: p(`UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, updated_at = ? WHERE id = ?`),
       pgid: p(`UPDATE tasks SET pgid = ? WHERE id = ?`),
+      linkAdd: p(`INSERT INTO task_links (from_task, to_task, kind, ord, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (from_task, to_task, kind) DO NOTHING`),
+      linksFrom: p(`SELECT from_task AS fromTask, to_task AS toTask, kind, ord, reason, created_at AS createdAt FROM task_links WHERE from_task = ? ORDER BY kind, ord, created_at`),
+      linksTo: p(`SELECT from_task AS fromTask, to_task AS toTask, kind, ord, reason, created_at AS createdAt FROM task_links WHERE to_task = ? ORDER BY kind, ord, created_at`),
       spent: p(`SELECT COALESCE(SUM(r.cost_usd), 0) AS usd FROM task_runs r JOIN tasks t ON t.id = r.task_id WHERE r.ended_at >= @since AND (@agent IS NULL OR t.agent = @agent)`),
     };
   }
@@ -216,7 +246,7 @@ export class TaskStore {
       this.#s.insert.run({
         agent: null, provider: null, model: null, systemPrompt: null, workdir: null, permissionMode: null, sessionKey: null,
         timeoutMs: null, budgetUsd: null, parentId: null, workflowRunId: null, workflowStepId: null, idempotencyKey: null,
-        options: '{}', origin: null, notBefore: null, ...t,
+        options: '{}', origin: null, route: null, notBefore: null, ...t,
       });
       const seq = Number(this.#s.event.run(t.id, t.createdAt, event.type, JSON.stringify(event.data)).lastInsertRowid);
       return { task: this.#s.get.get(t.id) as TaskRow, created: true, event: { seq, taskId: t.id, at: t.createdAt, ...event } };
@@ -295,6 +325,16 @@ export class TaskStore {
       if (endRun) this.#s.runEnd.run(event.at, endRun.outcome, endRun.message, endRun.costUsd ?? 0, id, endRun.run);
       return { seq, taskId: id, at: event.at, type: to, data };
     })();
+  }
+
+  /** Record that `fromTask` begot `toTask` (idempotent: the same link twice is one row). Join a transaction to commit it with the new task. */
+  addLink(link: Pick<TaskLink, 'fromTask' | 'toTask' | 'kind'> & Partial<Pick<TaskLink, 'ord' | 'reason'>>, at: number): void {
+    this.#s.linkAdd.run(link.fromTask, link.toTask, link.kind, link.ord ?? 0, link.reason ?? null, at);
+  }
+
+  /** The links of a task: `from` those it begot (its classifier, children, handoffs to others), `to` those that begot it. */
+  links(taskId: string): { from: TaskLink[]; to: TaskLink[] } {
+    return { from: this.#s.linksFrom.all(taskId) as TaskLink[], to: this.#s.linksTo.all(taskId) as TaskLink[] };
   }
 
   appendEvent(taskId: string, type: string, data: Record<string, unknown>, at: number): TaskEvent {

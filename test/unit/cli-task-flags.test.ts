@@ -30,7 +30,7 @@ describe('task list flags: the daemon’s query check, in the words of the CLI',
     expect(limit.message).toBe('--limit "0" must be a whole number from 1 to 1000.');
     expect(limit.details).toEqual({ field: 'limit', value: '0' });
     expect(refusal(() => taskListFlags({ limit: '20', cursor: 'x' })).message).toBe('--cursor "x" must be the nextCursor of the previous page.');
-    expect(refusal(() => taskListFlags({ limit: '20', status: 'queued,done' })).message).toMatch(/^--status "queued,done" includes "done", which is not a task status; use queued, running, /);
+    expect(refusal(() => taskListFlags({ limit: '20', status: 'queued,done' })).message).toMatch(/^--status "queued,done" includes "done", which is not a task status; use queued, routing, running, /);
   });
 
   it('the daemon still names its query parameters', () => {

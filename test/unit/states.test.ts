@@ -13,17 +13,19 @@ import {
 /** The expected state machine, written out independently of the implementation. */
 const expectedLegal: Record<TaskStatus, TaskStatus[]> = {
   queued: ['running', 'cancelled', 'failed'],
-  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'retry_wait', 'rate_limited', 'interrupted', 'queued'],
+  routing: ['queued', 'cancelled', 'failed'],
+  running: ['succeeded', 'failed', 'cancelled', 'timed_out', 'retry_wait', 'rate_limited', 'interrupted', 'queued', 'waiting'],
   retry_wait: ['queued', 'cancelled', 'failed'],
   rate_limited: ['queued', 'cancelled', 'failed'],
   interrupted: ['queued', 'failed', 'cancelled'],
+  waiting: ['succeeded', 'failed', 'cancelled'],
   succeeded: [],
   failed: [],
   cancelled: [],
   timed_out: [],
 };
 
-const allStatuses: TaskStatus[] = ['queued', 'running', 'retry_wait', 'rate_limited', 'interrupted', 'succeeded', 'failed', 'cancelled', 'timed_out'];
+const allStatuses: TaskStatus[] = ['queued', 'routing', 'running', 'waiting', 'retry_wait', 'rate_limited', 'interrupted', 'succeeded', 'failed', 'cancelled', 'timed_out'];
 
 /** Every fact a target state could need: only the legality of the move decides. */
 const fullFacts = { message: 'because', output: 'the answer', notBefore: 1_700_000_000_000 };
@@ -42,19 +44,19 @@ function thrown(fn: () => void): unknown {
 }
 
 describe('task statuses', () => {
-  it('lists exactly the nine statuses', () => {
+  it('lists exactly the eleven statuses', () => {
     expect([...taskStatuses].sort()).toEqual([...allStatuses].sort());
   });
 
   it('knows which statuses are terminal and which are waiting', () => {
     expect([...terminalStatuses].sort()).toEqual(['cancelled', 'failed', 'succeeded', 'timed_out']);
-    expect([...waitingStatuses].sort()).toEqual(['interrupted', 'queued', 'rate_limited', 'retry_wait']);
+    expect([...waitingStatuses].sort()).toEqual(['interrupted', 'queued', 'rate_limited', 'retry_wait', 'routing', 'waiting']);
     for (const s of allStatuses) expect(isTerminal(s)).toBe(['succeeded', 'failed', 'cancelled', 'timed_out'].includes(s));
   });
 
-  it('has 81 pairs, 20 of them legal', () => {
-    expect(pairs).toHaveLength(81);
-    expect(pairs.filter(([, , ok]) => ok)).toHaveLength(20);
+  it('has 121 pairs, 27 of them legal', () => {
+    expect(pairs).toHaveLength(121);
+    expect(pairs.filter(([, , ok]) => ok)).toHaveLength(27);
   });
 });
 

@@ -32,7 +32,7 @@ export type CommandOutcome =
   | { kind: 'task'; agent: string; prompt: string; sessionKey: string | null; note: string };
 
 /** Statuses of a task not yet ended. */
-export const OPEN_STATUSES = ['queued', 'running', 'retry_wait', 'rate_limited', 'interrupted'] as const;
+export const OPEN_STATUSES = ['queued', 'routing', 'running', 'retry_wait', 'rate_limited', 'interrupted', 'waiting'] as const;
 
 export const HELP = [
   '**Tetora commands**',
