@@ -37,6 +37,7 @@ export const errorCatalog = {
   TET_ERR_STORE_READONLY: { status: 503, exit: ExitCode.ioError, summary: 'The database (or its folder, -wal or -shm file) cannot be written.' },
   TET_ERR_STORE_UNAVAILABLE: { status: 503, exit: ExitCode.ioError, summary: 'The database refuses writes for another reason (an I/O error, a lock held too long).' },
   TET_ERR_TASK_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No task has that id.' },
+  TET_ERR_TASK_OUTPUT_GONE: { status: 410, exit: ExitCode.dataError, summary: "The spool file holding a task's whole output cannot be read." },
   TET_ERR_TASK_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A task request has a missing or wrong field.' },
   TET_ERR_TASK_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A task state change is not allowed from its current state.' },
   TET_ERR_AGENT_UNKNOWN: { status: 400, exit: ExitCode.usage, summary: 'The named agent is not in the config.' },
