@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handoffPrompt } from '../../src/agents/handoff.js';
 import { daemonPool, type DaemonHarness, type TaskJson } from '../helpers/daemon.js';
+import { startRun, step, waitRun, writeWorkflow } from '../helpers/workflow.js';
 
 /**
  * Delegation (`_delegate` blocks) and handoffs against the real daemon, its agents run by
@@ -179,6 +180,27 @@ describe('delegation', () => {
     const [p2] = await d.waitTerminal([id2]);
     expect(p2!.status).toBe('succeeded');
     expect(p2!.output).toBe(`two children\n${block('b', script({ out: 'quick' }))}\n${block('c', held(3))}\n---\n[Delegated to b]\nquick\n---\n[Delegated to c]\n(cancelled: cancelled by api)`);
+  });
+
+  it('a workflow step whose task delegates ends once, after the children, with the composed result (and the next step gets it whole)', async () => {
+    const d = await daemon({ maxConcurrent: 1 });
+    const out = `step one\n${block('b', script({ out: 'child of the step' }))}`;
+    const composed = `${out}\n---\n[Delegated to b]\nchild of the step`;
+    writeWorkflow(d, {
+      name: 'delegating',
+      steps: [
+        { id: 's1', agent: 'a', prompt: script({ out }) },
+        { id: 's2', agent: 'c', prompt: '{{steps.s1.output}}', dependsOn: ['s1'] },
+      ],
+    });
+    const r = await waitRun(d, await startRun(d, 'delegating'));
+    expect(r.status).toBe('success');
+    expect(step(r, 's1').output).toBe(composed);
+    // s2 got the composed result whole as its prompt (its agent echoes it, so it delegates once more: a
+    // block in a task's output is a block, wherever it came from).
+    expect((await full(d, step(r, 's2').taskId!)).prompt).toBe(composed);
+    const parent = await full(d, step(r, 's1').taskId!);
+    expect(parent.links.children.map((c) => c.status)).toEqual(['succeeded']);
   });
 
   it('a daemon SIGKILLed while a parent waits finishes the parent after its restart, each child run once', async () => {
