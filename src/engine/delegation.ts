@@ -56,6 +56,8 @@ export class Delegation {
    */
   succeeded(task: TaskRow, result: RunOutput, data: Record<string, unknown>, endRun: { run: number; costUsd: number; outcome: string; message: string | null }): boolean {
     const { ledger, log } = this.d;
+    // A routing classifier's answer is read by smart dispatch, never run as delegation.
+    if (task.source === 'route') return false;
     let whole: string;
     try {
       whole = result.outputFile ? readFileSync(result.outputFile.path, 'utf8') : result.output;

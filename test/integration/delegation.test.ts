@@ -203,16 +203,26 @@ describe('delegation', () => {
     expect(parent.links.children.map((c) => c.status)).toEqual(['succeeded']);
   });
 
-  it('a daemon SIGKILLed while a parent waits finishes the parent after its restart, each child run once', async () => {
+  it('a daemon SIGKILLed while the parent runs (its run re-attached) and again while it waits finishes the parent after the restarts, the parent and each child run once', async () => {
     const d = await daemon({ maxConcurrent: 2 });
     const gate = join(d.home, 'gate');
+    const parentGate = join(d.home, 'parent-gate');
+    const parentCount = join(d.home, 'count-parent');
     const counts = [1, 2, 3].map((n) => join(d.home, `count-${n}`));
     const kid = (n: number) => script({ out: `child ${n} done`, gate, count: counts[n - 1] });
     const out = `three held children\n${block('b', kid(1))}\n${block('c', kid(2))}\n${block('b', kid(3))}`;
-    const res = await d.dispatch({ agent: 'a', prompt: script({ out }) });
+    const res = await d.dispatch({ agent: 'a', prompt: script({ out, gate: parentGate, count: parentCount }) });
     const id = res.body.id!;
-    // Two children run (maxConcurrent 2), the third is queued.
-    await until(async () => (await full(d, id)).status === 'waiting' && lines(counts[0]!).length + lines(counts[1]!).length + lines(counts[2]!).length === 2, 'two children started');
+    const started = () => counts.reduce((n, c) => n + lines(c).length, 0);
+
+    // 1. Killed while the parent's agent runs: the next daemon re-attaches to that run, whose success delegates.
+    await until(async () => lines(parentCount).length === 1, 'parent agent started');
+    d.kill('SIGKILL');
+    await d.exited();
+    await d.start();
+    writeFileSync(parentGate, '');
+    // 2. Killed while the parent waits: two children run (maxConcurrent 2), the third is queued.
+    await until(async () => (await full(d, id)).status === 'waiting' && started() === 2, 'parent waiting, two children started');
     d.kill('SIGKILL');
     await d.exited();
     await d.start();
@@ -220,8 +230,12 @@ describe('delegation', () => {
     const [p] = await d.waitTerminal([id]);
     expect(p!.status).toBe('succeeded');
     expect(p!.output).toBe(`${out}\n---\n[Delegated to b]\nchild 1 done\n---\n[Delegated to c]\nchild 2 done\n---\n[Delegated to b]\nchild 3 done`);
+    expect(lines(parentCount)).toHaveLength(1);
     for (const c of counts) expect(lines(c)).toHaveLength(1);
-    expect(await eventTypes(d, id)).toEqual(expect.arrayContaining(['waiting', 'succeeded']));
+    expect(p!.runs).toBe(1);
+    const types = await eventTypes(d, id);
+    expect(types).toContain('adopted');
+    expect(types.filter((t) => t === 'succeeded')).toHaveLength(1);
   });
 });
 
