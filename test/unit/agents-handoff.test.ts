@@ -4,20 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { handoffPrompt, handoffSources, withHandoffContext } from '../../src/agents/handoff.js';
 import { linkLines } from '../../src/cli/format.js';
-import { TetoraError } from '../../src/errors.js';
 import type { TaskRow } from '../../src/store/tasks.js';
+import { thrown } from '../helpers/config.js';
 
 const row = (over: Partial<TaskRow>): TaskRow => ({ id: 'src', status: 'succeeded', output: 'the finding', outputFile: null, errorMessage: null, ...over }) as TaskRow;
-
-function thrown(fn: () => unknown): TetoraError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(TetoraError);
-    return err as TetoraError;
-  }
-  throw new Error('did not throw');
-}
 
 describe('handoff requests', () => {
   it('reads handoffFrom of each request and refuses one that is not a non-empty string, naming it', () => {
