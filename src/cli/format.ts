@@ -71,6 +71,14 @@ export function progressLine(e: EventView, t0: number): string | undefined {
       return `${at} stale session for ${d.sessionKey} — recovering`;
     case 'worktree':
       return `${at} worktree ${d.path}`;
+    case 'waiting': {
+      const del = (d.delegation ?? {}) as { children?: number; refused?: unknown[] };
+      return `${at} waiting for ${del.children ?? '?'} delegated task(s)${del.refused?.length ? `; ${del.refused.length} _delegate block(s) refused` : ''}`;
+    }
+    case 'delegated': {
+      const kids = (Array.isArray(d.children) ? d.children : []) as Array<{ id: string; agent: string | null }>;
+      return `${at} delegated to ${kids.map((k) => `${k.agent ?? '?'} (${k.id})`).join(', ')}`;
+    }
     case 'succeeded':
       return `${at} succeeded · $${Number(d.costUsd ?? 0).toFixed(4)} · ${d.tokensIn ?? 0} in / ${d.tokensOut ?? 0} out tokens`;
     case 'failed':

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { handoffPrompt, handoffSources, withHandoffContext } from '../../src/agents/handoff.js';
-import { linkLines } from '../../src/cli/format.js';
+import { linkLines, progressLine } from '../../src/cli/format.js';
 import type { TaskRow } from '../../src/store/tasks.js';
 import { thrown } from '../helpers/config.js';
 
@@ -52,5 +52,14 @@ describe('the links section of task show', () => {
         route: [{ id: 'r', agent: 'lead', status: 'succeeded' }],
       }),
     ).toEqual(['parent    p  a  waiting  — why  (delegate)', 'children (delegated)', '  c1  b  running', 'handoff from', '  h  -  succeeded', 'routing classifiers', '  r  lead  succeeded']);
+  });
+});
+
+describe('progress lines of delegation', () => {
+  it('says what a parent waits for and whom it delegated to', () => {
+    const at = '2026-01-01T00:00:01.000Z';
+    const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+    expect(progressLine({ seq: 1, taskId: 'p', at, type: 'waiting', data: { delegation: { children: 2, refused: [{ agent: 'x', why: 'y' }] } } }, t0)).toBe('[   1.0s] waiting for 2 delegated task(s); 1 _delegate block(s) refused');
+    expect(progressLine({ seq: 2, taskId: 'p', at, type: 'delegated', data: { children: [{ id: 'c1', agent: 'b', ord: 0 }] } }, t0)).toBe('[   1.0s] delegated to b (c1)');
   });
 });
