@@ -166,8 +166,19 @@ export class Delegation {
     const refused = (JSON.parse(parent.options) as DelegationOptions).delegation?.refused ?? [];
     const text = composeResult(own, results, refused.map(refusalNote));
     const cfg = this.d.config();
-    const patch: TaskPatch = { ...this.#outputPatch(parent, text, cfg), errorClass: null, errorMessage: null };
-    this.d.ledger.move(parent, 'waiting', 'succeeded', patch, { delegation: { children: kids.map((k) => ({ id: k.id, status: k.row?.status ?? 'missing' })) } });
+    const data = { delegation: { children: kids.map((k) => ({ id: k.id, status: k.row?.status ?? 'missing' })) } };
+    let patch: TaskPatch;
+    try {
+      patch = { ...this.#outputPatch(parent, text, cfg), errorClass: null, errorMessage: null };
+    } catch (err) {
+      // The result is never cut: when it cannot be kept whole (a full disk), the parent fails saying so,
+      // and the child's own end is still recorded (a throw here would roll it back).
+      const message = `the composed result (${Buffer.byteLength(text)} bytes) could not be kept in a file: ${messageOf(err)}; each child's output is in its own task (\`tetora task show ${parent.id}\` lists them)`;
+      this.d.log.error({ taskId: parent.id, err: messageOf(err) }, 'cannot keep a delegating task\'s composed result');
+      this.d.ledger.move(parent, 'waiting', 'failed', { errorClass: 'internal', errorMessage: message }, { ...data, message });
+      return;
+    }
+    this.d.ledger.move(parent, 'waiting', 'succeeded', patch, data);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handoffPrompt } from '../../src/agents/handoff.js';
@@ -180,6 +180,24 @@ describe('delegation', () => {
     const [p2] = await d.waitTerminal([id2]);
     expect(p2!.status).toBe('succeeded');
     expect(p2!.output).toBe(`two children\n${block('b', script({ out: 'quick' }))}\n${block('c', held(3))}\n---\n[Delegated to b]\nquick\n---\n[Delegated to c]\n(cancelled: cancelled by api)`);
+  });
+
+  it('a composed result too large for the row that cannot be kept in a file fails the parent saying so (never cut), and the child still ends', async () => {
+    const d = await daemon({ maxOutputBytes: 1000 });
+    const gate = join(d.home, 'gate');
+    const count = join(d.home, 'count');
+    const res = await d.dispatch({ agent: 'a', prompt: script({ out: `${'x'.repeat(900)}\n${block('b', script({ out: 'y'.repeat(900), gate, count }))}` }) });
+    const id = res.body.id!;
+    await until(async () => (await full(d, id)).status === 'waiting' && lines(count).length === 1, 'parent waiting, child started');
+    // Where the composed result would go is taken by a file: the folder cannot be made.
+    mkdirSync(join(d.home, 'runtime', 'runs', id), { recursive: true });
+    writeFileSync(join(d.home, 'runtime', 'runs', id, 'composed'), 'in the way');
+    writeFileSync(gate, '');
+    const [p] = await d.waitTerminal([id]);
+    expect(p!.status).toBe('failed');
+    expect(p!.error?.message).toContain('could not be kept in a file');
+    const child = (await full(d, id)).links.children[0]!;
+    expect(child.status).toBe('succeeded');
   });
 
   it('a workflow step whose task delegates ends once, after the children, with the composed result (and the next step gets it whole)', async () => {
