@@ -82,6 +82,8 @@ export const errorCatalog = {
   TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
   TET_ERR_DISCORD_OUTBOX_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No Discord outbox row has that id.' },
   TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
+  TET_ERR_HANDOFF_SOURCE_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The task named by handoffFrom (--handoff-from) does not exist.' },
+  TET_ERR_HANDOFF_SOURCE_NOT_SUCCEEDED: { status: 409, exit: ExitCode.failure, summary: 'The task named by handoffFrom (--handoff-from) has not succeeded, so it has no finding to hand on.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -71,6 +71,14 @@ export function progressLine(e: EventView, t0: number): string | undefined {
       return `${at} stale session for ${d.sessionKey} — recovering`;
     case 'worktree':
       return `${at} worktree ${d.path}`;
+    case 'waiting': {
+      const del = (d.delegation ?? {}) as { children?: number; refused?: unknown[] };
+      return `${at} waiting for ${del.children ?? '?'} delegated task(s)${del.refused?.length ? `; ${del.refused.length} _delegate block(s) refused` : ''}`;
+    }
+    case 'delegated': {
+      const kids = (Array.isArray(d.children) ? d.children : []) as Array<{ id: string; agent: string | null }>;
+      return `${at} delegated to ${kids.map((k) => `${k.agent ?? '?'} (${k.id})`).join(', ')}`;
+    }
     case 'succeeded':
       return `${at} succeeded · $${Number(d.costUsd ?? 0).toFixed(4)} · ${d.tokensIn ?? 0} in / ${d.tokensOut ?? 0} out tokens`;
     case 'failed':
@@ -161,6 +169,7 @@ export function taskDetail(t: TaskView & Record<string, unknown>): string {
     lines.push('runs');
     for (const a of attempts) lines.push(`  #${a.run} attempt ${a.attempt} ${a.startedAt} ${a.outcome ?? 'running'}${a.message ? `: ${one(a.message, 120)}` : ''}`);
   }
+  lines.push(...linkLines(t.links));
   lines.push('prompt', indent(String(t.prompt)));
   if (t.output) lines.push('output', indent(t.output));
   // Only the head is in the task: say so, and where the whole is (nothing cut silently).
@@ -173,4 +182,31 @@ function indent(s: string): string {
     .split('\n')
     .map((l) => `  ${l}`)
     .join('\n');
+}
+
+interface LinkView {
+  id: string;
+  agent: string | null;
+  status: string;
+  kind?: string;
+  reason?: string | null;
+}
+
+/** The links section of `tetora task show`: parent, delegated children, handoffs from and to, routing classifiers. Pure. */
+export function linkLines(links: unknown): string[] {
+  if (!links || typeof links !== 'object') return [];
+  const l = links as { parent?: LinkView | null; children?: LinkView[]; handoffsFrom?: LinkView[]; handoffsTo?: LinkView[]; route?: LinkView[] };
+  const one = (v: LinkView) => `${v.id}  ${v.agent ?? '-'}  ${v.status}${v.reason ? `  — ${v.reason}` : ''}`;
+  const out: string[] = [];
+  if (l.parent) out.push(`parent    ${one(l.parent)}${l.parent.kind ? `  (${l.parent.kind})` : ''}`);
+  const list = (title: string, items: LinkView[] | undefined) => {
+    if (!items?.length) return;
+    out.push(title);
+    for (const v of items) out.push(`  ${one(v)}`);
+  };
+  list('children (delegated)', l.children);
+  list('handoff from', l.handoffsFrom);
+  list('handed off to', l.handoffsTo);
+  list('routing classifiers', l.route);
+  return out;
 }

@@ -443,6 +443,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     workflowDir: raw.workflowDir ? rel(raw.workflowDir) : join(home, 'workflows'),
     workflowEnv: raw.workflowEnv ?? [],
     skills: {},
+    agentComm: { maxChildrenPerTask: raw.agentComm?.maxChildrenPerTask ?? 3, maxDepth: raw.agentComm?.maxDepth ?? 2 },
   };
   for (const [name, sk] of Object.entries(raw.skills ?? {})) {
     const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };

@@ -223,6 +223,13 @@ export const configSchema = z.object({
   workflowTriggers: z.array(triggerSchema, { message: 'a list of triggers' }).optional(),
   /** The cron jobs file; default `jobs.json` beside the config. */
   jobsFile: nonEmpty.optional(),
+  /** Delegation (`_delegate` blocks in an agent's output): how many children per output, how many levels. */
+  agentComm: z
+    .object({
+      maxChildrenPerTask: z.number({ message: 'a whole number from 0 to 100' }).int({ message: 'a whole number from 0 to 100' }).min(0, { message: 'a whole number from 0 to 100' }).max(100, { message: 'a whole number from 0 to 100' }).optional(),
+      maxDepth: z.number({ message: 'a whole number from 0 to 10' }).int({ message: 'a whole number from 0 to 10' }).min(0, { message: 'a whole number from 0 to 10' }).max(10, { message: 'a whole number from 0 to 10' }).optional(),
+    })
+    .optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -136,6 +136,16 @@ export interface ResolvedConfig {
   workflowEnv: string[];
   /** Skills for `skill` workflow steps. @default {} */
   skills: Record<string, ResolvedSkill>;
+  /** Delegation limits (`agentComm`). */
+  agentComm: AgentCommConfig;
+}
+
+/** `agentComm`: delegation through `_delegate` blocks (see src/agents/delegate.ts). */
+export interface AgentCommConfig {
+  /** Child tasks one output may start; further blocks are refused with a note. 0 turns delegation off. @default 3 */
+  maxChildrenPerTask: number;
+  /** A task at depth d (a top-level task is at 0) may delegate while d < maxDepth. 0 turns delegation off. @default 2 */
+  maxDepth: number;
 }
 
 /** A workflow skill (config `skills.<name>`). */

@@ -20,6 +20,8 @@ import { dailyBudgetProblem } from './budget.js';
 import { buildTask, idempotencyMismatch, sameRequest, type EnqueueContext } from './request.js';
 import { startRun, type ActiveRun } from './runner.js';
 import { Scheduler } from './scheduler.js';
+import { Delegation } from './delegation.js';
+import { TaskFamilyStore } from '../store/family.js';
 import { isTerminal, type TaskStatus } from './states.js';
 import type { WorkspaceManager } from './workspace.js';
 
@@ -106,6 +108,8 @@ export class Engine {
   readonly #ledger: Ledger;
   readonly #scheduler: Scheduler;
   readonly #runs = new Map<string, ActiveRun>();
+  readonly #delegation: Delegation;
+  readonly #family: TaskFamilyStore;
   readonly #log: Logger;
   readonly #now: () => number;
   #config: ResolvedConfig;
@@ -144,6 +148,10 @@ export class Engine {
       },
     });
     this.#ledger = new Ledger(this.store, this.bus, this.#now, this.#health);
+    // Delegation: a child's end may complete its waiting parent, in the child's terminal transaction.
+    this.#family = new TaskFamilyStore(this.#db);
+    this.#delegation = new Delegation({ ledger: this.#ledger, config: () => this.#config, now: this.#now, log: this.#log, spoolRoot: () => this.#spoolRoot() });
+    this.#ledger.onTerminal((row) => this.#delegation.onTerminal(row));
     const random = opts.random ?? Math.random;
     this.#scheduler = new Scheduler({
       store: this.store,
@@ -171,6 +179,7 @@ export class Engine {
           random,
           log: this.#log,
           ...(this.opts.workspaces ? { workspaces: this.opts.workspaces } : {}),
+          delegation: this.#delegation,
         };
         return startRun(task, deps, adopt);
       },
@@ -227,6 +236,8 @@ export class Engine {
       ...(this.opts.killGraceMs !== undefined ? { graceMs: this.opts.killGraceMs } : {}),
     });
     this.lastReconcile = report;
+    // A waiting parent whose children all ended (they end in one transaction with it; this is a safety net).
+    this.#delegation.sweep();
     // Locks held by an earlier instance's tasks are released, except those of the runs re-attached to.
     if (this.opts.workspaces) await this.opts.workspaces.reconcile(new Set(adopt.map((a) => a.task.id)));
     this.#setState('running');
@@ -414,11 +425,33 @@ export class Engine {
    * already ended cannot be cancelled: TET_ERR_TASK_TRANSITION (409).
    */
   async cancel(id: string, by = 'user'): Promise<TaskRow> {
+    return this.#cancel(id, `cancelled by ${by}`);
+  }
+
+  /**
+   * Cancel `id`, then every task whose parent it is and that has not ended (delegated children, routing
+   * classifiers), recursively. The parent goes first: a waiting parent is cancelled, not completed by
+   * its children's cancellation. A child that cannot be cancelled (it ended meanwhile, it runs on
+   * another instance) is logged and skipped.
+   */
+  async #cancel(id: string, message: string): Promise<TaskRow> {
     const t = this.require(id);
     if (isTerminal(t.status)) {
       throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${id} already ended (${t.status}); there is nothing to cancel. Dispatch it again to run it again.`, { id, status: t.status });
     }
-    const message = `cancelled by ${by}`;
+    await this.#cancelOne(t, message);
+    for (const child of this.#family.openChildren(id)) {
+      try {
+        await this.#cancel(child.id, `cancelled with its parent task ${id} (${message})`);
+      } catch (err) {
+        this.#log.warn({ taskId: child.id, parentId: id, err: (err as Error).message }, 'could not cancel a child of a cancelled task');
+      }
+    }
+    return this.require(id);
+  }
+
+  async #cancelOne(t: TaskRow, message: string): Promise<void> {
+    const id = t.id;
     if (t.status === 'running') {
       const run = this.#runs.get(id);
       if (!run) throw new TetoraError('TET_ERR_TASK_TRANSITION', `task ${id} is running on another daemon instance (${t.instanceId}); cancel it there.`, { id });
@@ -428,7 +461,6 @@ export class Engine {
       this.#ledger.move(t, t.status as TaskStatus, 'cancelled', { errorClass: 'cancelled', errorMessage: message }, { message });
       this.#scheduler.poke();
     }
-    return this.require(id);
   }
 
   /** A config reload: caps, agents and providers apply to the next start. */

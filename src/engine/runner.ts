@@ -18,6 +18,7 @@ import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 import { TASK_MARKER, killMarked, runMarker } from '../util/procgroup.js';
 import { readExitStatus, removeSpool, spoolPath } from '../util/spool.js';
 import { shortenEventData } from './shorten.js';
+import type { Delegation } from './delegation.js';
 
 export interface RunnerDeps {
   ledger: Ledger;
@@ -41,6 +42,8 @@ export interface RunnerDeps {
   stopping(): boolean;
   /** Resolves when a failing store takes writes again (or the engine stops): a waiting record is tried at once. */
   storeRecovered?(): Promise<void>;
+  /** Delegation: a success whose output holds `_delegate` blocks waits for its children instead (see Delegation.succeeded). */
+  delegation?: Pick<Delegation, 'succeeded'>;
 }
 
 /** A run in progress: the engine aborts it for cancel, drain or shutdown. */
@@ -473,6 +476,8 @@ function finish(
   const file = o.outputFile ? { outputFile: o.outputFile.path, outputBytes: o.outputFile.bytes } : {};
   switch (d.kind) {
     case 'succeed':
+      // Every success, a re-attached run's too, passes here: an output that delegates waits for its children.
+      if (deps.delegation?.succeeded(task, { output: d.output, ...(o.outputFile ? { outputFile: o.outputFile } : {}) }, extra, { run, costUsd: runCost, outcome: 'success', message: null })) return;
       ledger.move(task, 'running', 'succeeded', { output: d.output, ...file, errorClass: null, errorMessage: null }, extra, { run, costUsd: runCost, outcome: 'success', message: null });
       return;
     case 'fail':

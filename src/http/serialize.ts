@@ -104,10 +104,43 @@ export function taskPage(list: (f: ListFilter) => TaskRow[], q: TaskListQuery, d
  * worktree it last ran in (one indexed query, not the task's whole event log) and, for a queued task
  * whose agent or provider `config` lacks, why it waits.
  */
-export function taskView(t: TaskRow, store: Pick<TaskStore, 'runs' | 'lastWorktreeSummary'>, config: Pick<ResolvedConfig, 'agents' | 'providers' | 'configPath'>): Record<string, unknown> {
+export function taskView(t: TaskRow, store: Pick<TaskStore, 'runs' | 'lastWorktreeSummary' | 'links' | 'get'>, config: Pick<ResolvedConfig, 'agents' | 'providers' | 'configPath'>): Record<string, unknown> {
   const out = taskJson(t, { full: true, runs: store.runs(t.id) });
   out.worktree = store.lastWorktreeSummary(t.id);
+  out.links = taskLinks(t, store);
   const waiting = t.status === 'queued' ? waitingReason(t, config) : undefined;
   if (waiting) out.waiting = waiting;
   return out;
+}
+
+/** A task another one is linked to, as the task view lists it. */
+export interface LinkedTask {
+  id: string;
+  agent: string | null;
+  status: string;
+  kind?: string;
+  ord?: number;
+  reason?: string | null;
+}
+
+/**
+ * How the task hangs together with others (task_links and parent_id): its parent (the task that
+ * delegated it, or that a classifier routes), its delegated children in the order of the parent's
+ * output, the tasks whose output was handed to it (`handoffsFrom`) and those it handed its output to
+ * (`handoffsTo`), and its routing classifiers (`route`).
+ */
+export function taskLinks(t: TaskRow, store: Pick<TaskStore, 'links' | 'get'>): { parent: LinkedTask | null; children: LinkedTask[]; handoffsFrom: LinkedTask[]; handoffsTo: LinkedTask[]; route: LinkedTask[] } {
+  const { from, to } = store.links(t.id);
+  const view = (id: string, extra: Partial<LinkedTask> = {}): LinkedTask => {
+    const row = store.get(id);
+    return { id, agent: row?.agent ?? null, status: row?.status ?? 'missing', ...extra };
+  };
+  const up = t.parentId ? to.find((l) => l.fromTask === t.parentId) : undefined;
+  return {
+    parent: t.parentId ? view(t.parentId, up ? { kind: up.kind, reason: up.reason } : {}) : null,
+    children: from.filter((l) => l.kind === 'delegate').map((l) => view(l.toTask, { ord: l.ord, reason: l.reason })),
+    handoffsFrom: to.filter((l) => l.kind === 'handoff').map((l) => view(l.fromTask)),
+    handoffsTo: from.filter((l) => l.kind === 'handoff').map((l) => view(l.toTask)),
+    route: from.filter((l) => l.kind === 'route').map((l) => view(l.toTask)),
+  };
 }

@@ -10,7 +10,8 @@ import { costOf, priceOf } from '../providers/pricing.js';
 import { parseDuration } from '../util/duration.js';
 import { explainCondition, type ConditionExplained } from './condition.js';
 import { branchNotTaken, propagateSkips, topoLevels } from './order.js';
-import { handoffPrompt, renderDeep, renderTemplate, templateRefs, type StepRef, type TemplateContext, type TemplateOptions } from './template.js';
+import { handoffPrompt } from '../agents/handoff.js';
+import { renderDeep, renderTemplate, templateRefs, type StepRef, type TemplateContext, type TemplateOptions } from './template.js';
 import type { StepDef, WorkflowDef } from './types.js';
 import { missingVariables } from './validate.js';
 

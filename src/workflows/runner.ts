@@ -11,7 +11,8 @@ import { RUN_ENDED, STEP_ENDED, WorkflowStore, type RunRow, type RunStatus, type
 import { parseDuration } from '../util/duration.js';
 import { clampDelay } from '../util/timers.js';
 import { carriedSteps, finalStatus, flattenSteps, retriesOf, runVariables } from './plan.js';
-import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, handoffPrompt, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
+import { handoffPrompt } from '../agents/handoff.js';
+import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
 

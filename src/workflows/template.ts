@@ -159,11 +159,6 @@ export function renderDeep(value: unknown, ctx: TemplateContext, opts: TemplateO
   return value;
 }
 
-/** A handoff step's prompt, in the original's form: the full output of `handoffFrom`, then the instruction. */
-export function handoffPrompt(context: string, instruction: string): string {
-  return `[Handoff Context]\n${context}\n\n[Instruction]\n${instruction}`;
-}
-
 /** A parallel step's output: its sub-steps' outputs (in the order the file lists them) joined as the original joins them. */
 export function joinParallelOutputs(outputs: readonly string[]): string {
   return outputs.join('\n---\n');

@@ -28,7 +28,6 @@ const originalOnlyTopLevel: Record<string, unknown> = {
   configVersion: 3,
   taskBoard: { enabled: true, gitWorktree: true, autoDispatch: { enabled: true, interval: '5m', maxTasksPerAgent: 2 } },
   slotPressure: { enabled: true, reservedSlots: 2, warnThreshold: 3, nonInteractiveTimeout: '5m', pollInterval: '2s' },
-  agentComm: { childSem: 2, maxDepth: 3, maxChildrenPerTask: 5 },
   historyDB: 'history.db',
   agentsDir: 'agents',
   workspaceDir: 'workspace',
@@ -81,11 +80,13 @@ describe('a config of the original with every key it has', () => {
       // Read by this version (src/schedules/), in the original's format.
       workflowTriggers: [{ name: 'nightly', workflowName: 'review', enabled: true, trigger: { type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', webhook: '' }, variables: { depth: '2' }, cooldown: '1h' }],
       jobsFile: 'jobs.json',
+      // Read by this version (delegation): maxDepth and maxChildrenPerTask; childSem (a separate child pool) is not needed.
+      agentComm: { childSem: 2, maxDepth: 3, maxChildrenPerTask: 5 },
       ...originalOnlyTopLevel,
     };
     // Secrets inside unsupported keys are not resolved: their variables need not be set.
     const { dir, config, warnings } = loadDoc(doc);
-    const expected = [...Object.keys(originalOnlyTopLevel), ...Object.keys(originalOnlyAgentKeys).map((k) => `agents.coder.${k}`)];
+    const expected = [...Object.keys(originalOnlyTopLevel), 'agentComm.childSem', ...Object.keys(originalOnlyAgentKeys).map((k) => `agents.coder.${k}`)];
     expect(warnings).toHaveLength(expected.length);
     for (const path of expected) {
       const hits = warnings.filter((w) => w.includes(`"${path}"`));
@@ -97,6 +98,7 @@ describe('a config of the original with every key it has', () => {
     expect(config.defaultTimeoutMs).toBe(3_600_000);
     expect(config.workflowTriggers).toMatchObject([{ name: 'nightly', workflowName: 'review', type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', cooldownMs: 3_600_000 }]);
     expect(config.jobsFile).toBe(join(dir, 'jobs.json'));
+    expect(config.agentComm).toEqual({ maxChildrenPerTask: 5, maxDepth: 3 });
   });
 
   it('names agents by the legacy roles key in warnings', () => {

@@ -209,6 +209,7 @@ describe('values', () => {
     });
     expect(DEFAULT_LISTEN).toBe('127.0.0.1:8991');
     expect(config.maxTasksPerAgent).toBeUndefined();
+    expect(config.agentComm).toEqual({ maxChildrenPerTask: 3, maxDepth: 2 });
     expect(config.apiToken).toBeUndefined();
     expect(config.providers.claude).toMatchObject({ type: 'claude-code', path: 'claude', implicit: true });
     expect(config.providers.codex).toMatchObject({ type: 'codex-cli', path: 'codex', implicit: true });

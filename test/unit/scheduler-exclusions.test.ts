@@ -55,6 +55,7 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     workflowDir: '/tmp/tetora/workflows',
     workflowEnv: [],
     skills: {},
+    agentComm: { maxChildrenPerTask: 3, maxDepth: 2 },
     ...over,
   };
 }

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TetoraError } from '../../src/errors.js';
-import { envRefused, handoffPrompt, joinParallelOutputs, renderDeep, renderTemplate, templateRefs, type TemplateContext } from '../../src/workflows/template.js';
+import { handoffPrompt } from '../../src/agents/handoff.js';
+import { envRefused, joinParallelOutputs, renderDeep, renderTemplate, templateRefs, type TemplateContext } from '../../src/workflows/template.js';
 
 const ctx = (over: Partial<TemplateContext> = {}): TemplateContext => ({
   vars: { topic: 'AI agents', empty: '' },

@@ -20,6 +20,7 @@ interface DispatchOpts {
   systemPrompt?: string;
   wait?: boolean;
   json?: boolean;
+  handoffFrom?: string;
 }
 
 export function registerDispatch(program: Command): void {
@@ -36,6 +37,7 @@ export function registerDispatch(program: Command): void {
     .option('--priority <n>', 'higher runs first (default 0)')
     .option('--idempotency-key <key>', 'dispatching again with the same key returns the same task')
     .option('--system-prompt <text>', 'extra system prompt for this task')
+    .option('--handoff-from <task-id>', "hand that task's whole output to this one: the prompt is the instruction, sent after the output (the task must have succeeded)")
     .option('--wait', 'show live progress and exit with the task outcome (0 succeeded, 1 failed, 3 cancelled, 4 timed out)')
     .option('--json', 'print JSON')
     .action(async (promptArg: string, opts: DispatchOpts, cmd: Command) => {
@@ -50,6 +52,7 @@ export function registerDispatch(program: Command): void {
       if (opts.session) body.sessionKey = opts.session;
       if (opts.systemPrompt) body.systemPrompt = opts.systemPrompt;
       if (opts.idempotencyKey) body.idempotencyKey = opts.idempotencyKey;
+      if (opts.handoffFrom !== undefined) body.handoffFrom = opts.handoffFrom;
       if (opts.priority !== undefined) {
         const p = Number(opts.priority);
         if (!Number.isInteger(p)) throw new TetoraError('TET_ERR_USAGE', `--priority "${opts.priority}" must be a whole number.`);

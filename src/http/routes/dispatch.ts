@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { TetoraError } from '../../errors.js';
 import type { TaskRow } from '../../store/tasks.js';
 import { isTerminal } from '../../engine/states.js';
-import { canonicalJson } from '../../engine/request.js';
+import { canonicalJson, type EnqueueContext } from '../../engine/request.js';
+import type { Accepted } from '../../engine/engine.js';
+import { handoffSources, withHandoffContext } from '../../agents/handoff.js';
 import { clampDelay } from '../../util/timers.js';
 import type { AppDeps } from '../deps.js';
 import { dispatchQuery, parseQuery } from '../query.js';
@@ -68,7 +70,11 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
     const source = req.headers['x-tetora-source'] === 'cli' ? 'cli' : 'http';
     // The same idempotency key with a different request is refused inside the commit (422, nothing
     // written), also when the other request is racing this one.
-    const results = await engine.enqueueGrouped(inputs, { source, ...(digest ? { requestDigest: digest } : {}) });
+    const ctx = { source, ...(digest ? { requestDigest: digest } : {}) };
+    // A handoff (`handoffFrom`) carries its source's whole output: the new tasks and their `handoff`
+    // links commit together (one transaction, not the group commit).
+    const sources = handoffSources(inputs);
+    const results = sources.some((s) => s !== undefined) ? acceptHandoffs(deps, inputs, sources, ctx) : await engine.enqueueGrouped(inputs, ctx);
     const wait = q.wait ?? false;
     let rows: TaskRow[] = results.map((r) => r.task);
     let complete = rows.every((t) => isTerminal(t.status));
@@ -81,6 +87,25 @@ export function registerDispatchRoutes(app: FastifyInstance, deps: AppDeps): voi
       ...(rows.length === 1 ? { id: rows[0]?.id, status: rows[0]?.status } : {}),
     };
     return reply.status(wait && complete ? 200 : 202).send(body);
+  });
+}
+
+/** Record tasks of which some are handoffs: each handoff's prompt made from its source, and its link, in one commit. */
+function acceptHandoffs(deps: AppDeps, inputs: unknown[], sources: Array<string | undefined>, ctx: EnqueueContext): Accepted {
+  const { engine } = deps;
+  const batch = inputs.length > 1;
+  return engine.atomically(() => {
+    const prepared = inputs.map((input, i) => {
+      const from = sources[i];
+      return from === undefined ? input : withHandoffContext(input, from, engine.get(from), batch ? i : undefined);
+    });
+    const accepted = engine.enqueueMany(prepared, ctx);
+    const now = Date.now();
+    accepted.forEach((r, i) => {
+      const from = sources[i];
+      if (from !== undefined) engine.store.addLink({ fromTask: from, toTask: r.task.id, kind: 'handoff' }, now);
+    });
+    return accepted;
   });
 }
 
