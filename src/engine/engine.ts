@@ -487,31 +487,110 @@ export class Engine {
   }
 
   #routeFromClassifier(task: TaskRow, parent: TaskRow): void {
+    const next = this.#afterClassifier(task);
+    let route: RouteRecord;
+    if ('escalate' in next) {
+      try {
+        this.#ledger.savepoint(() => this.#startClassifier(parent, 2, undefined, next.escalate));
+        return; // the escalation decides
+      } catch (err) {
+        const a = next.escalate;
+        route = { agent: a.agent, method: 'llm', confidence: 'low', reason: `${a.reason} (low confidence; asking again failed: ${messageOf(err)})` };
+      }
+    } else route = next.route;
+    route.classifierTasks = this.store.links(parent.id).from.filter((l) => l.kind === 'route').map((l) => l.toTask);
+    this.#finishRouting(parent, route);
+  }
+
+  /**
+   * What a classifier's end decides: the route, or (a first classifier, low confidence) to ask once more.
+   * Bad JSON, an unknown agent, a failure, a timeout or a spent budget: the default agent, confidence low
+   * (after an escalation: the first answer, confidence low).
+   */
+  #afterClassifier(task: TaskRow): { route: RouteRecord } | { escalate: Extract<ClassifierAnswer, { ok: true }> } {
     const cfg = this.#config;
     const origin = parseJson(task.origin);
     const stage = origin.stage === 2 ? 2 : 1;
     const first = origin.first as { agent: string; confidence: 'high' | 'medium' | 'low'; reason: string } | undefined;
     const answer = classifierAnswer(task, Object.keys(cfg.agents));
-    const classifierTasks = this.store.links(parent.id).from.filter((l) => l.kind === 'route').map((l) => l.toTask);
-    let route: RouteRecord;
-    if (answer.ok && answer.confidence === 'low' && stage === 1) {
-      try {
-        this.#ledger.savepoint(() => this.#startClassifier(parent, 2, undefined, answer));
-        return; // the escalation decides
-      } catch (err) {
-        route = { agent: answer.agent, method: 'llm', confidence: 'low', reason: `${answer.reason} (low confidence; asking again failed: ${messageOf(err)})` };
-      }
-    } else if (answer.ok) {
-      route = { agent: answer.agent, method: stage === 1 ? 'llm' : 'llm-escalated', confidence: answer.confidence, reason: answer.reason };
-    } else if (stage === 2 && first && Object.hasOwn(cfg.agents, first.agent)) {
-      route = { agent: first.agent, method: 'llm', confidence: 'low', reason: `${first.reason} (low confidence; the escalated classifier gave nothing better: ${answer.problem})` };
-    } else {
-      const fallback = cfg.smartDispatch?.defaultAgent || cfg.defaultAgent;
-      if (!fallback) throw new Error(`${answer.problem}, and no default agent is configured (smartDispatch.defaultAgent or defaultAgent)`);
-      route = { agent: fallback, method: 'fallback', confidence: 'low', reason: `${answer.problem}; sent to the default agent ${fallback}` };
+    if (answer.ok && answer.confidence === 'low' && stage === 1) return { escalate: answer };
+    if (answer.ok) return { route: { agent: answer.agent, method: stage === 1 ? 'llm' : 'llm-escalated', confidence: answer.confidence, reason: answer.reason } };
+    if (stage === 2 && first && Object.hasOwn(cfg.agents, first.agent)) {
+      return { route: { agent: first.agent, method: 'llm', confidence: 'low', reason: `${first.reason} (low confidence; the escalated classifier gave nothing better: ${answer.problem})` } };
     }
-    route.classifierTasks = classifierTasks;
-    this.#finishRouting(parent, route);
+    const fallback = cfg.smartDispatch?.defaultAgent || cfg.defaultAgent;
+    if (!fallback) throw new Error(`${answer.problem}, and no default agent is configured (smartDispatch.defaultAgent or defaultAgent)`);
+    return { route: { agent: fallback, method: 'fallback', confidence: 'low', reason: `${answer.problem}; sent to the default agent ${fallback}` } };
+  }
+
+  /**
+   * `tetora route` / `POST /api/route`: the agent smart dispatch would choose for a request, without
+   * running it. When the tiers fall through to the model, the classifier task itself runs (source
+   * `route`, no parent; costed and visible like any task) and this waits for it (and its escalation).
+   */
+  async route(input: unknown, ctx: Pick<EnqueueContext, 'source' | 'routeHints'>, signal?: AbortSignal): Promise<RouteRecord> {
+    this.#assertAccepting();
+    if (!this.#config.smartDispatch?.enabled) {
+      throw new TetoraError('TET_ERR_ROUTE_DISABLED', `smart dispatch is not enabled in ${this.#config.configPath}; set "smartDispatch": {"enabled": true, "coordinator": "<agent>"} and reload the daemon (SIGHUP), or name an agent.`);
+    }
+    const d = this.routeDecision(input, ctx);
+    if (!d) {
+      buildTask(input, { source: ctx.source }, this.#config, this.#now()); // throws the request's own error
+      throw new TetoraError('TET_ERR_TASK_INVALID', 'the request cannot be routed: send a JSON object with at least a "prompt".', { field: '(body)' });
+    }
+    if (d.kind === 'route') return d.route;
+    const prompt = (input as { prompt: string }).prompt;
+    const key = `route-only:${randomUUID()}`;
+    const classifiers: string[] = [];
+    let stage: 1 | 2 = 1;
+    let first: ClassifierAnswer | undefined;
+    for (;;) {
+      const c = this.atomically(() => this.#startClassifier(undefined, stage, prompt, first, key));
+      classifiers.push(c.id);
+      this.#scheduler.poke();
+      const ended = await this.#terminal(c.id, signal);
+      const next = this.#afterClassifier(ended);
+      if ('route' in next) return { ...next.route, classifierTasks: classifiers };
+      stage = 2;
+      first = next.escalate;
+    }
+  }
+
+  /** Resolves with the task once it has left `routing` (its agent chosen, or it ended). */
+  routed(id: string, signal?: AbortSignal): Promise<TaskRow> {
+    return this.#until(id, (t) => t.status !== 'routing', signal);
+  }
+
+  /** Resolves with the task once it is terminal (or rejects when `signal` aborts or the engine stops). */
+  #terminal(id: string, signal?: AbortSignal): Promise<TaskRow> {
+    return this.#until(id, (t) => isTerminal(t.status), signal);
+  }
+
+  #until(id: string, pred: (t: TaskRow) => boolean, signal?: AbortSignal): Promise<TaskRow> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const t = this.store.get(id);
+        if (t && pred(t)) {
+          done();
+          resolve(t);
+          return true;
+        }
+        return false;
+      };
+      const abort = () => {
+        done();
+        reject(new TetoraError('TET_ERR_ENGINE_STOPPED', `stopped waiting for task ${id}; it goes on (\`tetora task show ${id}\`).`));
+      };
+      const off = this.subscribe((e) => {
+        if (e.taskId === id) check();
+      });
+      const done = () => {
+        off();
+        signal?.removeEventListener('abort', abort);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      check();
+    });
   }
 
   /** `routing → queued` with the agent of `route` and everything derived for it (the request's own fields first). */
