@@ -29,7 +29,8 @@ export interface CommandPlace {
 
 export type CommandOutcome =
   | { kind: 'reply'; body: string }
-  | { kind: 'task'; agent: string; prompt: string; sessionKey: string | null; note: string };
+  // No agent: smart dispatch routes the task (see inbound.ts smartDispatched).
+  | { kind: 'task'; agent?: string; prompt: string; sessionKey: string | null; note: string };
 
 /** Statuses of a task not yet ended. */
 export const OPEN_STATUSES = ['queued', 'routing', 'running', 'retry_wait', 'rate_limited', 'interrupted', 'waiting'] as const;
