@@ -2,7 +2,7 @@
  * Smart dispatch through the real daemon (`tetora serve` as a child process) and the real CLI:
  * `POST /api/route`, `tetora route [--json] [--run]`, and the route shown by `task show` and the task JSON.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { resolve } from 'node:path';
 import { daemonPool, type DaemonHarness } from '../helpers/daemon.js';
 
@@ -79,6 +79,27 @@ describe('POST /api/route', () => {
     const show = await d.cli(['task', 'show', id]);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/route {5}writer by llm, confidence high: fake classifier chose writer {2}\(classifier task [0-9a-f-]{36}\)/);
+  });
+});
+
+describe('smart dispatch across a crash', () => {
+  it('a daemon killed while the classifier runs: after the restart the task is routed once and runs', async () => {
+    const d = await smartDaemon();
+    const { body } = await d.dispatch({ prompt: 'Ballad @@route=writer:high@@ @@routeSleep=2500@@' });
+    const id = body.id as string;
+    expect(body.tasks[0]).toMatchObject({ status: 'routing', agent: null, route: null });
+    const classifier = async () => (await d.json<{ tasks: Array<{ id: string; status: string; parentId: string }> }>('/api/tasks?source=route')).body.tasks;
+    await vi.waitFor(async () => expect((await classifier()).map((t) => t.status)).toEqual(['running']), { timeout: 20_000, interval: 50 });
+    d.kill('SIGKILL');
+    await d.exited();
+    await d.start();
+    const [done] = await d.waitTerminal([id]);
+    expect(done).toMatchObject({ status: 'succeeded', agent: 'writer' });
+    const full = (await d.json<{ route: Record<string, unknown> }>(`/api/tasks/${id}`)).body;
+    expect(full.route).toMatchObject({ method: 'llm', confidence: 'high' });
+    const cs = await classifier();
+    expect(cs).toHaveLength(1);
+    expect(cs[0]).toMatchObject({ status: 'succeeded', parentId: id });
   });
 });
 

@@ -220,6 +220,19 @@ describe('smart dispatch: sticky chat sessions', () => {
     expect(existsSync(h.routeLog)).toBe(true);
   });
 
+  it('after a fresh session is asked for (Discord !new), routing starts afresh too', async () => {
+    const e = await started(harness());
+    const key = 'discord:9';
+    const first = e.enqueue({ prompt: 'write an essay', sessionKey: key }, { source: 'http' }).task;
+    await waitTerminal(e, [first.id]);
+    expect(e.enqueue({ prompt: 'fix that', sessionKey: key }, { source: 'http' }).task.agent).toBe('writer');
+    await waitTerminal(e, e.list({ status: ['queued', 'running'] }).map((t) => t.id));
+    expect(e.sessions.archive(key, 'a fresh session was asked for (!new)')).toBe(true);
+    const after = e.enqueue({ prompt: 'fix the login', sessionKey: key }, { source: 'http' }).task;
+    expect(after.agent).toBe('coder');
+    expect(route(after)).toMatchObject({ method: 'keyword' });
+  });
+
   it('a binding to another agent starts a new session too', async () => {
     const e = await started(harness({ bindings: [{ channel: 'discord', userId: '9', agent: 'coder' }] }));
     const key = 'discord:5';

@@ -9,6 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Logger } from '../../engine/logger.js';
 import { messageOf } from '../../errors.js';
 import type { DiscordStore } from '../../store/discord.js';
+import { FRESH_SESSION_MARK } from '../../store/routing.js';
 import { chooseAgent, noAgentReply, sessionKeyOf, type Command } from './inbound.js';
 
 export interface CommandDeps {
@@ -96,7 +97,7 @@ export async function runCommand(cmd: Command, place: CommandPlace, d: CommandDe
       return reply(lines.join('\n'));
     }
     case 'new': {
-      const had = d.engine.sessions.archive(key, 'a fresh session was asked for (!new)');
+      const had = d.engine.sessions.archive(key, `a fresh session was asked for ${FRESH_SESSION_MARK}`);
       return reply(had ? 'Started a fresh session: the next message begins a new conversation.' : 'There was no session here; the next message begins a new conversation.');
     }
     case 'chat': {
