@@ -407,7 +407,8 @@ export class Engine {
     if (!d) return undefined;
     if (d.kind === 'classify') return { pending: true };
     const { route } = d;
-    if (route.method === 'explicit') return route.newSession ? { freshSession: route.reason } : undefined;
+    // An explicit agent is no route, unless it leaves the chat's agent: then the route says a new session starts.
+    if (route.method === 'explicit') return route.newSession ? { route, freshSession: route.reason } : undefined;
     const out: Routing = { agent: route.agent, route };
     if (route.newSession) out.freshSession = route.reason;
     return out;

@@ -206,6 +206,7 @@ describe('smart dispatch: sticky chat sessions', () => {
     // An explicit agent: a new session.
     const third = e.enqueue({ prompt: 'fix it properly', sessionKey: key, agent: 'coder' }, { source: 'http' }).task;
     expect(third.agent).toBe('coder');
+    expect(route(third)).toMatchObject({ agent: 'coder', method: 'explicit', confidence: 'high', newSession: true });
     const [done] = await waitTerminal(e, [third.id]);
     expect(done?.status).toBe('succeeded');
     const recovery = e.events(third.id).find((ev) => ev.type === 'session_recovery');
