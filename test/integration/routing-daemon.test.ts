@@ -24,6 +24,9 @@ function smartDaemon(): Promise<DaemonHarness> {
       defaultAgent: 'lead',
       rules: [{ agent: 'writer', patterns: ['^changelog\\b'] }],
       bindings: [{ channel: 'discord', guildId: '77', agent: 'coder' }],
+      // Checked, not implemented: the daemon says so in its log.
+      review: true,
+      reviewAgent: 'lead',
     },
   });
 }
@@ -42,6 +45,7 @@ describe('POST /api/route', () => {
     const d = await smartDaemon();
     const post = (body: unknown, token?: string | null) => d.json<RouteAnswer & { error?: { code: string } }>('/api/route', { method: 'POST', body: JSON.stringify(body), ...(token !== undefined ? { token } : {}) });
 
+    expect(d.hasLog('review of routed tasks is not supported yet')).toBe(true);
     expect((await post({ prompt: 'fix the bug' }, null)).status).toBe(401);
     const kw = await post({ prompt: 'Fix the BUG in login' });
     expect(kw.status).toBe(200);
