@@ -9,7 +9,7 @@ import { daemonPool, type DaemonHarness } from '../helpers/daemon.js';
 const ROUTE_AGENT = resolve(import.meta.dirname, '../helpers/route-agent.mjs');
 const { start } = daemonPool();
 
-function smartDaemon(): Promise<DaemonHarness> {
+function smartDaemon(smart: Record<string, unknown> = {}): Promise<DaemonHarness> {
   return start({
     defaultProvider: 'rf',
     providers: { rf: { type: 'command', path: process.execPath, args: [ROUTE_AGENT] } },
@@ -24,9 +24,7 @@ function smartDaemon(): Promise<DaemonHarness> {
       defaultAgent: 'lead',
       rules: [{ agent: 'writer', patterns: ['^changelog\\b'] }],
       bindings: [{ channel: 'discord', guildId: '77', agent: 'coder' }],
-      // Checked, not implemented: the daemon says so in its log.
-      review: true,
-      reviewAgent: 'lead',
+      ...smart,
     },
   });
 }
@@ -42,7 +40,8 @@ interface RouteAnswer {
 
 describe('POST /api/route', () => {
   it('answers {agent, method, confidence, reason} without running the task; the classifier runs when the tiers fall through', async () => {
-    const d = await smartDaemon();
+    // Review is checked, not implemented: the daemon says so in its log.
+    const d = await smartDaemon({ review: true, reviewAgent: 'lead' });
     const post = (body: unknown, token?: string | null) => d.json<RouteAnswer & { error?: { code: string } }>('/api/route', { method: 'POST', body: JSON.stringify(body), ...(token !== undefined ? { token } : {}) });
 
     expect(d.hasLog('review of routed tasks is not supported yet')).toBe(true);
