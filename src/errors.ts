@@ -84,6 +84,7 @@ export const errorCatalog = {
   TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
   TET_ERR_HANDOFF_SOURCE_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The task named by handoffFrom (--handoff-from) does not exist.' },
   TET_ERR_HANDOFF_SOURCE_NOT_SUCCEEDED: { status: 409, exit: ExitCode.failure, summary: 'The task named by handoffFrom (--handoff-from) has not succeeded, so it has no finding to hand on.' },
+  TET_ERR_ROUTE_DISABLED: { status: 409, exit: ExitCode.failure, summary: 'Smart dispatch is not enabled in the config, so there is nothing to route with.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -153,12 +153,21 @@ export function taskLine(t: TaskView): string {
   return `${t.id}  ${t.status.padEnd(12)} ${who.padEnd(12)} ${t.createdAt.replace('T', ' ').slice(0, 19)}  ${one(t.prompt, 60)}`;
 }
 
+/** The `route` line of `task show`: how smart dispatch chose the agent (none for a task that named its agent). */
+export function routeLines(route: unknown): string[] {
+  if (route === null || typeof route !== 'object') return [];
+  const r = route as { agent?: string; method?: string; confidence?: string; reason?: string; classifierTasks?: string[] };
+  const by = r.classifierTasks?.length ? `  (classifier task${r.classifierTasks.length > 1 ? 's' : ''} ${r.classifierTasks.join(', ')})` : '';
+  return [`route     ${r.agent ?? '-'} by ${r.method ?? '?'}, confidence ${r.confidence ?? '?'}: ${r.reason ?? ''}${by}`];
+}
+
 export function taskDetail(t: TaskView & Record<string, unknown>): string {
   const lines = [
     `task      ${t.id}`,
     `status    ${t.status}${t.error ? ` — ${t.error.message}` : ''}${typeof t.waiting === 'string' ? ` — waiting: ${t.waiting}` : ''}`,
     `agent     ${t.agent ?? '-'}  provider ${t.provider ?? '-'}  model ${t.model ?? '-'}`,
     `source    ${t.source}   attempt ${t.attempt}/${t.maxAttempts}`,
+    ...routeLines(t.route),
     `cost      $${t.costUsd.toFixed(4)}  tokens ${t.tokensIn} in / ${t.tokensOut} out`,
     `created   ${t.createdAt}${t.finishedAt ? `   finished ${t.finishedAt}` : ''}`,
   ];

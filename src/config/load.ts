@@ -8,6 +8,7 @@ import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
 import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
 import { compileTriggers } from '../schedules/triggers.js';
+import { resolveSmartDispatch } from '../routing/config.js';
 
 export interface LoadOptions {
   /** `--config PATH`; default `$TETORA_HOME/config.json`. */
@@ -299,13 +300,13 @@ export function loadConfig(opts: LoadOptions = {}): LoadResult {
     if (issue.code === 'invalid_type' && expected.startsWith('Invalid input')) expected = TYPE_NAMES[issue.expected] ?? `a ${issue.expected}`;
     throw bad(issue.path.map(String).join('.'), valueAt(merged, issue.path), expected);
   }
-  return { config: compile(parsed.data, file, env, bad), warnings };
+  return { config: compile(parsed.data, file, env, bad, (m) => warnings.push(`config ${file}: ${m}`)), warnings };
 }
 
 /** Builds the error for a wrong value at a dotted JSON path of the merged document. */
 type Bad = (path: string, value: unknown, expected: string) => TetoraError;
 
-function compile(raw: RawConfig, file: string, env: Record<string, string>, bad: Bad): ResolvedConfig {
+function compile(raw: RawConfig, file: string, env: Record<string, string>, bad: Bad, warn: (message: string) => void = () => {}): ResolvedConfig {
   const home = dirname(file);
   const rel = (p: string) => resolvePath(p, home, env.HOME);
   /** A bare command name is looked up on PATH; anything with a slash or ~ is a path. */
@@ -455,7 +456,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;
   if (raw.defaultWorkdir !== undefined) config.defaultWorkdir = rel(raw.defaultWorkdir);
   if (raw.discord !== undefined) config.discord = resolveDiscord(raw.discord, agents, bad);
-  if (raw.smartDispatch !== undefined) config.smartDispatch = raw.smartDispatch;
+  if (raw.smartDispatch !== undefined) config.smartDispatch = resolveSmartDispatch(raw.smartDispatch, agents, raw.defaultAgent, bad, warn);
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
   return config;
 }

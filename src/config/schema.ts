@@ -139,13 +139,40 @@ const discordSchema = z.object({
   sendRetry: z.object({ base: duration.optional(), cap: duration.optional(), maxAttempts: positiveInt.optional() }).optional(),
 });
 
-const smartDispatchSchema = z
-  .object({
-    enabled: z.boolean({ message: 'true or false' }).optional(),
-    coordinator: z.string().optional(),
-    defaultAgent: z.string().optional(),
-  })
-  .passthrough();
+/** A smart-dispatch binding or rule names its agent as `agent` (or the original's `role`). */
+const sdBindingSchema = z.object({
+  /** The source the binding applies to (`discord`, `http`, `cli`, …); the original's `channel`. */
+  channel: z.string().optional(),
+  userId: z.string().optional(),
+  channelId: z.string().optional(),
+  guildId: z.string().optional(),
+  agent: nonEmpty.optional(),
+  role: nonEmpty.optional(),
+});
+const sdRuleSchema = z.object({
+  agent: nonEmpty.optional(),
+  role: nonEmpty.optional(),
+  keywords: z.array(z.string({ message: 'a keyword (a string)' }), { message: 'a list of keywords (strings)' }).optional(),
+  patterns: z.array(z.string({ message: 'a regular expression (a string)' }), { message: 'a list of regular expressions (strings)' }).optional(),
+});
+/** `smartDispatch` in the original's shape (see src/routing/ and README "Smart dispatch"). */
+const smartDispatchSchema = z.object({
+  enabled: z.boolean({ message: 'true or false' }).optional(),
+  coordinator: nonEmpty.optional(),
+  defaultAgent: nonEmpty.optional(),
+  classifyBudget: usd.optional(),
+  classifyTimeout: timeoutDuration.optional(),
+  classifyModel: nonEmpty.optional(),
+  escalateModel: nonEmpty.optional(),
+  fallback: z.enum(['smart', 'coordinator'], { message: 'one of smart, coordinator' }).optional(),
+  bindings: z.array(sdBindingSchema, { message: 'a list of bindings' }).optional(),
+  rules: z.array(sdRuleSchema, { message: 'a list of rules' }).optional(),
+  review: z.boolean({ message: 'true or false' }).optional(),
+  reviewAgent: nonEmpty.optional(),
+  reviewBudget: usd.optional(),
+  /** How long one rule pattern may run against a prompt before it counts as no match. */
+  patternTimeout: timeoutDuration.optional(),
+});
 
 /** A workflow skill: a command run with the step's `skillArgs` after `args`. */
 export const skillSchema = z.object({

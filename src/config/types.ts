@@ -114,7 +114,8 @@ export interface ResolvedConfig {
   agents: Record<string, ResolvedAgent>;
   /** Present when the config has a `discord` block (enabled or not). */
   discord?: DiscordConfig;
-  smartDispatch?: Record<string, unknown>;
+  /** Present when the config has a `smartDispatch` block (enabled or not); see src/routing/. */
+  smartDispatch?: SmartDispatchConfig;
   retry: RetryPolicyConfig;
   /** @default 30000 */
   drainTimeoutMs: number;
@@ -188,4 +189,50 @@ export interface DiscordConfig {
 export interface LoadResult {
   config: ResolvedConfig;
   warnings: string[];
+}
+
+/** A smart-dispatch binding: the source (`channel`) and any one id that matches send the task to `agent`. */
+export interface SmartDispatchBinding {
+  /** The source it applies to (`discord`, `http`, `cli`, …); none: every source. */
+  channel?: string;
+  userId?: string;
+  channelId?: string;
+  guildId?: string;
+  agent: string;
+}
+
+/** A smart-dispatch rule: any keyword (case-insensitive substring) or pattern (case-insensitive regex) sends the task to `agent`. */
+export interface SmartDispatchRule {
+  agent: string;
+  keywords: string[];
+  patterns: string[];
+}
+
+/** The `smartDispatch` block, resolved (see README "Smart dispatch"). Every agent it names exists. */
+export interface SmartDispatchConfig {
+  /** @default false */
+  enabled: boolean;
+  /** The agent that classifies (fallback `smart`). @default smartDispatch.defaultAgent, then defaultAgent, then the first agent */
+  coordinator: string;
+  /** Where a task goes when nothing else decides (fallback `coordinator`, a failed classifier). @default defaultAgent, then coordinator */
+  defaultAgent: string;
+  /** @default 0.1 (USD) */
+  classifyBudget: number;
+  /** @default 30000 */
+  classifyTimeoutMs: number;
+  /** The classifier's model; none: the coordinator's. */
+  classifyModel?: string;
+  /** The model of the one more classification asked on low confidence; none: the classifier's. */
+  escalateModel?: string;
+  /** @default 'smart' */
+  fallback: 'smart' | 'coordinator';
+  bindings: SmartDispatchBinding[];
+  rules: SmartDispatchRule[];
+  /** Validated; review of routed tasks is not supported yet (the loader warns). @default false */
+  review: boolean;
+  reviewAgent?: string;
+  /** @default 0.2 */
+  reviewBudget: number;
+  /** How long one rule pattern may run on a prompt (node:vm time limit). @default 50 */
+  patternTimeoutMs: number;
 }

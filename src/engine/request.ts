@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
 import type { NewTask, TaskRow } from '../store/tasks.js';
+import type { RouteHints, RouteRecord } from '../routing/tiers.js';
 
 /**
  * A task request from any source (HTTP, CLI, Discord, workflow, schedule). Field names follow the
@@ -58,6 +59,23 @@ export interface EnqueueContext {
   workflowStepId?: string;
   /** The source's own coordinates of the task (kept as JSON in `tasks.origin`): a Discord channel and message, a schedule firing, … */
   origin?: Record<string, unknown>;
+  /**
+   * What a source knows of where the task comes from, for smart dispatch's bindings (`channel` defaults
+   * to `source`): a Discord message's channel, user and guild.
+   */
+  routeHints?: RouteHints;
+}
+
+/**
+ * How smart dispatch placed a task sent without an agent (see Engine #routeOf): an agent chosen by the
+ * tiers (`route`), or none yet (`pending`: the task is inserted `routing` and a classifier task chooses).
+ * `freshSession`: the task's agent differs from its chat session's, so its first run starts a new session.
+ */
+export interface Routing {
+  agent?: string;
+  route?: RouteRecord;
+  pending?: boolean;
+  freshSession?: string;
 }
 
 /** Per-task extras kept in the `options` JSON column. */
@@ -69,6 +87,13 @@ export interface TaskOptions {
   triedProviders?: string[];
   /** With an idempotency key: the hash of the request (see requestHash), to tell a retry from a reuse. */
   requestHash?: string;
+  /**
+   * A task being routed (status `routing`): the request as sent, less its prompt, so that its provider,
+   * model and limits are derived for the agent the classifier chooses (what it set itself keeps priority).
+   */
+  routeRequest?: Record<string, unknown>;
+  /** The task's agent differs from its chat session's: its first run archives the session and starts a new one (the reason). */
+  freshSession?: string;
 }
 
 /** JSON with object keys sorted at every level: the same request always gives the same text. Pure. */
@@ -164,6 +189,7 @@ export function buildTask(
   config: ResolvedConfig,
   now: number,
   index?: number,
+  routing?: Routing,
 ): NewTask {
   const parsed = taskRequestSchema.safeParse(input);
   if (!parsed.success) {
@@ -175,7 +201,8 @@ export function buildTask(
     throw badRequest(field, value, expected, index);
   }
   const r = parsed.data;
-  const agentName = r.agent ?? config.defaultAgent;
+  // Smart dispatch chose the agent (or leaves it to a classifier: none yet).
+  const agentName = routing ? (routing.pending ? undefined : (routing.agent ?? r.agent)) : (r.agent ?? config.defaultAgent);
   // Own keys only: a name such as "constructor" or "toString" is no agent or provider.
   const agent = agentName && Object.hasOwn(config.agents, agentName) ? config.agents[agentName] : undefined;
   if (agentName && !agent) {
@@ -200,12 +227,17 @@ export function buildTask(
   if (r.allowedTools) options.allowedTools = r.allowedTools;
   if (r.name) options.name = r.name;
   if (r.idempotencyKey) options.requestHash = requestHash(input, ctx.requestDigest);
+  if (routing?.pending && input !== null && typeof input === 'object') {
+    const { prompt: _p, idempotencyKey: _k, ...rest } = input as Record<string, unknown>;
+    options.routeRequest = rest;
+  }
+  if (routing?.freshSession) options.freshSession = routing.freshSession;
 
   const task: NewTask = {
     id: randomUUID(),
     source: ctx.source,
     prompt: r.prompt,
-    status: 'queued',
+    status: routing?.pending ? 'routing' : 'queued',
     maxAttempts: r.maxAttempts ?? config.retry.maxAttempts,
     priority: r.priority ?? 0,
     createdAt: now,
@@ -228,6 +260,7 @@ export function buildTask(
   if (ctx.workflowRunId) task.workflowRunId = ctx.workflowRunId;
   if (ctx.workflowStepId) task.workflowStepId = ctx.workflowStepId;
   if (ctx.origin) task.origin = JSON.stringify(ctx.origin);
+  if (routing?.route) task.route = JSON.stringify(routing.route);
   return task;
 }
 

@@ -254,6 +254,11 @@ async function execute(
         sessions.archive(task.sessionKey, reason);
         ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason });
         replacingStale = true;
+      } else if (!adopt && active && options.freshSession && task.runs <= 1) {
+        // Smart dispatch: this task's agent differs from the chat session's (an explicit agent, a binding).
+        sessions.archive(task.sessionKey, options.freshSession);
+        ledger.note(task.id, 'session_recovery', { sessionKey: task.sessionKey, reason: options.freshSession, newSession: true });
+        resume = undefined;
       } else {
         if (active?.providerSessionId && !resume) resume = active.providerSessionId;
         if (active && resume === active.providerSessionId) sessionUsage = { tokensIn: active.tokensIn, tokensOut: active.tokensOut };

@@ -33,6 +33,8 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
     workflowRunId: t.workflowRunId,
     outputBytes: t.outputBytes ?? (t.output === null ? 0 : Buffer.byteLength(t.output)),
     interruptions: t.interruptions,
+    // How smart dispatch chose the agent of a task sent without one ({agent, method, confidence, reason, classifierTasks?}), or null.
+    route: parseRoute(t.route),
     prompt: opts.full ? t.prompt : t.prompt.length > 200 ? `${t.prompt.slice(0, 200)}…` : t.prompt,
   };
   // An output too large for the row: `output` is its head, the whole is at GET /api/tasks/:id/output.
@@ -60,6 +62,15 @@ export function taskJson(t: TaskRow, opts: { full?: boolean; runs?: TaskRun[] } 
     }));
   }
   return out;
+}
+
+function parseRoute(json: string | null): Record<string, unknown> | null {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
 }
 
 /**

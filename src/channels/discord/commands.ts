@@ -9,6 +9,7 @@ import type { Engine } from '../../engine/engine.js';
 import type { Logger } from '../../engine/logger.js';
 import { messageOf } from '../../errors.js';
 import type { DiscordStore } from '../../store/discord.js';
+import { FRESH_SESSION_MARK } from '../../store/routing.js';
 import { chooseAgent, noAgentReply, sessionKeyOf, type Command } from './inbound.js';
 
 export interface CommandDeps {
@@ -29,7 +30,8 @@ export interface CommandPlace {
 
 export type CommandOutcome =
   | { kind: 'reply'; body: string }
-  | { kind: 'task'; agent: string; prompt: string; sessionKey: string | null; note: string };
+  // No agent: smart dispatch routes the task (see inbound.ts smartDispatched).
+  | { kind: 'task'; agent?: string; prompt: string; sessionKey: string | null; note: string };
 
 /** Statuses of a task not yet ended. */
 export const OPEN_STATUSES = ['queued', 'routing', 'running', 'retry_wait', 'rate_limited', 'interrupted', 'waiting'] as const;
@@ -95,7 +97,7 @@ export async function runCommand(cmd: Command, place: CommandPlace, d: CommandDe
       return reply(lines.join('\n'));
     }
     case 'new': {
-      const had = d.engine.sessions.archive(key, 'a fresh session was asked for (!new)');
+      const had = d.engine.sessions.archive(key, `a fresh session was asked for ${FRESH_SESSION_MARK}`);
       return reply(had ? 'Started a fresh session: the next message begins a new conversation.' : 'There was no session here; the next message begins a new conversation.');
     }
     case 'chat': {

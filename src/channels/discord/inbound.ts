@@ -122,6 +122,21 @@ export function chooseAgent(
   return undefined;
 }
 
+/**
+ * Whether smart dispatch chooses the agent of a channel's message: it is enabled and the channel has no
+ * route of its own, no parent route (a thread) and no `!chat` lock — those name the agent themselves.
+ */
+export function smartDispatched(
+  m: Pick<InboundMessage, 'channelId' | 'parentChannelId'>,
+  routes: Record<string, string>,
+  chatLock: string | null | undefined,
+  smartDispatchEnabled: boolean,
+): boolean {
+  if (!smartDispatchEnabled || chatLock) return false;
+  if (Object.hasOwn(routes, m.channelId)) return false;
+  return !(m.parentChannelId && Object.hasOwn(routes, m.parentChannelId));
+}
+
 /** The one-line answer when no agent takes a channel's messages. */
 export function noAgentReply(channelId: string): string {
   return `No agent answers in this channel: set \`discord.routes["${channelId}"]\` to an agent (or \`defaultAgent\`) in config.json and reload (\`kill -HUP\`), or lock one here with \`!chat <agent>\`.`;

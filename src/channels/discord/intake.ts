@@ -16,8 +16,9 @@ import type { Logger } from '../../engine/logger.js';
 import { isTetoraError, messageOf } from '../../errors.js';
 import type { DiscordStore } from '../../store/discord.js';
 import { runCommand, type CommandOutcome } from './commands.js';
-import { channelMode, chooseAgent, composePrompt, decide, isTextAttachment, MAX_TEXT_ATTACHMENT, noAgentReply, sessionKeyOf, type InboundAttachment, type InboundMessage } from './inbound.js';
+import { channelMode, chooseAgent, composePrompt, decide, smartDispatched, isTextAttachment, MAX_TEXT_ATTACHMENT, noAgentReply, sessionKeyOf, type InboundAttachment, type InboundMessage } from './inbound.js';
 import { statusNonce } from './nonce.js';
+import type { RouteHints } from '../../routing/tiers.js';
 
 export interface IntakeMetrics {
   inbound: Counter<'outcome'>;
@@ -105,7 +106,11 @@ export class Intake {
     } else {
       const lock = store.channel(m.channelId)?.chatAgent ?? null;
       const agent = chooseAgent(m, dc.routes, lock, cfg.defaultAgent);
-      if (!agent) outcome = { kind: 'reply', body: noAgentReply(m.channelId) };
+      if (smartDispatched(m, dc.routes, lock, cfg.smartDispatch?.enabled === true)) {
+        // No agent: the engine routes it (bindings see the channel, user and guild; see enqueueTask).
+        const prompt = composePrompt(decision.text, m.attachments, await this.#readAttachments(m.attachments));
+        outcome = { kind: 'task', prompt, sessionKey: sessionKeyOf(m.channelId), note: 'smart dispatch' };
+      } else if (!agent) outcome = { kind: 'reply', body: noAgentReply(m.channelId) };
       else {
         const prompt = composePrompt(decision.text, m.attachments, await this.#readAttachments(m.attachments));
         outcome = { kind: 'task', agent: agent.agent, prompt, sessionKey: sessionKeyOf(m.channelId), note: agent.how };
@@ -143,13 +148,16 @@ export class Intake {
     if (replyTo) origin.messageId = replyTo;
     if (src.interactionId) origin.interactionId = src.interactionId;
     if (src.parentChannelId) origin.parentChannelId = src.parentChannelId;
-    const request: Record<string, unknown> = { agent: t.agent, prompt: t.prompt, idempotencyKey: `discord:${src.id}` };
+    const request: Record<string, unknown> = { prompt: t.prompt, idempotencyKey: `discord:${src.id}` };
+    if (t.agent !== undefined) request.agent = t.agent;
+    const routeHints: RouteHints = { channel: 'discord', channelId: src.channelId, userId: src.authorId };
+    if (src.guildId) routeHints.guildId = src.guildId;
     if (t.sessionKey) request.sessionKey = t.sessionKey;
     const base = { messageId: src.id, channelId: src.channelId, guildId: src.guildId, authorId: src.authorId, receivedAt: now };
     let taskId = '';
     try {
       engine.atomically(() => {
-        const { task } = engine.enqueue(request, { source: 'discord', origin });
+        const { task } = engine.enqueue(request, { source: 'discord', origin, routeHints });
         taskId = task.id;
         if (!store.recordInbound({ ...base, kind: 'task', taskId: task.id })) return;
         if (dc?.showProgress) store.addStatus({ taskId: task.id, channelId: src.channelId, replyTo, nonce: statusNonce(task.id), at: now });
@@ -169,7 +177,7 @@ export class Intake {
     }
     this.d.metrics?.inbound.inc({ outcome: 'task' });
     this.d.metrics?.tasks.inc({ channel_kind: src.isDM ? 'dm' : src.parentChannelId ? 'thread' : 'channel' });
-    log.info({ messageId: src.id, channelId: src.channelId, taskId, agent: t.agent, how: t.note, via }, 'discord: message became a task');
+    log.info({ messageId: src.id, channelId: src.channelId, taskId, agent: t.agent ?? engine.get(taskId)?.agent ?? null, how: t.note, via }, 'discord: message became a task');
     return { taskId };
   }
 
