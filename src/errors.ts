@@ -82,6 +82,10 @@ export const errorCatalog = {
   TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
   TET_ERR_DISCORD_OUTBOX_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No Discord outbox row has that id.' },
   TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
+  TET_ERR_BOARD_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No board ticket has that id.' },
+  TET_ERR_BOARD_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A board ticket request has a missing or wrong field (names the field, the value and what was expected).' },
+  TET_ERR_BOARD_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A board ticket cannot make that move now (dependencies not done, a person\'s ticket to run, a ticket already running).' },
+  TET_ERR_BOARD_DISABLED: { status: 409, exit: ExitCode.config, summary: 'The task board is off in the config (taskBoard.enabled is false).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

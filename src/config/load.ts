@@ -8,6 +8,7 @@ import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
 import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
 import { compileTriggers } from '../schedules/triggers.js';
+import { DEFAULT_PROMPT_LIMITS, resolveTaskBoard } from './board.js';
 
 export interface LoadOptions {
   /** `--config PATH`; default `$TETORA_HOME/config.json`. */
@@ -351,6 +352,8 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     if (p.maxTokens !== undefined) resolvedProvider.maxTokens = p.maxTokens;
     if (p.firstTokenTimeout !== undefined) resolvedProvider.firstTokenTimeoutMs = p.firstTokenTimeout;
     if (p.pricing !== undefined) resolvedProvider.pricing = p.pricing;
+    const promptLimit = p.maxPromptBytes ?? DEFAULT_PROMPT_LIMITS[type];
+    if (promptLimit) resolvedProvider.maxPromptBytes = promptLimit;
     for (const key of ['transientPatterns', 'rateLimitPatterns'] as const) {
       resolvedProvider[key].forEach((pat, i) => {
         try {
@@ -443,6 +446,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     workflowDir: raw.workflowDir ? rel(raw.workflowDir) : join(home, 'workflows'),
     workflowEnv: raw.workflowEnv ?? [],
     skills: {},
+    taskBoard: resolveTaskBoard(raw.taskBoard, agents, raw.defaultAgent, bad),
   };
   for (const [name, sk] of Object.entries(raw.skills ?? {})) {
     const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };
