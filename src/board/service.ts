@@ -59,8 +59,9 @@ export class BoardService {
     this.#now = opts.now ?? Date.now;
     this.store = new BoardStore(opts.engine.db);
     this.#leases = new LeaseStore(opts.engine.db);
-    // Before engine.start(): the boot reconciler may end board tasks.
-    this.#off.push(opts.engine.onTerminal((task) => this.#onTerminal(task)));
+    // Before engine.start(): the boot reconciler may end board tasks. Kept for the engine's whole life (a task
+    // ending while the daemon drains still moves its ticket), so stop() does not remove it.
+    opts.engine.onTerminal((task) => this.#onTerminal(task));
   }
 
   get #cfg(): TaskBoardConfig {
@@ -482,6 +483,7 @@ export class BoardService {
     this.#enabled();
     const t = this.require(id);
     if (t.status === 'doing') throw this.#busy(t);
+    if (t.status === 'done') throw new TetoraError('TET_ERR_BOARD_TRANSITION', `ticket ${id} is done; to run it again, move it to todo first (\`tetora board move ${id} todo\`).`, { id, status: t.status });
     const who = this.runner(t);
     if ('person' in who) throw new TetoraError('TET_ERR_BOARD_TRANSITION', `ticket ${id} is assigned to ${who.person}, a person (no agent of the config has that name); agents never run people's tickets. Assign it to an agent to run it.`, { id, assignee: who.person });
     if ('none' in who) throw new TetoraError('TET_ERR_BOARD_TRANSITION', `ticket ${id} has no assignee and there is no default agent (taskBoard.autoDispatch.defaultAgent or defaultAgent); assign it to an agent.`, { id });

@@ -21,6 +21,7 @@ import { registerWorkflowRunRoutes } from './routes/workflow-runs.js';
 import { authenticatesItself, registerTriggerRoutes } from './routes/triggers.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
+import { registerBoardRoutes } from './routes/board.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -165,5 +166,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerTriggerRoutes(app, deps);
   registerJobRoutes(app, deps);
   registerDiscordOutboxRoutes(app, deps);
+  registerBoardRoutes(app, deps);
   return { app, metrics };
 }
