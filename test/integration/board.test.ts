@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BoardService } from '../../src/board/service.js';
 import { Engine } from '../../src/engine/engine.js';
@@ -211,5 +215,53 @@ describe('the task board on a real engine', () => {
     for (const t of tickets) await settled(boardA, t.id, ['done', 'failed']);
     const starts = runs(h.home).filter((r) => r.event === 'start').map((r) => r.key).sort();
     expect(starts).toEqual(['T-1', 'T-2', 'T-3']);
+  }, 60_000);
+
+  it('two processes scanning one store at once claim each ticket once', async () => {
+    const h = harness({ autoDispatch: { maxConcurrentTasks: 100 } });
+    {
+      const engine = h.engine();
+      const board = new BoardService({ engine, config: () => engine.config, log: silentLogger });
+      for (let i = 0; i < 20; i++) board.add({ title: `t${i}` });
+      await engine.stop();
+    }
+    const barrier = join(h.home, 'go');
+    const scanner = resolve(import.meta.dirname, '../helpers/board-scanner.mjs');
+    const procs = [0, 1].map(() => {
+      const child = spawn(process.execPath, [scanner, h.configPath, barrier, '30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const lines: string[] = [];
+      const ready = new Promise<void>((r) => createInterface({ input: child.stdout! }).on('line', (l) => (l === 'READY' ? r() : lines.push(l))));
+      const done = new Promise<number | null>((r) => child.once('exit', r));
+      return { ready, done, lines };
+    });
+    await Promise.all(procs.map((p) => p.ready));
+    writeFileSync(barrier, '');
+    expect(await Promise.all(procs.map((p) => p.done))).toEqual([0, 0]);
+    const [a, b] = procs.map((p) => JSON.parse(p.lines[0] as string) as string[]);
+    expect([...a!, ...b!].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `T-${i + 1}`).sort());
+    expect(a!.filter((id) => b!.includes(id))).toEqual([]);
+    const engine = h.engine();
+    open.push(engine);
+    const tasks = engine.list({ source: 'board', limit: 100 });
+    expect(tasks).toHaveLength(20);
+    expect(new Set(tasks.map((t) => JSON.parse(t.origin as string).ticket)).size).toBe(20);
+  }, 60_000);
+
+  it("the scan repairs a doing ticket whose task already ended (the hook missed it) or vanished, idempotently", async () => {
+    const h = harness();
+    const { board } = await started(h);
+    const t = board.add({ title: 'w' });
+    await settled(board, t.id, ['done']);
+    const task = (board.store.get(t.id) as Ticket).findingTask as string;
+    const now = Date.now();
+    // As if the daemon had died between the task's end and the ticket's move.
+    board.store.move(t.id, 'done', 'doing', { currentTask: task, currentKind: 'run', finding: null, completedAt: null }, now);
+    board.repair();
+    board.repair();
+    expect(board.store.get(t.id)).toMatchObject({ status: 'done', currentTask: null, finding: 'done T-1' });
+    board.store.move(t.id, 'done', 'doing', { currentTask: 'no-such-task', currentKind: 'run' }, now);
+    board.repair();
+    expect(board.store.get(t.id)).toMatchObject({ status: 'todo', currentTask: null });
+    expect(board.store.get(t.id)!.statusReason).toContain('no longer exists');
   }, 60_000);
 });
