@@ -455,7 +455,7 @@ describe('tetora config', () => {
     expect(v.stdout).toContain(`config OK: ${join(s.home, 'config.json')}`);
     const warnings = v.stdout.split('\n').filter((l) => l.startsWith('warning: '));
     expect(warnings).toHaveLength(4);
-    for (const key of ['taskBoard', 'telegram', 'heartbeat', 'roles.lead.trustLevel']) {
+    for (const key of ['taskBoard.autoDispatch.maxTasksPerAgent', 'telegram', 'heartbeat', 'roles.lead.trustLevel']) {
       expect(warnings.filter((w) => w.includes(`key "${key}" is not supported`)), key).toHaveLength(1);
     }
 
