@@ -167,4 +167,23 @@ describe('tetora board (CLI and HTTP, real daemon)', () => {
     expect(task.status).toBe('succeeded');
     expect(runs(d.home).filter((r) => r.key === 'T-1' && r.event === 'start')).toHaveLength(1);
   }, 120_000);
+
+  it('a daemon SIGKILLed with its agent: the interrupted task is queued again, runs, and the ticket follows it', async () => {
+    const d = await daemon({});
+    script(d.home, 'T-1.1.sleep', '60000');
+    script(d.home, 'T-1.out', 'second run');
+    await d.json('/api/board', { method: 'POST', body: JSON.stringify({ title: 'long' }) });
+    await waitUntil(() => runs(d.home).some((r) => r.key === 'T-1' && r.event === 'start'), 30_000);
+    const doing = await ticket(d, 'T-1');
+    d.kill('SIGKILL');
+    await d.exited();
+    d.killMarked(); // the agent dies too: its run ended without an exit
+    await waitUntil(() => d.markedPids().length === 0, 30_000);
+    await d.start();
+    const t = await until(d, 'T-1', ['done', 'failed', 'review', 'todo']);
+    expect(t).toMatchObject({ status: 'done', finding: 'second run', findingTask: doing.currentTask, executions: 1 });
+    const task = await d.task(doing.currentTask as string);
+    expect(task).toMatchObject({ status: 'succeeded', runs: 2, interruptions: 1 });
+    expect(runs(d.home).filter((r) => r.key === 'T-1' && r.event === 'start')).toHaveLength(2);
+  }, 120_000);
 });
