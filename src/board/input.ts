@@ -21,33 +21,17 @@ const fields = {
   worktree: z.union([z.boolean({ error: 'true or false' }), z.null()], { error: 'true or false' }),
 };
 
-export const newTicketSchema = z
-  .object({
-    ...fields,
-    description: fields.description.optional(),
-    project: fields.project.optional(),
-    assignee: fields.assignee.optional(),
-    priority: fields.priority.optional(),
-    dependsOn: fields.dependsOn.optional(),
-    workdir: fields.workdir.optional(),
-    worktree: fields.worktree.optional(),
+/** PATCH /api/board/:id: any field but the status (moves have their own route). */
+export const ticketEditSchema = z.object(fields).partial().strict();
+
+/** POST /api/board: a title, the other fields optional, and where the ticket starts. */
+export const newTicketSchema = ticketEditSchema
+  .extend({
+    title: fields.title,
     status: z.enum(['backlog', 'todo'], { error: 'backlog or todo (a new ticket starts there)' }).optional(),
   })
   .strict();
 export type NewTicketRequest = z.infer<typeof newTicketSchema>;
-
-export const ticketEditSchema = z
-  .object({
-    title: fields.title.optional(),
-    description: fields.description.optional(),
-    project: fields.project.optional(),
-    assignee: fields.assignee.optional(),
-    priority: fields.priority.optional(),
-    dependsOn: fields.dependsOn.optional(),
-    workdir: fields.workdir.optional(),
-    worktree: fields.worktree.optional(),
-  })
-  .strict();
 export type TicketEdit = z.infer<typeof ticketEditSchema>;
 
 export const moveSchema = z
