@@ -251,8 +251,8 @@ export class BoardService {
         return { ticket: this.store.get(id) as Ticket, claimed: false };
       };
       const max = this.#cfg.autoDispatch.maxExecutions;
-      if (!manual && t.executions > max) {
-        return fail(`the ticket ran ${t.executions - 1} times, the most taskBoard.autoDispatch.maxExecutions (${max}) allows; look at its comments and finding, then move it to todo (which starts the count again) or \`tetora board run\` it`);
+      if (!manual && t.executions - t.executionBase > max) {
+        return fail(`the ticket ran ${t.executions - 1 - t.executionBase} times, the most taskBoard.autoDispatch.maxExecutions (${max}) allows; look at its comments and finding, then move it to todo (which starts the count again) or \`tetora board run\` it`);
       }
       const who = this.runner(t);
       if (!('agent' in who)) return fail('no agent can run it (the assignee is a person, or there is no taskBoard.autoDispatch.defaultAgent)');
@@ -463,7 +463,8 @@ export class BoardService {
     }
     const now = this.#now();
     const patch: TicketPatch = { currentTask: null, currentKind: null, statusReason: reason ?? `moved to ${to} by hand` };
-    if (to === 'todo' || to === 'backlog') Object.assign(patch, { executions: 0, retries: 0 });
+    // The counts start again; `executions` itself only grows (it names each run's task: board:<id>:<n>).
+    if (to === 'todo' || to === 'backlog') Object.assign(patch, { executionBase: t.executions, retries: 0 });
     if (to === 'done') patch.completedAt = now;
     if (!this.store.move(id, t.status, to, patch, now)) {
       throw new TetoraError('TET_ERR_BOARD_TRANSITION', `ticket ${id} changed while it was being moved (it is now ${this.require(id).status}); look at it and try again.`, { id });

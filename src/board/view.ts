@@ -22,6 +22,7 @@ export function ticketJson(t: Ticket, opts: { finding?: boolean } = {}): Record<
     currentTask: t.currentTask,
     currentKind: t.currentKind,
     executions: t.executions,
+    executionsCounted: t.executions - t.executionBase,
     retries: t.retries,
     findingTask: t.findingTask,
     findingBytes: t.finding === null ? 0 : Buffer.byteLength(t.finding, 'utf8'),

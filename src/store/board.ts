@@ -27,7 +27,10 @@ export interface Ticket {
   findingTask: string | null;
   currentTask: string | null;
   currentKind: TicketTaskKind | null;
+  /** Runs started, for good: each run's idempotency key is `board:<id>:<executions>`. */
   executions: number;
+  /** `executions` when a person last moved the ticket to todo or backlog: the maxExecutions guard counts from here. */
+  executionBase: number;
   retries: number;
   statusReason: string | null;
   createdAt: number;
@@ -62,6 +65,7 @@ const COLUMNS_OF = {
   currentTask: 'current_task',
   currentKind: 'current_kind',
   executions: 'executions',
+  executionBase: 'execution_base',
   retries: 'retries',
   statusReason: 'status_reason',
   completedAt: 'completed_at',
@@ -69,7 +73,7 @@ const COLUMNS_OF = {
 export type TicketPatch = Partial<{ -readonly [K in keyof typeof COLUMNS_OF]: Ticket[K] }>;
 
 const SELECT = `SELECT id, project, title, description, status, assignee, priority, depends_on AS dependsOn, workdir, worktree,
-  finding, finding_task AS findingTask, current_task AS currentTask, current_kind AS currentKind, executions, retries,
+  finding, finding_task AS findingTask, current_task AS currentTask, current_kind AS currentKind, executions, execution_base AS executionBase, retries,
   status_reason AS statusReason, created_at AS createdAt, updated_at AS updatedAt, completed_at AS completedAt FROM board_tickets`;
 /** urgent first, then high, normal, low; then the oldest. */
 const PRIORITY_ORDER = `CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, num`;

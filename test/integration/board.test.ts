@@ -264,4 +264,31 @@ describe('the task board on a real engine', () => {
     expect(board.store.get(t.id)).toMatchObject({ status: 'todo', currentTask: null });
     expect(board.store.get(t.id)!.statusReason).toContain('no longer exists');
   }, 60_000);
+
+  it('a failed ticket moved back to todo by hand runs again as a new task, its counts started again', async () => {
+    const h = harness({ autoDispatch: { maxExecutions: 1 } });
+    script(h.home, 'T-1.1.exit', '3');
+    const { board } = await started(h);
+    const t = board.add({ title: 'w' });
+    await settled(board, t.id, ['failed']);
+    const first = runs(h.home).find((r) => r.key === 'T-1')?.taskId;
+    board.move(t.id, 'todo');
+    await settled(board, t.id, ['done', 'failed']);
+    const got = board.store.get(t.id) as Ticket;
+    expect(got).toMatchObject({ status: 'done', executions: 2, executionBase: 1, finding: 'done T-1' });
+    expect(got.findingTask).not.toBe(first);
+    expect(runs(h.home).filter((r) => r.event === 'start').map((r) => r.taskId)).toEqual([first, got.findingTask]);
+  }, 60_000);
+
+  it('fails a ticket that ran maxExecutions times instead of running it again, with the reason', async () => {
+    const h = harness({ maxRetries: 5, autoDispatch: { maxExecutions: 2 } });
+    script(h.home, 'T-1.exit', '3');
+    const { board } = await started(h);
+    const t = board.add({ title: 'always fails' });
+    await settled(board, t.id, ['failed']);
+    const got = board.store.get(t.id) as Ticket;
+    expect(got.statusReason).toContain('ran 2 times, the most taskBoard.autoDispatch.maxExecutions (2) allows');
+    expect(got).toMatchObject({ executions: 2, retries: 2 });
+    expect(runs(h.home).filter((r) => r.event === 'start')).toHaveLength(2);
+  }, 60_000);
 });

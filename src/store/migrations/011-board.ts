@@ -30,6 +30,7 @@ CREATE TABLE board_tickets (
   current_task   TEXT,
   current_kind   TEXT,
   executions     INTEGER NOT NULL DEFAULT 0,
+  execution_base INTEGER NOT NULL DEFAULT 0,
   retries        INTEGER NOT NULL DEFAULT 0,
   status_reason  TEXT,
   created_at     INTEGER NOT NULL,
