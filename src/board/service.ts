@@ -255,7 +255,11 @@ export class BoardService {
         return fail(`the ticket ran ${t.executions - 1 - t.executionBase} times, the most taskBoard.autoDispatch.maxExecutions (${max}) allows; look at its comments and finding, then move it to todo (which starts the count again) or \`tetora board run\` it`);
       }
       const who = this.runner(t);
-      if (!('agent' in who)) return fail('no agent can run it (the assignee is a person, or there is no taskBoard.autoDispatch.defaultAgent)');
+      if (!('agent' in who)) {
+        // Reassigned to a person (or the default agent removed) since it was planned: it stays where it was.
+        this.store.move(id, 'doing', from, { executions: t.executions - 1, statusReason: 'no agent runs it: the assignee is a person, or there is no default agent' }, now);
+        return { ticket: this.store.get(id) as Ticket, claimed: false };
+      }
       const config = this.#o.config();
       const agent = config.agents[who.agent];
       const provider = agent ? config.providers[agent.provider] : undefined;
