@@ -85,6 +85,10 @@ export const errorCatalog = {
   TET_ERR_HANDOFF_SOURCE_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The task named by handoffFrom (--handoff-from) does not exist.' },
   TET_ERR_HANDOFF_SOURCE_NOT_SUCCEEDED: { status: 409, exit: ExitCode.failure, summary: 'The task named by handoffFrom (--handoff-from) has not succeeded, so it has no finding to hand on.' },
   TET_ERR_ROUTE_DISABLED: { status: 409, exit: ExitCode.failure, summary: 'Smart dispatch is not enabled in the config, so there is nothing to route with.' },
+  TET_ERR_BOARD_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No board ticket has that id.' },
+  TET_ERR_BOARD_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A board ticket request has a missing or wrong field (names the field, the value and what was expected).' },
+  TET_ERR_BOARD_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A board ticket cannot make that move now (dependencies not done, a person\'s ticket to run, a ticket already running).' },
+  TET_ERR_BOARD_DISABLED: { status: 409, exit: ExitCode.config, summary: 'The task board is off in the config (taskBoard.enabled is false).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

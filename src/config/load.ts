@@ -9,6 +9,7 @@ import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, Resolved
 import { resolvePath } from '../util/fsx.js';
 import { compileTriggers } from '../schedules/triggers.js';
 import { resolveSmartDispatch } from '../routing/config.js';
+import { DEFAULT_PROMPT_LIMITS, resolveTaskBoard } from './board.js';
 
 export interface LoadOptions {
   /** `--config PATH`; default `$TETORA_HOME/config.json`. */
@@ -352,6 +353,8 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     if (p.maxTokens !== undefined) resolvedProvider.maxTokens = p.maxTokens;
     if (p.firstTokenTimeout !== undefined) resolvedProvider.firstTokenTimeoutMs = p.firstTokenTimeout;
     if (p.pricing !== undefined) resolvedProvider.pricing = p.pricing;
+    const promptLimit = p.maxPromptBytes ?? DEFAULT_PROMPT_LIMITS[type];
+    if (promptLimit) resolvedProvider.maxPromptBytes = promptLimit;
     for (const key of ['transientPatterns', 'rateLimitPatterns'] as const) {
       resolvedProvider[key].forEach((pat, i) => {
         try {
@@ -445,6 +448,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     workflowEnv: raw.workflowEnv ?? [],
     skills: {},
     agentComm: { maxChildrenPerTask: raw.agentComm?.maxChildrenPerTask ?? 3, maxDepth: raw.agentComm?.maxDepth ?? 2 },
+    taskBoard: resolveTaskBoard(raw.taskBoard, agents, raw.defaultAgent, bad),
   };
   for (const [name, sk] of Object.entries(raw.skills ?? {})) {
     const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };

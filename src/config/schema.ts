@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { parseListen } from './listen.js';
+import { taskBoardSchema } from './board.js';
 
 /**
  * The config schema, compatible with the original's `config.json` (see
@@ -78,6 +79,8 @@ export const providerSchema = z.object({
   rateLimitPatterns: z.array(z.string()).optional(),
   /** USD per million tokens, for API providers. */
   pricing: z.object({ input: usd, output: usd }).optional(),
+  /** The longest prompt (UTF-8 bytes) the provider takes; 0: no limit. Default per type: see DEFAULT_PROMPT_LIMITS (board.ts). */
+  maxPromptBytes: z.number({ message: 'a whole number of bytes, 0 for no limit' }).int({ message: 'a whole number of bytes, 0 for no limit' }).nonnegative({ message: 'a whole number of bytes, 0 for no limit' }).optional(),
 });
 
 export const worktreeCleanupPolicies = ['keep', 'remove-if-integrated'] as const;
@@ -257,6 +260,8 @@ export const configSchema = z.object({
       maxDepth: z.number({ message: 'a whole number from 0 to 10' }).int({ message: 'a whole number from 0 to 10' }).min(0, { message: 'a whole number from 0 to 10' }).max(10, { message: 'a whole number from 0 to 10' }).optional(),
     })
     .optional(),
+  /** The task board (src/board/): tickets, auto-dispatch, review. */
+  taskBoard: taskBoardSchema(duration).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -20,6 +20,8 @@ export interface ResolvedProvider {
   transientPatterns: string[];
   rateLimitPatterns: string[];
   pricing?: { input: number; output: number };
+  /** The longest prompt in UTF-8 bytes the board sends it; undefined: no limit. Default per type (config/board.ts). */
+  maxPromptBytes?: number;
 }
 
 export interface ResolvedAgent {
@@ -139,6 +141,8 @@ export interface ResolvedConfig {
   skills: Record<string, ResolvedSkill>;
   /** Delegation limits (`agentComm`). */
   agentComm: AgentCommConfig;
+  /** The task board; the loader always sets it (defaults when the config has no `taskBoard` block). */
+  taskBoard?: TaskBoardConfig;
 }
 
 /** `agentComm`: delegation through `_delegate` blocks (see src/agents/delegate.ts). */
@@ -147,6 +151,32 @@ export interface AgentCommConfig {
   maxChildrenPerTask: number;
   /** A task at depth d (a top-level task is at 0) may delegate while d < maxDepth. 0 turns delegation off. @default 2 */
   maxDepth: number;
+}
+
+/** The `taskBoard` block, resolved (see README "Task board"). */
+export interface TaskBoardConfig {
+  /** @default true */
+  enabled: boolean;
+  /** Automatic retries of a failed ticket, and fix runs a reviewer may ask for. @default 3 */
+  maxRetries: number;
+  /** An agent that reviews each finished run (approve / fix / escalate). */
+  reviewAgent?: string;
+  /** Who gets a ticket sent to `review` (BLOCKED, NEEDS_CONTEXT, escalate). None: the assignee stays. */
+  escalateAssignee?: string;
+  /** @default false */
+  gitWorktree: boolean;
+  autoDispatch: {
+    /** @default false */
+    enabled: boolean;
+    /** @default 300000 (5m) */
+    intervalMs: number;
+    /** @default 3 */
+    maxConcurrentTasks: number;
+    /** Runs tickets without an assignee; default: the top-level `defaultAgent`. */
+    defaultAgent?: string;
+    /** Runs of one ticket before it fails for good. @default 3 */
+    maxExecutions: number;
+  };
 }
 
 /** A workflow skill (config `skills.<name>`). */

@@ -18,6 +18,7 @@ import type { WorkflowEvent, WorkflowEventSource, WorkflowStartMeta, WorkflowSta
 import { discordStatus, startDiscord, type DiscordHandle } from '../channels/discord/index.js';
 import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
 import { discordNotifier } from '../channels/discord/notify.js';
+import { BoardService } from '../board/service.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -179,6 +180,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   // The workflow runner's terminal hook must be in place before the engine starts (boot recovery may end tasks).
   const workflows = new WorkflowRunner({ engine, config: () => config, log, instanceId: engine.instanceId, ...(workspaces ? { workspaces } : {}) });
+  // The board's terminal hook, too (a ticket follows its task also when the reconciler ends it); its scan starts after the engine.
+  const board = new BoardService({ engine, config: () => config, log });
   // Discord replies: the terminal hook before the engine starts (the boot reconciler may end tasks), delivery after.
   // Always made (its hook only acts on Discord tasks), so a bot enabled later by SIGHUP loses no reply;
   // delivery starts once Discord is enabled (at start or at a reload) and then keeps draining the outbox.
@@ -201,6 +204,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const stopNow = async () => {
     shutdown.abort();
     await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
+    await board.stop().catch(() => {});
     await discord?.stop().catch(() => {});
     app?.server.closeIdleConnections();
     workflows.stop();
@@ -226,6 +230,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     workflows.stop();
     // Schedules stop before the engine: no firing is attempted into an engine that refuses work.
     await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
+    await board.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the board scan failed'));
     // No new Discord messages while draining: what arrives meanwhile is caught up at the next start.
     await discord?.stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'stopping the Discord gateway failed'));
     try {
@@ -252,6 +257,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       config = { ...next.config, listenAddr: config.listenAddr, listenHost: config.listenHost, listenPort: config.listenPort };
       engine.reload(config);
       void schedules?.reload(config).catch((err: unknown) => log.error({ err: messageOf(err) }, 'reloading the schedules failed'));
+      board.reload();
       reloadDiscord();
       followDiscord();
       log.info({ before, after: { maxConcurrent: config.maxConcurrent, agents: Object.keys(config.agents).length } }, 'config reloaded');
@@ -293,6 +299,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       ...(wf?.events ? { events: wf.events } : {}),
     });
     await schedules.start();
+    board.start();
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
@@ -306,6 +313,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       schedules,
       discord: () => discordStatus(engine, config, discord),
       discordWake: (ch: string) => discordOut.wake(ch),
+      board,
     }));
     registerDiscordMetrics(metrics.registry, discordOut);
     try {
@@ -318,6 +326,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     unrouteWarnings();
     workflows.stop();
     await schedules?.stop().catch(() => {});
+    await board.stop().catch(() => {});
     await engine.stop().catch(() => {});
     throw err;
   }

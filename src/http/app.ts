@@ -22,6 +22,7 @@ import { authenticatesItself, registerTriggerRoutes } from './routes/triggers.js
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
 import { registerRouteRoutes } from './routes/route.js';
+import { registerBoardRoutes } from './routes/board.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -167,5 +168,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerJobRoutes(app, deps);
   registerDiscordOutboxRoutes(app, deps);
   registerRouteRoutes(app, deps);
+  registerBoardRoutes(app, deps);
   return { app, metrics };
 }

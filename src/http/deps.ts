@@ -4,6 +4,7 @@ import type { SseLimits } from './sse.js';
 import type { WorkflowRunner } from '../workflows/runner.js';
 import type { ScheduleService } from '../schedules/service.js';
 import type { DiscordStatusInfo } from '../channels/discord/status-info.js';
+import type { BoardService } from '../board/service.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -31,4 +32,6 @@ export interface AppDeps {
   discord?: () => DiscordStatusInfo;
   /** Discord delivery runs: tell it a channel's outbox has something to send (a retried dead letter). */
   discordWake?: (channelId: string) => void;
+  /** The task board (routes /api/board…); none: those routes do not exist. */
+  board?: BoardService;
 }

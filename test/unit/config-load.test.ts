@@ -38,7 +38,7 @@ describe('a config written for the original', () => {
   it('loads, with one warning per unsupported key naming its path', () => {
     const dir = home({ 'config.json': original });
     const { config, warnings } = load(dir, { TETORA_API_TOKEN: 'tok', DISCORD_BOT_TOKEN: 'dtok', HOME: '/home/u' });
-    for (const key of ['taskBoard', 'telegram', 'mcpConfigs', 'historyDB', 'slotPressure']) {
+    for (const key of ['taskBoard.autoDispatch.maxTasksPerAgent', 'telegram', 'mcpConfigs', 'historyDB', 'slotPressure']) {
       expect(warnings.filter((w) => w.includes(`"${key}"`))).toHaveLength(1);
     }
     expect(warnings).toHaveLength(5);

@@ -14,6 +14,7 @@ import { registerJob } from './job.js';
 import { registerTrigger } from './trigger.js';
 import { registerDiscordOutbox } from './discord-outbox.js';
 import { registerRoute } from './route.js';
+import { registerBoard } from './board.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -34,4 +35,5 @@ export function registerCommands(program: Command): void {
   registerTrigger(program);
   registerDiscordOutbox(program);
   registerRoute(program);
+  registerBoard(program);
 }
