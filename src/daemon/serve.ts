@@ -25,6 +25,8 @@ export interface ServeOptions {
   /** Overrides listenAddr (host:port). */
   listen?: string;
   version: string;
+  /** The commit it was built from ('' when unknown). */
+  commit?: string;
   /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
   workspaces?(config: ResolvedConfig, log: Pino): (WorkspaceManager & { close?(): Promise<void> }) | undefined;
   /**
@@ -296,6 +298,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
+      ...(opts.commit ? { commit: opts.commit } : {}),
       apiToken: () => config.apiToken,
       draining: () => state !== 'running',
       requestDrain: () => void drain('api'),

@@ -9,6 +9,8 @@ import type { DiscordStatusInfo } from '../channels/discord/status-info.js';
 export interface AppDeps {
   engine: Engine;
   version: string;
+  /** The commit this Tetora was built from ('' when unknown); /healthz and /api/health report it. */
+  commit?: string;
   /** Read on every request, so a reload takes effect at once. */
   apiToken(): string | undefined;
   /** Starts a drain of the whole daemon (the same as SIGTERM). */

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { ensurePrivateDir } from '../util/fsx.js';
 import { storeError } from './errors.js';
+import { sqliteOptions } from '../sea/runtime.js';
 import { migrations, type Migration } from './migrations/index.js';
 
 /** The store's own handle type. Only modules under src/store/ may import this file. */
@@ -38,7 +39,7 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
       if (!existsSync(path) && !opts.readonly) closeSync(openSync(path, 'a', 0o600));
       if (!opts.readonly) for (const f of [path, `${path}-wal`, `${path}-shm`]) if (f === path || existsSync(f)) chmodSync(f, 0o600);
     }
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, ...sqliteOptions() });
   } catch (err) {
     throw (
       storeError(err, path, `cannot open the database`) ??
