@@ -82,6 +82,15 @@ export const errorCatalog = {
   TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
   TET_ERR_DISCORD_OUTBOX_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No Discord outbox row has that id.' },
   TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
+  TET_ERR_UPGRADE_NETWORK: { status: 502, exit: ExitCode.unavailable, summary: '`tetora upgrade` could not reach the release index, the download or the npm registry.' },
+  TET_ERR_UPGRADE_CHECKSUM: { status: 502, exit: ExitCode.dataError, summary: 'The downloaded executable does not match the sha256 of the release index; nothing was replaced.' },
+  TET_ERR_UPGRADE_PERMISSION: { status: 500, exit: ExitCode.cantCreate, summary: 'The executable (or its folder, or npm\'s install folder) cannot be written by this user.' },
+  TET_ERR_UPGRADE_NO_VERSION: { status: 404, exit: ExitCode.dataError, summary: 'The release index or the registry has no such version (or none for this platform).' },
+  TET_ERR_UPGRADE_CONFIG: { status: 500, exit: ExitCode.config, summary: '`tetora upgrade` does not know where releases come from, or the release index is malformed.' },
+  TET_ERR_UPGRADE_NPM: { status: 500, exit: ExitCode.failure, summary: 'npm failed to look up or install the new version.' },
+  TET_ERR_UPGRADE_NO_ROLLBACK: { status: 404, exit: ExitCode.dataError, summary: '`tetora upgrade --rollback` found no previous executable to go back to.' },
+  TET_ERR_UPGRADE_RESTART: { status: 500, exit: ExitCode.tempFail, summary: 'The running daemon could not be restarted on the new version (it refused the handover or the new one did not come up).' },
+  TET_ERR_UPGRADE_UNSUPPORTED: { status: 400, exit: ExitCode.usage, summary: 'This installation cannot upgrade itself (a source checkout, or an unknown layout).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

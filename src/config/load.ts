@@ -456,6 +456,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.discord !== undefined) config.discord = resolveDiscord(raw.discord, agents, bad);
   if (raw.smartDispatch !== undefined) config.smartDispatch = raw.smartDispatch;
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
+  if (raw.upgrade !== undefined) config.upgrade = { ...raw.upgrade };
   return config;
 }
 

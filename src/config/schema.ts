@@ -147,6 +147,13 @@ const smartDispatchSchema = z
   })
   .passthrough();
 
+/** `tetora upgrade`: the single executable's release index (`url`), npm's registry and package name. */
+const upgradeSchema = z.object({
+  url: z.string().url({ message: 'an http(s) URL of a JSON release index' }).optional(),
+  registry: z.string().url({ message: 'an npm registry URL such as https://registry.npmjs.org/' }).optional(),
+  package: nonEmpty.optional(),
+});
+
 /** A workflow skill: a command run with the step's `skillArgs` after `args`. */
 export const skillSchema = z.object({
   command: nonEmpty,
@@ -223,6 +230,8 @@ export const configSchema = z.object({
   workflowTriggers: z.array(triggerSchema, { message: 'a list of triggers' }).optional(),
   /** The cron jobs file; default `jobs.json` beside the config. */
   jobsFile: nonEmpty.optional(),
+  /** `tetora upgrade`: where new versions come from (see README "Upgrading"). */
+  upgrade: upgradeSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -114,6 +114,8 @@ export interface ResolvedConfig {
   agents: Record<string, ResolvedAgent>;
   /** Present when the config has a `discord` block (enabled or not). */
   discord?: DiscordConfig;
+  /** `tetora upgrade` settings, as written (present when the config has an `upgrade` block). */
+  upgrade?: UpgradeConfig;
   smartDispatch?: Record<string, unknown>;
   retry: RetryPolicyConfig;
   /** @default 30000 */
@@ -178,4 +180,13 @@ export interface DiscordConfig {
 export interface LoadResult {
   config: ResolvedConfig;
   warnings: string[];
+}
+
+/** The `upgrade` block: `url` the single executable's release index; `registry` and `package` for npm installs. */
+export interface UpgradeConfig {
+  url?: string;
+  /** Overrides npm's own registry setting for `tetora upgrade` (npm's config is used otherwise). */
+  registry?: string;
+  /** @default 'tetora' */
+  package?: string;
 }

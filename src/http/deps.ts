@@ -15,6 +15,11 @@ export interface AppDeps {
   apiToken(): string | undefined;
   /** Starts a drain of the whole daemon (the same as SIGTERM). */
   requestDrain(): void;
+  /**
+   * Restarts the daemon on the installed version (`tetora upgrade`): `handover` leaves running agents to
+   * the next daemon, `drain` lets them finish first. Says who starts the next daemon. None: 404.
+   */
+  requestRestart?(mode: 'handover' | 'drain'): { restart: 'self' | 'manager' };
   /** True once a drain started: new work gets 503. */
   draining(): boolean;
   /** Aborted when the daemon closes: long-lived answers (SSE streams, ?wait) end at once. */

@@ -13,6 +13,7 @@ import { registerWorkflowRun } from './workflow-run.js';
 import { registerJob } from './job.js';
 import { registerTrigger } from './trigger.js';
 import { registerDiscordOutbox } from './discord-outbox.js';
+import { registerUpgrade } from './upgrade.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -32,4 +33,5 @@ export function registerCommands(program: Command): void {
   registerJob(program);
   registerTrigger(program);
   registerDiscordOutbox(program);
+  registerUpgrade(program);
 }
