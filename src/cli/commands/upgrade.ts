@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { homeDir } from '../../config/load.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { TetoraError, isTetoraError } from '../../errors.js';
 import { seaRuntime } from '../../sea/runtime.js';
@@ -68,11 +69,12 @@ export function registerUpgrade(program: Command): void {
         if (layout.kind === 'checkout' && !opts.check) {
           throw new TetoraError('TET_ERR_UPGRADE_UNSUPPORTED', `Tetora runs from a source checkout (${installRoot()}), which it cannot upgrade itself: update it with \`git pull && npm ci && npm run build\`.`, { path: installRoot() });
         }
-        const stateFile = config ? join(config.home, 'upgrade.json') : undefined;
+        // What was installed before the last upgrade, for --rollback (the home folder, with or without a config).
+        const stateFile = join(config?.home ?? homeDir(), 'upgrade.json');
         let want: string;
         if (opts.rollback) {
           const prev = readPrevious(stateFile);
-          if (!prev) throw new TetoraError('TET_ERR_UPGRADE_NO_ROLLBACK', `no earlier version is recorded${stateFile ? ` in ${stateFile}` : ''}: \`tetora upgrade --rollback\` goes back only after a \`tetora upgrade\`. Install one with \`tetora upgrade --to VERSION\`.`, {});
+          if (!prev) throw new TetoraError('TET_ERR_UPGRADE_NO_ROLLBACK', `no earlier version is recorded in ${stateFile}: \`tetora upgrade --rollback\` goes back only after a \`tetora upgrade\`. Install one with \`tetora upgrade --to VERSION\`.`, {});
           want = prev;
         } else {
           const { versions, latest: tagged } = await npmVersions(pkg, registry);
@@ -84,7 +86,8 @@ export function registerUpgrade(program: Command): void {
         if (layout.kind === 'checkout') throw new TetoraError('TET_ERR_UPGRADE_UNSUPPORTED', `Tetora runs from a source checkout (${installRoot()}).`, {});
         say(`installing ${pkg}@${want} with npm`);
         const how = await npmInstall(pkg, want, layout, registry);
-        if (stateFile) writeFileSync(stateFile, JSON.stringify({ previous: current, installed: want, at: new Date().toISOString() }), { mode: 0o600 });
+        mkdirSync(dirname(stateFile), { recursive: true, mode: 0o700 });
+        writeFileSync(stateFile, JSON.stringify({ previous: current, installed: want, at: new Date().toISOString() }), { mode: 0o600 });
         installed = want;
         say(`installed ${pkg}@${want} (${how}); \`tetora upgrade --rollback\` goes back to ${current}`);
       }
@@ -102,8 +105,7 @@ function loadOptional(cmd: Command): ResolvedConfig | undefined {
   }
 }
 
-function readPrevious(file: string | undefined): string | undefined {
-  if (!file) return undefined;
+function readPrevious(file: string): string | undefined {
   try {
     const j = JSON.parse(readFileSync(file, 'utf8')) as { previous?: unknown };
     return typeof j.previous === 'string' ? j.previous : undefined;
