@@ -16,21 +16,24 @@ export function version(): string {
 }
 
 /**
- * The commit this Tetora was built from: stamped into the single executable; for a package installed from
- * a tarball `dist/build-info.json` when present; in a git checkout, read from `.git` (no git process).
+ * The commit this Tetora was built from: stamped into the single executable; in a git checkout, read from
+ * `.git` (no git process); for a package installed from a tarball, `dist/build-info.json` (`prepack`).
  * '' when unknown.
  */
 export function commit(): string {
   const sea = seaRuntime();
   if (sea) return sea.commit;
   const root = packageRoot();
+  // A checkout's HEAD first: a build-info.json left by an earlier `npm pack` there may be stale.
+  const head = gitHead(root);
+  if (head) return head;
   try {
     const info = JSON.parse(readFileSync(join(root, 'dist', 'build-info.json'), 'utf8')) as { commit?: unknown };
-    if (typeof info.commit === 'string' && info.commit) return info.commit;
+    if (typeof info.commit === 'string') return info.commit;
   } catch {
-    /* not stamped: try the checkout */
+    /* not stamped */
   }
-  return gitHead(root) ?? '';
+  return '';
 }
 
 /** HEAD's commit (12 hex digits) of the checkout at `root`, reading the files git keeps; undefined when not one. */

@@ -98,3 +98,11 @@ describe("the daemon's successor", () => {
     expect(supervisedRestart({ TETORA_SUPERVISED: '1' })).toBe(true);
   });
 });
+
+describe("doctor's tetora line", () => {
+  it('says the version, the commit and what runs', async () => {
+    const { checkBuild } = await import('../../src/doctor/checks.js');
+    expect(checkBuild({ version: '1.2.0', commit: 'abc123def456', singleExecutable: 'linux-x64', path: '/usr/local/bin/tetora' })).toEqual({ name: 'tetora', ok: true, detail: 'version 1.2.0, commit abc123def456, single executable linux-x64 (/usr/local/bin/tetora)', fix: null });
+    expect(checkBuild({ version: '1.2.0', commit: '', path: '/usr/lib/node_modules/tetora' }).detail).toBe('version 1.2.0, npm package (/usr/lib/node_modules/tetora)');
+  });
+});
