@@ -15,8 +15,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   /**
    * `tetora upgrade`: restart on the installed version. `{"mode": "handover"}` (default) leaves running
-   * agents to the next daemon, which adopts them; `{"mode": "drain"}` lets them finish first. 409 while a
-   * drain or restart is already under way.
+   * agents to the next daemon, which adopts them; `{"mode": "drain"}` lets them finish first. 503
+   * (TET_ERR_HTTP_DRAINING) while a drain or restart is already under way.
    */
   app.post('/api/admin/restart', async (req, reply) => {
     parseQuery(noQuery, req.query);
