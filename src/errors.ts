@@ -89,6 +89,15 @@ export const errorCatalog = {
   TET_ERR_BOARD_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A board ticket request has a missing or wrong field (names the field, the value and what was expected).' },
   TET_ERR_BOARD_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A board ticket cannot make that move now (dependencies not done, a person\'s ticket to run, a ticket already running).' },
   TET_ERR_BOARD_DISABLED: { status: 409, exit: ExitCode.config, summary: 'The task board is off in the config (taskBoard.enabled is false).' },
+  TET_ERR_UPGRADE_NETWORK: { status: 502, exit: ExitCode.unavailable, summary: '`tetora upgrade` could not reach the release index, the download or the npm registry.' },
+  TET_ERR_UPGRADE_CHECKSUM: { status: 502, exit: ExitCode.dataError, summary: 'The downloaded executable does not match the sha256 of the release index; nothing was replaced.' },
+  TET_ERR_UPGRADE_PERMISSION: { status: 500, exit: ExitCode.cantCreate, summary: 'The executable (or its folder, or npm\'s install folder) cannot be written by this user.' },
+  TET_ERR_UPGRADE_NO_VERSION: { status: 404, exit: ExitCode.dataError, summary: 'The release index or the registry has no such version (or none for this platform).' },
+  TET_ERR_UPGRADE_CONFIG: { status: 500, exit: ExitCode.config, summary: '`tetora upgrade` does not know where releases come from, or the release index is malformed.' },
+  TET_ERR_UPGRADE_NPM: { status: 500, exit: ExitCode.failure, summary: 'npm failed to look up or install the new version.' },
+  TET_ERR_UPGRADE_NO_ROLLBACK: { status: 404, exit: ExitCode.dataError, summary: '`tetora upgrade --rollback` found no previous executable to go back to.' },
+  TET_ERR_UPGRADE_RESTART: { status: 500, exit: ExitCode.tempFail, summary: 'The running daemon could not be restarted on the new version (it refused the handover or the new one did not come up).' },
+  TET_ERR_UPGRADE_UNSUPPORTED: { status: 400, exit: ExitCode.usage, summary: 'This installation cannot upgrade itself (a source checkout, or an unknown layout).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -4,12 +4,12 @@ import { registerCommands } from './commands/index.js';
 import { addConfigOptionEverywhere } from './context.js';
 import { ExitWith } from './exit.js';
 import { stdoutErrorAction } from './output.js';
-import { version } from './version.js';
+import { versionLine } from './version.js';
 
 export function buildProgram(): Command {
   const program = new Command('tetora')
     .description('Tetora: a self-hosted AI agent orchestrator.')
-    .version(`tetora ${version()}`, '-V, --version', 'print the version')
+    .version(`tetora ${versionLine()}`, '-V, --version', 'print the version')
     .option('-c, --config <path>', 'config file (default: $TETORA_HOME/config.json, TETORA_HOME defaults to ~/.tetora)')
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors look like every other error: one line starting with `tetora:` (then the help hint).

@@ -462,6 +462,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.discord !== undefined) config.discord = resolveDiscord(raw.discord, agents, bad);
   if (raw.smartDispatch !== undefined) config.smartDispatch = resolveSmartDispatch(raw.smartDispatch, agents, raw.defaultAgent, bad, warn);
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
+  if (raw.upgrade !== undefined) config.upgrade = { ...raw.upgrade };
   return config;
 }
 

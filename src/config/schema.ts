@@ -177,6 +177,13 @@ const smartDispatchSchema = z.object({
   patternTimeout: timeoutDuration.optional(),
 });
 
+/** `tetora upgrade`: the single executable's release index (`url`), npm's registry and package name. */
+const upgradeSchema = z.object({
+  url: z.string().url({ message: 'an http(s) URL of a JSON release index' }).optional(),
+  registry: z.string().url({ message: 'an npm registry URL such as https://registry.npmjs.org/' }).optional(),
+  package: nonEmpty.optional(),
+});
+
 /** A workflow skill: a command run with the step's `skillArgs` after `args`. */
 export const skillSchema = z.object({
   command: nonEmpty,
@@ -262,6 +269,8 @@ export const configSchema = z.object({
     .optional(),
   /** The task board (src/board/): tickets, auto-dispatch, review. */
   taskBoard: taskBoardSchema(duration).optional(),
+  /** `tetora upgrade`: where new versions come from (see README "Upgrading"). */
+  upgrade: upgradeSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -118,6 +118,8 @@ export interface ResolvedConfig {
   discord?: DiscordConfig;
   /** Present when the config has a `smartDispatch` block (enabled or not); see src/routing/. */
   smartDispatch?: SmartDispatchConfig;
+  /** `tetora upgrade` settings, as written (present when the config has an `upgrade` block). */
+  upgrade?: UpgradeConfig;
   retry: RetryPolicyConfig;
   /** @default 30000 */
   drainTimeoutMs: number;
@@ -265,4 +267,13 @@ export interface SmartDispatchConfig {
   reviewBudget: number;
   /** How long one rule pattern may run on a prompt (node:vm time limit). @default 50 */
   patternTimeoutMs: number;
+}
+
+/** The `upgrade` block: `url` the single executable's release index; `registry` and `package` for npm installs. */
+export interface UpgradeConfig {
+  url?: string;
+  /** Overrides npm's own registry setting for `tetora upgrade` (npm's config is used otherwise). */
+  registry?: string;
+  /** @default 'tetora' */
+  package?: string;
 }

@@ -19,6 +19,7 @@ import { discordStatus, startDiscord, type DiscordHandle } from '../channels/dis
 import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
 import { discordNotifier } from '../channels/discord/notify.js';
 import { BoardService } from '../board/service.js';
+import { spawn } from 'node:child_process';
 
 export interface ServeOptions {
   configPath?: string;
@@ -26,6 +27,8 @@ export interface ServeOptions {
   /** Overrides listenAddr (host:port). */
   listen?: string;
   version: string;
+  /** The commit it was built from ('' when unknown). */
+  commit?: string;
   /** Builds the worktree manager for the engine (none: tasks run in plain folders). */
   workspaces?(config: ResolvedConfig, log: Pino): (WorkspaceManager & { close?(): Promise<void> }) | undefined;
   /**
@@ -159,6 +162,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     throw err;
   }
   let app: FastifyInstance | undefined;
+  let boundPort = config.listenPort;
   let metrics: Metrics | undefined;
   let schedules: ScheduleService | undefined;
   let discord: DiscordHandle | undefined;
@@ -246,6 +250,46 @@ export async function serve(opts: ServeOptions): Promise<number> {
     } else resolveDone(0);
   };
 
+  /**
+   * An upgrade's restart (`POST /api/admin/restart`, `tetora upgrade`): the same program path, now holding
+   * the new version, takes over. With `drain`, running tasks first finish (a drain, up to drainTimeout);
+   * otherwise they are handed over: this daemon stops taking work, closes its HTTP side, lets go of the runs
+   * without stopping them and exits, and its successor adopts them. Under a service manager (systemd's
+   * INVOCATION_ID, TETORA_SUPERVISED=1) the manager starts the successor: this daemon exits 75 for it;
+   * otherwise it starts the successor itself (same arguments, environment, folder and output, on the
+   * address it listens on) right before it exits.
+   */
+  const restart = async (mode: 'handover' | 'drain') => {
+    if (state !== 'running') return;
+    const supervised = supervisedRestart(process.env);
+    log.info({ mode, supervised }, 'restarting on the installed version');
+    if (mode === 'drain') {
+      await drain('restart');
+    } else {
+      setState('draining');
+      workflows.stop();
+      await schedules?.stop().catch((err: unknown) => log.error({ err: messageOf(err) }, 'stopping the schedules failed'));
+      await discord?.stop().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'stopping the Discord gateway failed'));
+      engine.pauseForHandover();
+      await discordOut.stop().catch(() => {});
+      shutdown.abort();
+      metrics?.close();
+      await app?.close().catch((err: unknown) => log.warn({ err: messageOf(err) }, 'closing the HTTP server failed'));
+      // From here on nothing awaits: the store closes and the process exits in this one turn, so no
+      // follower of a run sees the closed store (it would take that for a failure and stop the run).
+      engine.handOver();
+    }
+    offSignals();
+    if (supervised) process.exit(ExitCode.tempFail);
+    try {
+      startSuccessor(config.listenHost, boundPort);
+    } catch (err) {
+      log.error({ err: messageOf(err) }, 'cannot start the new daemon; start `tetora serve` again (running agents are adopted by it)');
+      process.exit(ExitCode.tempFail);
+    }
+    process.exit(0);
+  };
+
   const reload = () => {
     try {
       const next = load();
@@ -303,9 +347,14 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ({ app, metrics } = buildApp({
       engine,
       version: opts.version,
+      ...(opts.commit ? { commit: opts.commit } : {}),
       apiToken: () => config.apiToken,
       draining: () => state !== 'running',
       requestDrain: () => void drain('api'),
+      requestRestart: (mode: 'handover' | 'drain') => {
+        void restart(mode);
+        return { restart: supervisedRestart(process.env) ? 'manager' : 'self' };
+      },
       shutdown: shutdown.signal,
       log,
       sse: sseLimits,
@@ -332,6 +381,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
+  boundPort = port;
   setState('running');
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
@@ -344,4 +394,31 @@ export async function serve(opts: ServeOptions): Promise<number> {
   offSignals();
   unrouteWarnings();
   return code;
+}
+
+/** Whether a service manager restarts this daemon (systemd sets INVOCATION_ID; TETORA_SUPERVISED=1 says so). */
+export function supervisedRestart(env: NodeJS.ProcessEnv): boolean {
+  return env.TETORA_SUPERVISED === '1' || (env.INVOCATION_ID !== undefined && env.TETORA_SUPERVISED !== '0');
+}
+
+/**
+ * The command line that runs this program again with `args`: the single executable is its own program
+ * (process.argv[1] repeats its path); on Node, node's flags and the script come first.
+ */
+export function selfCommand(args: string[], proc: { execPath: string; execArgv: string[]; argv: string[]; sea: boolean }): { file: string; args: string[] } {
+  if (proc.sea) return { file: proc.execPath, args };
+  return { file: proc.execPath, args: [...proc.execArgv, proc.argv[1] as string, ...args] };
+}
+
+/** This daemon's arguments with `--listen` pinned to the address it listens on (a successor keeps it). */
+export function successorArgs(argv: string[], listen: string): string[] {
+  return [...argv, '--listen', listen];
+}
+
+/** Starts the next daemon: the same program path (now the new version), arguments, environment, folder and output. */
+function startSuccessor(host: string, port: number): void {
+  const listen = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const cmd = selfCommand(successorArgs(process.argv.slice(2), listen), { execPath: process.execPath, execArgv: process.execArgv, argv: process.argv, sea: globalThis.__tetoraSea !== undefined });
+  const child = spawn(cmd.file, cmd.args, { detached: true, stdio: 'inherit', env: process.env, cwd: process.cwd() });
+  child.unref();
 }

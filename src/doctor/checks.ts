@@ -104,6 +104,22 @@ export interface DoctorFacts {
   workflows?: WorkflowsFact;
   jobs?: JobsFact;
   discord?: DiscordTokenFact;
+  /** What this Tetora is: version, commit, and whether it is the single executable (and where). */
+  build?: BuildFact;
+}
+
+export interface BuildFact {
+  version: string;
+  commit: string;
+  /** `<platform>-<arch>` of the single executable; undefined when running on an installed Node. */
+  singleExecutable?: string;
+  path: string;
+}
+
+/** The version line: always passes (it says what runs, for bug reports and `tetora upgrade`). */
+export function checkBuild(b: BuildFact): CheckResult {
+  const what = b.singleExecutable ? `single executable ${b.singleExecutable}` : 'npm package';
+  return pass('tetora', `version ${b.version}${b.commit ? `, commit ${b.commit}` : ''}, ${what} (${b.path})`);
 }
 
 /** The bot token, asked of Discord (`GET {apiBaseUrl}/v10/users/@me`) when `discord.enabled`. */
@@ -276,7 +292,7 @@ export function checkDiscordToken(f: DiscordTokenFact): CheckResult {
 
 /** Every check, in the order they print. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
-  const out = [checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
+  const out = [...(f.build ? [checkBuild(f.build)] : []), checkNode(f.nodeVersion), checkHome(f.home), checkConfig(f.config), checkFileModes(f.files)];
   if (f.db) out.push(checkDb(f.db));
   if (f.spool) out.push(checkSpool(f.spool));
   out.push(checkGit(f.git));

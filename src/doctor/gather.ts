@@ -1,5 +1,7 @@
 /** Gathers the facts `tetora doctor` judges (checks.ts): files, config, database, git, providers, agents, listen address. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { commit, installRoot, version } from '../cli/version.js';
+import { seaRuntime } from '../sea/runtime.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { homeDir, loadConfig } from '../config/load.js';
 import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
@@ -152,6 +154,7 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     git: { ok: false, error: 'not probed' },
     providers: [],
     agents: [],
+    build: buildFact(),
   };
   if (config) {
     facts.db = dbFact(config.dbPath);
@@ -223,4 +226,10 @@ export async function discordTokenFact(apiBaseUrl: string, token: string): Promi
   } catch (err) {
     return { apiBaseUrl, error: messageOf(err) };
   }
+}
+
+/** This Tetora's version and commit, and the executable or package folder it runs from. */
+function buildFact(): NonNullable<DoctorFacts['build']> {
+  const sea = seaRuntime();
+  return { version: version(), commit: commit(), path: sea ? process.execPath : installRoot(), ...(sea ? { singleExecutable: sea.target } : {}) };
 }

@@ -760,6 +760,40 @@ export class Engine {
     await this.stop();
   }
 
+  /**
+   * The first half of a handover (an upgrade's restart): stop starting tasks and taking new ones, and leave
+   * every run going. Tasks keep being followed and recorded until `handOver()`.
+   */
+  pauseForHandover(): void {
+    if (this.#state !== 'running') return;
+    this.#setState('draining');
+    this.#scheduler.stop();
+  }
+
+  /**
+   * The second half of a handover: let go of the running agents without stopping them, for the next daemon
+   * to adopt (its reconciler re-attaches to every run whose launcher still runs or wrote its exit). Writes
+   * what is buffered, records this instance's stop, closes the store and releases the home lock — all in
+   * this one synchronous call, so the caller can exit the process right after it, before any follower of a
+   * run touches the closed store. Returns the ids of the tasks left running.
+   */
+  handOver(): string[] {
+    if (this.#state === 'stopped' || this.#stopping) return [];
+    this.#onStopRequested();
+    this.#scheduler.stop();
+    const left = [...this.#runs.keys()];
+    this.#flushGroup();
+    this.#stopStep('writing buffered progress', () => this.#ledger.flushProgress());
+    this.#stopStep('recording the stop of this instance', () => this.store.stopInstance(this.instanceId, this.#now()));
+    this.#health.stop();
+    this.#setState('stopped');
+    this.#stopping = Promise.resolve();
+    this.#stopStep('closing the store', () => this.#db.close());
+    this.#stopStep('releasing the home lock', () => this.#lock?.release());
+    this.#log.info({ instance: this.instanceId, left: left.length }, 'handed over: running agents left for the next daemon to adopt');
+    return left;
+  }
+
   /** Interrupt whatever still runs and close. Calls made while a stop is in progress share it. */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();

@@ -10,10 +10,17 @@ import type { BoardService } from '../board/service.js';
 export interface AppDeps {
   engine: Engine;
   version: string;
+  /** The commit this Tetora was built from ('' when unknown); /healthz and /api/health report it. */
+  commit?: string;
   /** Read on every request, so a reload takes effect at once. */
   apiToken(): string | undefined;
   /** Starts a drain of the whole daemon (the same as SIGTERM). */
   requestDrain(): void;
+  /**
+   * Restarts the daemon on the installed version (`tetora upgrade`): `handover` leaves running agents to
+   * the next daemon, `drain` lets them finish first. Says who starts the next daemon. None: 404.
+   */
+  requestRestart?(mode: 'handover' | 'drain'): { restart: 'self' | 'manager' };
   /** True once a drain started: new work gets 503. */
   draining(): boolean;
   /** Aborted when the daemon closes: long-lived answers (SSE streams, ?wait) end at once. */

@@ -4,7 +4,9 @@ import { dirname } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { ensurePrivateDir } from '../util/fsx.js';
 import { storeError } from './errors.js';
+import { sqliteOptions } from '../sea/runtime.js';
 import { migrations, type Migration } from './migrations/index.js';
+import { version as tetoraVersion } from '../cli/version.js';
 
 /** The store's own handle type. Only modules under src/store/ may import this file. */
 export type Db = Database.Database;
@@ -38,7 +40,7 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
       if (!existsSync(path) && !opts.readonly) closeSync(openSync(path, 'a', 0o600));
       if (!opts.readonly) for (const f of [path, `${path}-wal`, `${path}-shm`]) if (f === path || existsSync(f)) chmodSync(f, 0o600);
     }
-    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, ...sqliteOptions() });
   } catch (err) {
     throw (
       storeError(err, path, `cannot open the database`) ??
@@ -59,7 +61,10 @@ export function openDb(path: string, opts: { readonly?: boolean; migrate?: boole
       db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     }
     db.pragma('foreign_keys = ON');
-    if (opts.migrate !== false && !opts.readonly) migrate(db, path);
+    if (opts.migrate !== false && !opts.readonly) {
+      migrate(db, path);
+      recordWriter(db);
+    }
   } catch (err) {
     try {
       db.close();
@@ -94,10 +99,12 @@ export function migrate(db: Db, path: string, list: readonly Migration[] = migra
   ensureMigrationTable(db);
   const { current, latest } = migrationStatus(db, list);
   if (current > latest) {
+    const writer = writerVersion(db);
+    const mine = tetoraVersion();
     throw new TetoraError(
       'TET_ERR_STORE_MIGRATION',
-      `the database ${path} is at schema version ${current}, newer than this Tetora knows (${latest}). Upgrade Tetora, or point dbPath at another file.`,
-      { path, current, latest },
+      `the database ${path} is at schema version ${current}${writer ? ` (written by Tetora ${writer})` : ''}, newer than this Tetora ${mine} knows (schema ${latest}). It needs Tetora ${writer ? `${writer} or newer` : 'with schema version ' + current}: run \`tetora upgrade${writer ? ` --to ${writer}` : ''}\` (or install that version), or point dbPath at another file.`,
+      { path, current, latest, version: mine, ...(writer ? { writer } : {}) },
     );
   }
   let count = 0;
@@ -122,4 +129,19 @@ export function migrate(db: Db, path: string, list: readonly Migration[] = migra
     }
   }
   return count;
+}
+
+/** The Tetora version that last opened this database for writing (`meta.writer_version`), if recorded. */
+export function writerVersion(db: Db): string | undefined {
+  try {
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'writer_version'`).get() as { value: string } | undefined;
+    return row?.value;
+  } catch {
+    return undefined; // no meta table yet (schema before 5)
+  }
+}
+
+/** Records this Tetora's version as the database's last writer (read by an older one that refuses it). */
+function recordWriter(db: Db): void {
+  db.prepare(`INSERT INTO meta (key, value) VALUES ('writer_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(tetoraVersion());
 }

@@ -3,6 +3,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ensurePrivateDir } from '../util/fsx.js';
 import { storeError } from './errors.js';
+import { sqliteOptions } from '../sea/runtime.js';
 
 /**
  * One daemon per store, decided by the kernel: an exclusive lock on `<dbPath>.lock`, held for the daemon's
@@ -31,7 +32,7 @@ export function tryLockHome(dbPath: string): HomeLock | undefined {
     ensurePrivateDir(dirname(path));
     if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
     chmodSync(path, 0o600);
-    db = new Database(path, { timeout: 0 });
+    db = new Database(path, { timeout: 0, ...sqliteOptions() });
   } catch (err) {
     throw storeError(err, path, 'cannot take the lock of the home') ?? err;
   }

@@ -74,7 +74,8 @@ describe('tetora --version and help', () => {
     for (const flag of ['--version', '-V']) {
       const r = await s.run([flag]);
       expect(r.code).toBe(0);
-      expect(r.stdout.trim()).toBe(`tetora ${pkgVersion}`);
+      // The version, then what it was built from: `tetora 0.1.0 (commit abc123def456, node 20.20.2)`.
+      expect(r.stdout.trim()).toMatch(new RegExp(`^tetora ${pkgVersion.replace(/\./g, '\\.')} \\((commit [0-9a-f]{7,40}, )?(node \\d+\\.\\d+\\.\\d+|single executable [a-z0-9]+-[a-z0-9]+)\\)$`));
     }
   });
 

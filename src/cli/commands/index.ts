@@ -15,6 +15,7 @@ import { registerTrigger } from './trigger.js';
 import { registerDiscordOutbox } from './discord-outbox.js';
 import { registerRoute } from './route.js';
 import { registerBoard } from './board.js';
+import { registerUpgrade } from './upgrade.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -36,4 +37,5 @@ export function registerCommands(program: Command): void {
   registerDiscordOutbox(program);
   registerRoute(program);
   registerBoard(program);
+  registerUpgrade(program);
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { listenFlag } from '../../config/listen.js';
 import { TetoraError } from '../../errors.js';
 import { globalOpts } from '../context.js';
-import { version } from '../version.js';
+import { commit, version } from '../version.js';
 
 export function registerServe(program: Command): void {
   program
@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
       const [{ serve }, { workspaceFactory }] = await Promise.all([import('../../daemon/serve.js'), import('../../daemon/workspaces.js')]);
       process.exitCode = await serve({
         version: version(),
+        commit: commit(),
         workspaces: workspaceFactory,
         ...(config ? { configPath: config } : {}),
         ...(opts.logFormat ? { logFormat: opts.logFormat as 'pretty' | 'json' } : {}),

@@ -8,7 +8,7 @@ export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics:
   /** Liveness: no token needed. 503 while draining, so a load balancer stops sending work. */
   app.get('/healthz', async (_req, reply) => {
     const ok = engine.state === 'running' && !deps.draining();
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : engine.state === 'running' ? 'draining' : engine.state, version: deps.version, instance: engine.instanceId });
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : engine.state === 'running' ? 'draining' : engine.state, version: deps.version, ...(deps.commit ? { commit: deps.commit } : {}), instance: engine.instanceId });
   });
 
   /**
@@ -42,7 +42,9 @@ export function registerInfoRoutes(app: FastifyInstance, deps: AppDeps, metrics:
     return {
       status: store.ok && engine.state === 'running' && !deps.draining() ? 'ok' : 'degraded',
       version: deps.version,
+      ...(deps.commit ? { commit: deps.commit } : {}),
       instance: engine.instanceId,
+      pid: process.pid,
       store,
       scheduler: { state: deps.draining() ? 'draining' : engine.state, running: stats?.running ?? null, queued: stats?.queued ?? null, maxConcurrent: cfg.maxConcurrent, byStatus: stats?.byStatus ?? {} },
       providers: Object.values(cfg.providers).map((p) => ({ name: p.name, type: p.type, maxConcurrent: p.maxConcurrent ?? null })),
