@@ -177,12 +177,14 @@ describe('smart dispatch: the classifier task', () => {
     expect(String(route(task).reason)).toContain('ran out of budget');
   });
 
-  it('cancelling a task being routed leaves it cancelled when its classifier ends', async () => {
+  it('cancelling a task being routed cancels its classifier too, and the task stays cancelled', async () => {
     const e = await started(harness());
-    const { task } = e.enqueue({ prompt: 'Slow @@route=writer:high@@ @@routeSleep=1500@@' }, { source: 'http' });
+    const { task } = e.enqueue({ prompt: 'Slow @@route=writer:high@@ @@routeSleep=30000@@' }, { source: 'http' });
     const [classifier] = classifiersOf(e, task.id);
     await e.cancel(task.id);
     await waitTerminal(e, [classifier?.id as string]);
+    // The cancel cascades to what the task begot (its classifier, through parent_id): nothing more is spent on it.
+    expect(e.get(classifier?.id as string)).toMatchObject({ status: 'cancelled' });
     expect(e.get(task.id)).toMatchObject({ status: 'cancelled', agent: null });
   });
 });
