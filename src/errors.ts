@@ -82,6 +82,11 @@ export const errorCatalog = {
   TET_ERR_WORKFLOWS_UNAVAILABLE: { status: 503, exit: ExitCode.unavailable, summary: 'This daemon has no workflow runner to start a trigger\'s workflow.' },
   TET_ERR_DISCORD_OUTBOX_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'No Discord outbox row has that id.' },
   TET_ERR_DISCORD_OUTBOX_NOT_DEAD: { status: 409, exit: ExitCode.failure, summary: 'Only a dead letter can be sent again; that outbox row is pending or sent.' },
+  TET_ERR_BACKUP_FAILED: { status: 500, exit: ExitCode.ioError, summary: '`tetora backup` could not read the home or write the archive.' },
+  TET_ERR_RESTORE_INVALID: { status: 400, exit: ExitCode.dataError, summary: 'The archive given to `tetora restore` is not a Tetora backup, is damaged (a checksum, the manifest or the database\'s integrity check fails) or needs a newer Tetora; nothing was changed.' },
+  TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
+  TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
+  TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

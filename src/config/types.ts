@@ -136,6 +136,10 @@ export interface ResolvedConfig {
   workflowEnv: string[];
   /** Skills for `skill` workflow steps. @default {} */
   skills: Record<string, ResolvedSkill>;
+  /** Days finished tasks keep their events, outputs and runs; 0 keeps them for ever. @default all 0 */
+  retention: { eventsDays: number; outputsDays: number; runsDays: number };
+  /** The daemon's log file `<home>/logs/tetora.log`. @default {enabled: true, maxSizeBytes: 10 MiB, maxFiles: 5} */
+  logFile: { enabled: boolean; path: string; maxSizeBytes: number; maxFiles: number };
 }
 
 /** A workflow skill (config `skills.<name>`). */

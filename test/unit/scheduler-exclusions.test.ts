@@ -55,6 +55,8 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     workflowDir: '/tmp/tetora/workflows',
     workflowEnv: [],
     skills: {},
+    retention: { eventsDays: 0, outputsDays: 0, runsDays: 0 },
+    logFile: { enabled: true, path: '/tmp/tetora/logs/tetora.log', maxSizeBytes: 10 * 1024 * 1024, maxFiles: 5 },
     ...over,
   };
 }

@@ -13,6 +13,12 @@ import { registerWorkflowRun } from './workflow-run.js';
 import { registerJob } from './job.js';
 import { registerTrigger } from './trigger.js';
 import { registerDiscordOutbox } from './discord-outbox.js';
+import { registerService } from './service.js';
+import { registerBackup } from './backup.js';
+import { registerLogs } from './logs.js';
+import { registerHistory } from './history.js';
+import { registerData } from './data.js';
+import { registerCompletion } from './completion.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -32,4 +38,10 @@ export function registerCommands(program: Command): void {
   registerJob(program);
   registerTrigger(program);
   registerDiscordOutbox(program);
+  registerService(program);
+  registerBackup(program);
+  registerLogs(program);
+  registerHistory(program);
+  registerData(program);
+  registerCompletion(program);
 }
