@@ -17,8 +17,10 @@ export async function backupDatabase(src: string, dest: string): Promise<{ schem
   } finally {
     db.close();
   }
-  const copy = new Database(dest, { readonly: true, fileMustExist: true });
+  // One self-contained file: the copy leaves WAL mode (a daemon opening it turns WAL on again).
+  const copy = new Database(dest, { fileMustExist: true });
   try {
+    copy.pragma('journal_mode = DELETE');
     const { current } = migrationStatus(copy);
     const tasks = (copy.prepare('SELECT COUNT(*) AS n FROM tasks').get() as { n: number } | undefined)?.n ?? 0;
     return { schema: current, tasks };
