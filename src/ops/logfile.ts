@@ -174,8 +174,15 @@ export async function follow(path: string, start: number, onLine: (line: string)
       continue;
     }
     await new Promise<void>((r) => {
-      const t = setTimeout(r, everyMs);
-      signal.addEventListener('abort', () => (clearTimeout(t), r()), { once: true });
+      const onAbort = () => {
+        clearTimeout(t);
+        r();
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        r();
+      }, everyMs);
+      signal.addEventListener('abort', onAbort, { once: true });
     });
   }
   if (fd !== undefined) closeSync(fd);
