@@ -131,7 +131,7 @@ export function registerService(program: Command): void {
       let health: Record<string, unknown> | undefined;
       let healthError: string | undefined;
       try {
-        health = await new DaemonClient(config).json<Record<string, unknown>>('GET', '/api/health');
+        health = (await new DaemonClient(config).json<Record<string, unknown>>('GET', '/api/health')).body;
       } catch (err) {
         healthError = (err as Error).message;
       }
