@@ -63,8 +63,10 @@ UMask=0077
 Restart=on-failure
 RestartSec=5
 # Stop: SIGTERM to the daemon alone, which drains (running tasks get drainTimeout, ${Math.ceil(s.drainTimeoutMs / 1000)} s, to finish)
-# and interrupts what is left; SIGKILL only after drainTimeout plus a ${STOP_MARGIN_S} s margin.
-KillMode=mixed
+# and interrupts what is left; SIGKILL only after drainTimeout plus a ${STOP_MARGIN_S} s margin. KillMode=process: the
+# agents' runs are the daemon's to stop; after a crash (or an upgrade's restart) they keep running and the
+# restarted daemon re-attaches to them, as outside systemd.
+KillMode=process
 KillSignal=SIGTERM
 TimeoutStopSec=${stopTimeoutSeconds(s.drainTimeoutMs)}
 SendSIGKILL=yes

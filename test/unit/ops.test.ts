@@ -125,7 +125,7 @@ describe('service files', () => {
     expect(unit).toContain('ExecStart=/usr/bin/node "/opt/my tetora/bin/tetora.js" --config /home/u/.tetora/config.json serve --log-format json\n');
     expect(unit).toContain('Restart=on-failure\n');
     expect(unit).toContain('KillSignal=SIGTERM\n');
-    expect(unit).toContain('KillMode=mixed\n');
+    expect(unit).toContain('KillMode=process\n');
     expect(unit).toContain(`TimeoutStopSec=${45 + 30}\n`);
     expect(unit).toContain('Environment=TETORA_HOME=/home/u/.tetora\n');
     expect(unit).toContain('/home/u/.tetora/logs/tetora.log');
