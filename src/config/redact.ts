@@ -40,19 +40,27 @@ export function redactRaw(doc: unknown): { doc: unknown; redacted: string[] } {
 
 /**
  * A redacted config put back: every `***` takes the value `current` (the config being replaced) has at the
- * same path, when it has a string there. Returns the result and the paths still `***`. Pure.
+ * same path, when it has a string there; one with no such value is left out (a literal `***` would be a
+ * guessable apiToken), and its path returned in `missing`. Pure.
  */
+const GONE = Symbol('left out');
+
 export function unredact(doc: unknown, current: unknown): { doc: unknown; missing: string[] } {
   const missing: string[] = [];
   const walk = (v: unknown, cur: unknown, path: string): unknown => {
     if (Array.isArray(v)) return v.map((x, i) => walk(x, Array.isArray(cur) ? cur[i] : undefined, `${path}[${i}]`));
     if (v && typeof v === 'object') {
       const c = cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {};
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, c[k], path ? `${path}.${k}` : k)]));
+      return Object.fromEntries(
+        Object.entries(v)
+          .map(([k, x]) => [k, walk(x, c[k], path ? `${path}.${k}` : k)] as const)
+          .filter(([, x]) => x !== GONE),
+      );
     }
     if (v === '***') {
       if (typeof cur === 'string' && cur !== '***') return cur;
       missing.push(path);
+      return GONE;
     }
     return v;
   };

@@ -61,7 +61,9 @@ describe('redaction of config files for backups', () => {
     expect(r.doc).toEqual({ apiToken: '***', providers: { p: { apiKey: '$KEY', env: { A: '***', B: '' } } }, discord: { botToken: '${BOT}' }, listenAddr: '127.0.0.1:1' });
     expect(r.redacted).toEqual(['apiToken', 'providers.p.env.A']);
     const back = unredact(r.doc, { apiToken: 'old', providers: { p: { env: {} } } });
-    expect(back.doc).toEqual({ apiToken: 'old', providers: { p: { apiKey: '$KEY', env: { A: '***', B: '' } } }, discord: { botToken: '${BOT}' }, listenAddr: '127.0.0.1:1' });
+    // A value with nothing to take back is left out (a literal *** would be a guessable token).
+    expect(back.doc).toEqual({ apiToken: 'old', providers: { p: { apiKey: '$KEY', env: { B: '' } } }, discord: { botToken: '${BOT}' }, listenAddr: '127.0.0.1:1' });
+    expect(unredact({ apiToken: '***', n: 1 }, {}).doc).toEqual({ n: 1 });
     expect(back.missing).toEqual(['providers.p.env.A']);
   });
 });

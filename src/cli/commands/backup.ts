@@ -72,7 +72,7 @@ export function registerBackup(program: Command): void {
         r.keptIn ? `what was replaced is in ${r.keptIn}` : 'nothing was replaced',
       ];
       if (r.manifest.schema) lines.push(`the database has ${r.manifest.tasks} task(s) at schema ${r.manifest.schema}; \`tetora serve\` migrates it if needed and recovers tasks that were running when the backup was taken`);
-      if (r.missingSecrets.length) lines.push(`warning: these config values were hidden in the backup and have no value here; set them again: ${r.missingSecrets.join(', ')}`);
+      if (r.missingSecrets.length) lines.push(`warning: these config values were hidden in the backup and had no value here, so they were left out; set them again: ${r.missingSecrets.join(', ')}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
