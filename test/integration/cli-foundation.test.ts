@@ -110,7 +110,7 @@ describe('tetora --version and help', () => {
     expect(viaHelp.stdout).toBe((await s.run(['doctor', '--help'])).stdout);
     // Help never creates the home folder.
     expect(existsSync(s.home)).toBe(false);
-  });
+  }, 180_000); // one Node process per command path: the list grows with every command group
 
   it('takes --config after a daemon command as well as before it', async () => {
     const s = sandbox();
