@@ -98,6 +98,11 @@ export const errorCatalog = {
   TET_ERR_UPGRADE_NO_ROLLBACK: { status: 404, exit: ExitCode.dataError, summary: '`tetora upgrade --rollback` found no previous executable to go back to.' },
   TET_ERR_UPGRADE_RESTART: { status: 500, exit: ExitCode.tempFail, summary: 'The running daemon could not be restarted on the new version (it refused the handover or the new one did not come up).' },
   TET_ERR_UPGRADE_UNSUPPORTED: { status: 400, exit: ExitCode.usage, summary: 'This installation cannot upgrade itself (a source checkout, or an unknown layout).' },
+  TET_ERR_BACKUP_FAILED: { status: 500, exit: ExitCode.ioError, summary: '`tetora backup` could not read the home or write the archive.' },
+  TET_ERR_RESTORE_INVALID: { status: 400, exit: ExitCode.dataError, summary: 'The archive given to `tetora restore` is not a Tetora backup, is damaged (a checksum, the manifest or the database\'s integrity check fails) or needs a newer Tetora; nothing was changed.' },
+  TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
+  TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
+  TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -449,6 +449,17 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     skills: {},
     agentComm: { maxChildrenPerTask: raw.agentComm?.maxChildrenPerTask ?? 3, maxDepth: raw.agentComm?.maxDepth ?? 2 },
     taskBoard: resolveTaskBoard(raw.taskBoard, agents, raw.defaultAgent, bad),
+    retention: {
+      eventsDays: raw.retention?.events ?? raw.retention?.history ?? 0,
+      outputsDays: raw.retention?.outputs ?? 0,
+      runsDays: raw.retention?.runs ?? raw.retention?.history ?? 0,
+    },
+    logFile: {
+      enabled: raw.logFile?.enabled ?? true,
+      path: join(home, 'logs', 'tetora.log'),
+      maxSizeBytes: raw.logFile?.maxSize ?? 10 * 1024 * 1024,
+      maxFiles: raw.logFile?.maxFiles ?? 5,
+    },
   };
   for (const [name, sk] of Object.entries(raw.skills ?? {})) {
     const skill: ResolvedSkill = { name, command: exe(sk.command), args: sk.args ?? [] };

@@ -62,6 +62,40 @@ export const legacyProviderTypes: Readonly<Record<string, 'claude-code' | 'codex
 };
 export const permissionModes = ['default', 'acceptEdits', 'bypassPermissions', 'plan', 'auto', 'dontAsk'] as const;
 
+const days = z.number({ message: 'a number of days (0: keep for ever)' }).nonnegative({ message: 'a number of days of 0 or more (0: keep for ever)' });
+/** `retention` (see README "Data retention"): days, as the original's `{history, outputs, auditLog}`. */
+export const retentionSchema = z.object({
+  /** Events and runs of finished tasks (the original's history). */
+  history: days.optional(),
+  outputs: days.optional(),
+  /** Override `history` for events or runs alone. */
+  events: days.optional(),
+  runs: days.optional(),
+  /** The original's audit log; Tetora has none (accepted, unused). */
+  auditLog: days.optional(),
+});
+const SIZE = 'a size such as "10M", "512K" or a number of bytes (at least 1K)';
+/** "10M", "512K", "1G" or a number of bytes → bytes (at least 1024). */
+export function parseSize(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 1024 ? v : undefined;
+  const m = /^(\d+)\s*([KMG])?B?$/i.exec(v.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * ({ K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? '').toUpperCase() as 'K'] ?? 1);
+  return n >= 1024 ? n : undefined;
+}
+export const logFileSchema = z.object({
+  enabled: z.boolean({ message: 'true or false' }).optional(),
+  maxSize: z.union([z.string(), z.number()], { message: SIZE }).transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: SIZE });
+      return z.NEVER;
+    }
+    return n;
+  }).optional(),
+  maxFiles: positiveInt.optional(),
+});
+
 export const providerSchema = z.object({
   type: z.enum(providerTypes, { message: `one of ${providerTypes.join(', ')}` }),
   path: nonEmpty.optional(),
@@ -271,6 +305,10 @@ export const configSchema = z.object({
   taskBoard: taskBoardSchema(duration).optional(),
   /** `tetora upgrade`: where new versions come from (see README "Upgrading"). */
   upgrade: upgradeSchema.optional(),
+  /** Operations: days finished tasks keep their events, outputs and runs (the original's key; 0 or absent: kept for ever). */
+  retention: retentionSchema.optional(),
+  /** Operations: the daemon's log file `$TETORA_HOME/logs/tetora.log`, rotated by size. */
+  logFile: logFileSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -145,6 +145,10 @@ export interface ResolvedConfig {
   agentComm: AgentCommConfig;
   /** The task board; the loader always sets it (defaults when the config has no `taskBoard` block). */
   taskBoard?: TaskBoardConfig;
+  /** Days finished tasks keep their events, outputs and runs; 0 keeps them for ever. @default all 0 */
+  retention: { eventsDays: number; outputsDays: number; runsDays: number };
+  /** The daemon's log file `<home>/logs/tetora.log`. @default {enabled: true, maxSizeBytes: 10 MiB, maxFiles: 5} */
+  logFile: { enabled: boolean; path: string; maxSizeBytes: number; maxFiles: number };
 }
 
 /** `agentComm`: delegation through `_delegate` blocks (see src/agents/delegate.ts). */

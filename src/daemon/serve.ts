@@ -20,6 +20,8 @@ import { createDiscordDelivery, registerDiscordMetrics } from '../channels/disco
 import { discordNotifier } from '../channels/discord/notify.js';
 import { BoardService } from '../board/service.js';
 import { spawn } from 'node:child_process';
+import { openLogFile } from '../ops/logfile.js';
+import { startRetention, type RetentionDuty } from '../ops/retention.js';
 
 export interface ServeOptions {
   configPath?: string;
@@ -89,18 +91,21 @@ export function listenFailure(addr: string, err: unknown): TetoraError {
   return new TetoraError('TET_ERR_LISTEN_FAILED', `cannot listen on ${addr}: ${messageOf(err)} — ${why}. Change listenAddr in the config or pass --listen host:port.`, { listenAddr: addr, ...(code ? { osCode: code } : {}) }, { cause: err });
 }
 
-export function makeLogger(format: 'pretty' | 'json' | undefined): Pino {
+export function makeLogger(format: 'pretty' | 'json' | undefined, file?: NodeJS.WritableStream): Pino {
   const usePretty = format === 'pretty' || (format === undefined && process.stderr.isTTY);
-  return usePretty
-    ? pino({ level: process.env.TETORA_LOG_LEVEL ?? 'info' }, pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }))
-    : pino({ level: process.env.TETORA_LOG_LEVEL ?? 'info' }, pino.destination({ dest: 2, sync: true }));
+  const level = (process.env.TETORA_LOG_LEVEL ?? 'info') as pino.Level;
+  const console = usePretty ? pretty({ colorize: true, destination: 2, sync: true, ignore: 'pid,hostname' }) : pino.destination({ dest: 2, sync: true });
+  // The log file (see src/ops/logfile.ts) always gets JSON lines, whatever stderr gets.
+  if (file) return pino({ level }, pino.multistream([{ level, stream: console }, { level, stream: file }]));
+  return pino({ level }, console);
 }
 
 /** `tetora serve`: runs until drained or stopped; resolves to the exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
-  const log = makeLogger(opts.logFormat);
   const load = () => loadConfig(opts.configPath ? { configPath: opts.configPath } : {});
   const first = load();
+  const logFile = first.config.logFile.enabled ? openLogFile(first.config.logFile) : undefined;
+  const log = makeLogger(opts.logFormat, logFile?.stream);
   let config = first.config;
   for (const w of first.warnings) log.warn(w);
   if (opts.listen) {
@@ -166,6 +171,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let metrics: Metrics | undefined;
   let schedules: ScheduleService | undefined;
   let discord: DiscordHandle | undefined;
+  let retention: RetentionDuty | undefined;
   const engine = new Engine({
     config,
     providers: new ProviderRegistry(config),
@@ -174,6 +180,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     ...(workspaces ? { workspaces } : {}),
     // Every run has ended: close the HTTP side before the store closes, so nothing reads a closed store.
     beforeClose: async () => {
+      await retention?.stop();
       await discordOut.stop();
       shutdown.abort();
       metrics?.close();
@@ -323,6 +330,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
 
   try {
     const report = await engine.start();
+    // The daily cleanup of finished tasks' events, outputs and runs (once across daemons: a leased duty).
+    retention = startRetention({ engine, config: () => config, log });
     // Delivery (and the workflow notifier) after the engine started; reloads call this again.
     followDiscord();
     if (report.interrupted.length || report.requeued.length || report.failed.length) {
@@ -377,6 +386,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     await schedules?.stop().catch(() => {});
     await board.stop().catch(() => {});
     await engine.stop().catch(() => {});
+    await logFile?.close();
     throw err;
   }
   const addr = app.server.address();
@@ -393,6 +403,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   const code = await done;
   offSignals();
   unrouteWarnings();
+  await logFile?.close();
   return code;
 }
 

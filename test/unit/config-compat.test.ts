@@ -48,7 +48,6 @@ const originalOnlyTopLevel: Record<string, unknown> = {
   dashboardAuth: { enabled: true, password: '$DASH_PASSWORD' },
   tls: { certFile: 'cert.pem', keyFile: 'key.pem' },
   allowedIPs: ['127.0.0.1'],
-  retention: { history: 90, outputs: 30 },
   telegram: { enabled: false, botToken: '$TELEGRAM_BOT_TOKEN' },
   mcpConfigs: { files: { command: 'npx', args: ['-y', 'server-filesystem'] } },
   claudeProvider: 'claude-code',
@@ -165,6 +164,14 @@ describe('Go values', () => {
     expect(config.drainTimeoutMs).toBe(500);
     expect(config.noOutputTimeoutMs).toBe(5_400_000);
     expect(config.retry).toMatchObject({ baseMs: 2000, capMs: 300_000, rateLimitWaitMs: 60_000 });
+  });
+
+  it("reads the original's retention block: history for events and runs, outputs for outputs (days)", () => {
+    const { config, warnings } = loadDoc({ retention: { history: 90, outputs: 30, auditLog: 365 } });
+    expect(warnings).toEqual([]);
+    expect(config.retention).toEqual({ eventsDays: 90, outputsDays: 30, runsDays: 90 });
+    expect(loadDoc({}).config.retention).toEqual({ eventsDays: 0, outputsDays: 0, runsDays: 0 });
+    expect(() => loadDoc({ retention: { history: -1 } })).toThrow(/retention\.history/);
   });
 
   it('reads ":8991" as every interface, as Go does', () => {

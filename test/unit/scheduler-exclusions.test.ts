@@ -56,6 +56,8 @@ function config(over: Partial<ResolvedConfig> = {}): ResolvedConfig {
     workflowEnv: [],
     skills: {},
     agentComm: { maxChildrenPerTask: 3, maxDepth: 2 },
+    retention: { eventsDays: 0, outputsDays: 0, runsDays: 0 },
+    logFile: { enabled: true, path: '/tmp/tetora/logs/tetora.log', maxSizeBytes: 10 * 1024 * 1024, maxFiles: 5 },
     ...over,
   };
 }

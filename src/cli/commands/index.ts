@@ -16,6 +16,12 @@ import { registerDiscordOutbox } from './discord-outbox.js';
 import { registerRoute } from './route.js';
 import { registerBoard } from './board.js';
 import { registerUpgrade } from './upgrade.js';
+import { registerService } from './service.js';
+import { registerBackup } from './backup.js';
+import { registerLogs } from './logs.js';
+import { registerHistory } from './history.js';
+import { registerData } from './data.js';
+import { registerCompletion } from './completion.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -38,4 +44,10 @@ export function registerCommands(program: Command): void {
   registerRoute(program);
   registerBoard(program);
   registerUpgrade(program);
+  registerService(program);
+  registerBackup(program);
+  registerLogs(program);
+  registerHistory(program);
+  registerData(program);
+  registerCompletion(program);
 }
