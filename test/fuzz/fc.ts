@@ -43,3 +43,43 @@ export const oddValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.double(),
   anyJson,
 );
+
+export type Path = Array<string | number>;
+
+/** Every path of a JSON value (objects and arrays), the root excluded. */
+export function paths(v: unknown, at: Path = []): Path[] {
+  const out: Path[] = [];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push([...at, i], ...paths(x, [...at, i])));
+  else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) out.push([...at, k], ...paths(x, [...at, k]));
+  return out;
+}
+
+export type Mutation = { kind: 'set'; at: number; value: unknown } | { kind: 'delete'; at: number } | { kind: 'add'; at: number; key: string; value: unknown };
+export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: oddValue }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat() }),
+  fc.record({ kind: fc.constant('add' as const), at: fc.nat(), key: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('__proto__', 'constructor', 'roles', 'agent', 'role', 'type')), value: oddValue }),
+);
+
+/** Applies mutations to a copy of `base` (made of JSON text, so `__proto__` stays an own key). Returns the JSON text. */
+export function mutate(base: unknown, ms: Mutation[]): string {
+  const doc = JSON.parse(JSON.stringify(base)) as Record<string, unknown>;
+  for (const m of ms) {
+    const all = paths(doc);
+    if (all.length === 0) break;
+    const path = all[m.at % all.length] as Path;
+    const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], doc) as Record<string | number, unknown>;
+    const key = path.at(-1) as string | number;
+    if (m.kind === 'set') parent[key] = m.value;
+    else if (m.kind === 'delete') {
+      if (Array.isArray(parent)) parent.splice(key as number, 1);
+      else delete parent[key];
+    } else {
+      const target = parent[key];
+      if (target !== null && typeof target === 'object' && !Array.isArray(target)) Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  // JSON.stringify writes 1e400 as null: put the overflowing literals back as the file would have them.
+  return JSON.stringify(doc, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? `@@${v > 0 ? '' : '-'}1e400@@` : v)).replace(/"@@(-?1e400)@@"/g, '$1');
+}
+
