@@ -217,7 +217,8 @@ class Parser {
       return def;
     }
     for (const key of Object.keys(raw)) {
-      if (!KNOWN_TOP_KEYS.has(key)) this.warn(key, `key "${key}" is not a workflow field this version knows; it is ignored`);
+      // `.key` like every top-level path here (tidy drops that dot), so a key that itself starts with a dot keeps it.
+      if (!KNOWN_TOP_KEYS.has(key)) this.warn(`.${key}`, `key "${key}" is not a workflow field this version knows; it is ignored`);
     }
     def.name = this.string(raw, 'name', '') ?? '';
     const description = this.string(raw, 'description', '');
