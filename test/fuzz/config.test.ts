@@ -135,22 +135,22 @@ describe('fuzz: config loader', () => {
       fc.property(fc.dictionary(fc.constantFrom(...keys), fc.oneof(oddValue, fc.dictionary(fc.string({ maxLength: 6 }), oddValue, { maxKeys: 3 })), { maxKeys: 6 }), (doc) =>
         loadChecked(JSON.stringify(doc)),
       ),
-      runs(200),
+      runs(150),
     );
   });
 
   it('1 to 4 random mutations of the valid config (set a value, delete, add a key), at any depth of any block', () => {
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => loadChecked(mutate(VALID, ms))), runs(300));
+    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 4 }), (ms) => loadChecked(mutate(VALID, ms))), runs(250));
   });
 
   it('the valid config with `agents` written as the legacy `roles`, mutated', () => {
     const { agents, ...rest } = VALID;
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => loadChecked(mutate({ ...rest, roles: agents }, ms))), runs(150));
+    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => loadChecked(mutate({ ...rest, roles: agents }, ms))), runs(100));
   });
 
   it('a mutated config.local.json deep-merged over the valid config', () => {
     const local = { claudePath: '/opt/claude', agents: { lead: { model: 'sonnet' } }, discord: { channelIDs: ['333'] }, smartDispatch: { rules: [] } };
-    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => loadChecked(JSON.stringify(VALID), mutate(local, ms))), runs(150));
+    fc.assert(fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => loadChecked(JSON.stringify(VALID), mutate(local, ms))), runs(100));
   });
 
   it('text that is not JSON, or JSON that is not an object, is a parse or top-level error', () => {

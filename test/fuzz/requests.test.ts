@@ -75,7 +75,9 @@ function checkAnswer(status: number, body: ErrorBody, ok: number[]): void {
     // ("(body)"), the task list ("tasks") and an idempotency key are named in words.
     const words: Record<string, RegExp> = { '(body)': /\bbody\b/, tasks: /\btask list\b|\btasks\b/, idempotencyKey: /idempotency key/i };
     const named = Object.hasOwn(words, field) && words[field]!.test(body.error!.message!);
-    if (!named && !body.error!.message!.includes(field) && !body.error!.message!.includes(field.replace(/^tasks\[\d+\]\./, ''))) {
+    // `dependsOn.0` may be written `dependsOn[0]`.
+    const spellings = [field, field.replace(/^tasks\[\d+\]\./, ''), field.replace(/\.(\d+)(?=\.|$)/g, '[$1]')];
+    if (!named && !spellings.some((f) => body.error!.message!.includes(f))) {
       throw new Error(`the message does not name ${field}: ${body.error!.message}`);
     }
   }
