@@ -71,7 +71,8 @@ export function unknownKeys(schema: z.ZodType, value: unknown, path: string[] = 
   if (d.type === 'object' && d.shape && isPlainObject(value)) {
     const passthrough = d.catchall !== undefined && defOf(d.catchall).type !== 'never';
     for (const [k, v] of Object.entries(value)) {
-      const child = d.shape[k];
+      // Own keys only: "constructor" or "__proto__" in a file is an unknown key, not Object.prototype's.
+      const child = Object.hasOwn(d.shape, k) ? d.shape[k] : undefined;
       if (child) out.push(...unknownKeys(child, v, [...path, k]));
       else if (!passthrough) out.push([...path, k].join('.'));
     }

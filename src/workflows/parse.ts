@@ -186,12 +186,12 @@ class Parser {
     }
     if (raw.humanContext !== undefined && raw.humanContext !== null) {
       if (isObject(raw.humanContext)) {
-        const ctx: Record<string, string> = {};
+        const ctx: Array<[string, string]> = [];
         for (const [k, v] of Object.entries(raw.humanContext)) {
-          if (typeof v === 'string') ctx[k] = v;
+          if (typeof v === 'string') ctx.push([k, v]);
           else this.err(`${path}.humanContext.${k}`, `each value of "humanContext" must be text, not ${kindOf(v)} (${show(v)})`);
         }
-        step.humanContext = ctx;
+        step.humanContext = Object.fromEntries(ctx);
       } else this.err(`${path}.humanContext`, `"humanContext" must be an object of texts, not ${kindOf(raw.humanContext)}`);
     }
     if (raw.parallel !== undefined && raw.parallel !== null) {
@@ -217,7 +217,8 @@ class Parser {
       return def;
     }
     for (const key of Object.keys(raw)) {
-      if (!KNOWN_TOP_KEYS.has(key)) this.warn(key, `key "${key}" is not a workflow field this version knows; it is ignored`);
+      // `.key` like every top-level path here (tidy drops that dot), so a key that itself starts with a dot keeps it.
+      if (!KNOWN_TOP_KEYS.has(key)) this.warn(`.${key}`, `key "${key}" is not a workflow field this version knows; it is ignored`);
     }
     def.name = this.string(raw, 'name', '') ?? '';
     const description = this.string(raw, 'description', '');

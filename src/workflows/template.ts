@@ -152,9 +152,8 @@ export function renderDeep(value: unknown, ctx: TemplateContext, opts: TemplateO
   if (typeof value === 'string') return renderTemplate(value, ctx, opts);
   if (Array.isArray(value)) return value.map((v) => renderDeep(v, ctx, opts));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = renderDeep(v, ctx, opts);
-    return out;
+    // fromEntries defines own keys: a "__proto__" key stays a key (an assignment would replace the prototype).
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, ctx, opts)]));
   }
   return value;
 }

@@ -114,9 +114,7 @@ export function renderStep(step: StepDef, ctx: TemplateContext, opts: TemplateOp
   if (step.skillArgs) out.skillArgs = step.skillArgs.map((a) => renderTemplate(a, ctx, opts));
   if (step.toolInput) out.toolInput = renderDeep(step.toolInput, ctx, opts) as Record<string, unknown>;
   if (step.humanContext) {
-    const hc: Record<string, string> = {};
-    for (const [k, v] of Object.entries(step.humanContext)) hc[k] = renderTemplate(v, ctx, opts);
-    out.humanContext = hc;
+    out.humanContext = Object.fromEntries(Object.entries(step.humanContext).map(([k, v]) => [k, renderTemplate(v, ctx, opts)]));
   }
   return out;
 }

@@ -187,6 +187,14 @@ describe('legacy roles and unknown keys', () => {
     const keys = warnings.map((w) => /key "([^"]+)"/.exec(w)?.[1]);
     expect(keys.sort()).toEqual(['agents.a.tools', 'agents.a.trustLevel', 'frobnicate', 'notifications', 'providers.p.circuit', 'retry.jitter']);
   });
+
+  // Found by the fuzz suite (test/fuzz/config.test.ts): these keys were looked up on the schema's shape with
+  // its prototype, and the loader crashed with a TypeError instead of loading.
+  it('"constructor", "__proto__" and "toString" are unknown keys like any other (a warning, no crash), at any depth', () => {
+    const dir = home({ 'config.json': '{"__proto__": false, "constructor": " ", "agents": {"a": {"constructor": 1, "toString": 2}}, "retry": {"__proto__": {}}}' });
+    const keys = load(dir).warnings.map((w) => /key "([^"]+)"/.exec(w)?.[1]);
+    expect(keys.sort()).toEqual(['__proto__', 'agents.a.constructor', 'agents.a.toString', 'constructor', 'retry.__proto__']);
+  });
 });
 
 describe('values', () => {

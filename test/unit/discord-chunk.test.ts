@@ -84,6 +84,25 @@ describe('chunk: splitting replies for Discord', () => {
     expect(pieces[0]?.content).toBe('```py\nprint(1)\n```');
   });
 
+  // Found by the fuzz suite (test/fuzz/discord.test.ts): a reopened fence line as long as the limit left no
+  // room, and every following chunk went over it (Discord refuses those messages).
+  it('a fence line longer than the limit: every chunk stays within it, and the next chunks reopen the fence with its backticks', () => {
+    const text = `\n\`\`\`${'i'.repeat(2500)}\n${'code line\n'.repeat(300)}`;
+    const pieces = splitMessage(text);
+    for (const p of pieces) expect(p.content.length).toBeLessThanOrEqual(2000);
+    expect(pieces.map((p) => p.body).join('')).toBe(text);
+    expect(pieces.at(-1)?.prefix).toBe('```\n');
+    const small = splitMessage('\n```iiiiiiiiiiiiiiiiiiiiiiiiiiiiii\n👨‍👩‍👧‍👦', 40);
+    for (const p of small) expect(p.content.length).toBeLessThanOrEqual(40);
+  });
+
+  it('a fence of more backticks than fit twice in a chunk is carried as text, within the limit', () => {
+    const text = `\n${'`'.repeat(300)}\n${'x '.repeat(200)}`;
+    const pieces = splitMessage(text, 400);
+    for (const p of pieces) expect(p.content.length).toBeLessThanOrEqual(400);
+    expect(pieces.map((p) => p.body).join('')).toBe(text);
+  });
+
   it('more than maxChunks: the first chunk, the full length, the whole text attached', () => {
     const text = Array.from({ length: 2500 }, (_, i) => `row ${i} of the answer`).join('\n');
     expect(text.length).toBeGreaterThan(50_000);

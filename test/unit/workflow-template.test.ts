@@ -99,6 +99,17 @@ describe('renderTemplate', () => {
       h: { a: '' },
     });
   });
+
+  // Found by the fuzz suite (test/fuzz/workflows.test.ts): `out[k] = …` with k "__proto__" replaced the
+  // copy's prototype, so the key vanished and its value's fields read through as if they were the input's.
+  it('keeps a "__proto__" key of a JSON toolInput as a key, rendered like the others', () => {
+    const input = JSON.parse('{"__proto__": {"command": "{{topic}}"}, "args": ["x"]}') as Record<string, unknown>;
+    const out = renderDeep(input, ctx()) as Record<string, unknown>;
+    expect(Object.keys(out)).toEqual(['__proto__', 'args']);
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+    expect(out.command).toBeUndefined();
+    expect(JSON.stringify(out)).toBe('{"__proto__":{"command":"AI agents"},"args":["x"]}');
+  });
 });
 
 describe('handoff and parallel texts, as the original writes them', () => {

@@ -283,6 +283,20 @@ describe('missingVariables and renderStep', () => {
     expect(out.notifyTo).toBe('V');
     expect(def.steps[0]?.toolInput).toEqual({ url: 'https://x/{{v}}', headers: { a: '{{steps.p.output}}' } });
   });
+
+  // Found by the fuzz suite (test/fuzz/workflows.test.ts): the path of a top-level key lost its leading dot.
+  it('an unknown top-level key starting with a dot is warned about at its own path', () => {
+    const { warnings } = parseWorkflow({ name: 'w', steps: [], '.hidden': 1, '. ': 2, plain: 3 });
+    expect(warnings.map((w) => w.path)).toEqual(['.hidden', '. ', 'plain']);
+  });
+
+  // Found by the fuzz suite (test/fuzz/workflows.test.ts): the entry was assigned, which drops a "__proto__" key.
+  it('keeps every humanContext entry, a "__proto__" key included, through parsing and rendering', () => {
+    const { def } = parseWorkflow(JSON.parse('{"name": "w", "steps": [{"id": "h", "type": "human", "humanPrompt": "ok?", "humanContext": {"__proto__": "{{v}}", "a": "b"}}]}'));
+    expect(Object.entries(def.steps[0]?.humanContext ?? {})).toEqual([['__proto__', '{{v}}'], ['a', 'b']]);
+    const out = renderStep(def.steps[0]!, { vars: { v: 'V' }, steps: {}, env: () => undefined });
+    expect(Object.entries(out.humanContext ?? {})).toEqual([['__proto__', 'V'], ['a', 'b']]);
+  });
 });
 
 describe('workflow files in the original format', () => {

@@ -4,6 +4,8 @@
  * its combining marks); it falls after a line break when the window has one, else after a space, else
  * between two graphemes. A code fence open at a cut is closed at the end of that chunk and reopened, with
  * its opening line (language included), at the start of the next; those added lines count inside the limit.
+ * No chunk is ever longer than the limit: a fence line longer than half the limit is reopened with its
+ * backticks alone, and a fence of more backticks than fit twice in a chunk is not closed and reopened.
  */
 
 export const DISCORD_MESSAGE_LIMIT = 2000;
@@ -118,8 +120,13 @@ export function splitMessage(text: string, limit: number = DISCORD_MESSAGE_LIMIT
   const pieces: Piece[] = [];
   let from = 0;
   let open: Fence | null = null;
+  // A fence too wide to close and reopen inside one chunk (more than half the limit in backticks) is carried
+  // as plain text; a fence line too long to repeat with room left for text is reopened with its backticks alone.
+  const carried = (f: Fence | null): Fence | null => (f && 2 * f.ticks + 3 <= limit ? f : null);
+  const reopen = (f: Fence): string => (f.line.length + f.ticks + 2 <= limit / 2 ? f.line : '`'.repeat(f.ticks));
   while (from < text.length && pieces.length < maxPieces) {
-    const prefix = open ? `${open.line}\n` : '';
+    const carry = carried(open);
+    const prefix = carry ? `${reopen(carry)}\n` : '';
     let budget = limit - prefix.length;
     for (;;) {
       if (budget < 1) budget = 1;
@@ -128,7 +135,8 @@ export function splitMessage(text: string, limit: number = DISCORD_MESSAGE_LIMIT
       else end = cutAt(text, from, from + budget);
       const body = text.slice(from, end);
       const after = openFenceAtEnd(body, open);
-      const suffix = after ? closeFor(after, body) : '';
+      const close = carried(after);
+      const suffix = close ? closeFor(close, body) : '';
       const content = prefix + body + suffix;
       if (content.length <= limit || budget === 1) {
         pieces.push({ content, prefix, body, suffix });
