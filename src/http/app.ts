@@ -79,7 +79,19 @@ function responseUnderWay(socket: Socket): boolean {
   return inFlight?.headersSent === true;
 }
 
-export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics } {
+/** One registered route: its method and URL pattern, as fastify's onRoute hook sees it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  /** Whether it answers without the bearer token (PUBLIC) or checks its own credentials (the signed webhook). */
+  exempt: 'public' | 'self' | false;
+}
+
+/**
+ * The HTTP app. `routes` is its live route table (collected by an onRoute hook as routes are registered,
+ * complete once `app.ready()` resolved): the security test walks it so no route can forget the token.
+ */
+export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metrics; routes: RouteEntry[] } {
   const log = deps.log ?? silentLogger;
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
@@ -103,6 +115,14 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   // Every SSE stream and ?wait answer listens on the one shutdown signal: no listener limit (a warning
   // beyond 10 clients would be a plain-text line in a JSON log, and is no leak).
   if (deps.shutdown) setMaxListeners(0, deps.shutdown);
+
+  const routes: RouteEntry[] = [];
+  app.addHook('onRoute', (opts) => {
+    const signed = (opts.config as { signedWebhook?: boolean } | undefined)?.signedWebhook === true;
+    for (const method of [opts.method].flat()) {
+      routes.push({ method, url: opts.url, exempt: PUBLIC.has(opts.url) ? 'public' : signed ? 'self' : false });
+    }
+  });
 
   // JSON only: a body sent as text/plain (or anything else) gets 415 naming its content type.
   app.removeAllContentTypeParsers();
@@ -169,5 +189,5 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerDiscordOutboxRoutes(app, deps);
   registerRouteRoutes(app, deps);
   registerBoardRoutes(app, deps);
-  return { app, metrics };
+  return { app, metrics, routes };
 }

@@ -1,4 +1,5 @@
 import type { ResolvedConfig, ResolvedTrigger } from '../config/types.js';
+import { REPLAY_WINDOW_MS } from './webhook.js';
 import { DutyKeeper } from '../duties/keeper.js';
 import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../engine/logger.js';
@@ -320,6 +321,15 @@ export class ScheduleService {
       const key = `trigger:${t.name}`;
       return triggerView(t, now, this.#keepers.get(key)?.keeper.held ?? false, this.#store.recent(key, 1)[0]);
     });
+  }
+
+  /**
+   * A signed webhook's signature (lowercase hex) is used once: true the first time, false for a replay of
+   * the same request. Kept for twice the timestamp window (older ones fail on their timestamp).
+   */
+  claimWebhookSignature(name: string, signature: string): boolean {
+    const now = Date.now();
+    return this.#store.claimSignature(name, signature, now, now - 2 * REPLAY_WINDOW_MS);
   }
 
   /** `tetora trigger fire NAME` and webhooks: fire now with extra variables; refusals are thrown. */

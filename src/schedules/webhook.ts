@@ -5,7 +5,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *   X-Tetora-Timestamp: <unix time in seconds>
  *   X-Tetora-Signature: sha256=<hex of HMAC-SHA256(secret, timestamp + "." + raw body)>
  * The timestamp must be within 5 minutes of the daemon's clock (a captured request cannot be replayed
- * later), and the signature is compared in constant time. Pure.
+ * later), and the signature is compared in constant time. Pure. Within the window, the route also refuses a
+ * signature it accepted before (ScheduleService.claimWebhookSignature, table webhook_signatures).
  */
 export const TIMESTAMP_HEADER = 'x-tetora-timestamp';
 export const SIGNATURE_HEADER = 'x-tetora-signature';
@@ -16,7 +17,8 @@ export function signWebhook(secret: string, timestamp: string, body: Buffer | st
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
-export type SignatureCheck = { ok: true } | { ok: false; reason: string };
+/** `signature`: the verified HMAC as lowercase hex (the key of the replay check). */
+export type SignatureCheck = { ok: true; signature: string } | { ok: false; reason: string };
 
 /** Whether a request's timestamp and signature headers sign `body` with `secret`, at `now` (epoch ms). */
 export function verifyWebhook(
@@ -37,7 +39,7 @@ export function verifyWebhook(
   const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest();
   const given = Buffer.from((m[1] as string).toLowerCase(), 'hex');
   if (!timingSafeEqual(expected, given)) return { ok: false, reason: 'the signature does not match the body' };
-  return { ok: true };
+  return { ok: true, signature: expected.toString('hex') };
 }
 
 /**

@@ -45,6 +45,8 @@ export class ScheduleStore {
     this.#db = db;
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
+      claimSignature: p(`INSERT OR IGNORE INTO webhook_signatures (trigger, signature, seen_at) VALUES (?, ?, ?)`),
+      pruneSignatures: p(`DELETE FROM webhook_signatures WHERE seen_at < ?`),
       insert: p(`INSERT OR IGNORE INTO schedule_firings (schedule, scheduled_at, kind, fired_at, status, error, detail)
         VALUES (@schedule, @scheduledAt, @kind, @firedAt, @status, @error, @detail)`),
       setTask: p(`UPDATE schedule_firings SET task_id = ? WHERE id = ?`),
@@ -78,6 +80,17 @@ export class ScheduleStore {
    * Record a firing; undefined when a timed firing of this schedule at this time is already recorded (it
    * must not happen twice).
    */
+  /**
+   * Records a webhook signature as used; false when it was already (a replayed request). Rows seen before
+   * `pruneBefore` are deleted in the same transaction.
+   */
+  claimSignature(trigger: string, signature: string, now: number, pruneBefore: number): boolean {
+    return this.#db.transaction(() => {
+      this.#s.pruneSignatures.run(pruneBefore);
+      return this.#s.claimSignature.run(trigger, signature, now).changes === 1;
+    })();
+  }
+
   insert(f: NewFiring): FiringRow | undefined {
     const r = this.#s.insert.run({ ...f, error: f.error ?? null, detail: f.detail ? JSON.stringify(f.detail) : null });
     if (r.changes !== 1) return undefined;

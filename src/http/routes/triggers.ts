@@ -68,11 +68,13 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: AppDeps): void
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const t = svc.trigger(name);
       const token = deps.apiToken();
+      let signature: string | undefined;
       const byToken = Boolean(token) && tokenMatches(bearerToken(req.headers.authorization), token as string);
       if (!byToken) {
         if (t?.secret !== undefined) {
           const check = verifyWebhook(t.secret, { timestamp: header(req, TIMESTAMP_HEADER), signature: header(req, SIGNATURE_HEADER) }, body, Date.now());
           if (!check.ok) throw unauthorized(check.reason);
+          signature = check.signature;
         } else if (token) {
           // Unknown triggers and triggers without a secret look the same to a caller without the token.
           throw unauthorized(req.headers.authorization ? 'wrong token' : 'no Authorization header');
@@ -85,6 +87,11 @@ export function registerTriggerRoutes(app: FastifyInstance, deps: AppDeps): void
       if (deps.draining()) throw new TetoraError('TET_ERR_HTTP_DRAINING', 'the daemon is draining and starts nothing new; retry after it restarts.', { retryAfterSeconds: 30 });
       const vars = webhookVariables(body);
       if (!vars) throw new TetoraError('TET_ERR_HTTP_BAD_REQUEST', 'the webhook body must be a JSON object (its keys become the workflow\'s variables), or empty.', { field: '(body)' });
+      // The same signed request a second time (captured and replayed within the window): refused. Claimed
+      // only once the request is otherwise acceptable, so a sender may retry a delivery refused before this.
+      if (signature !== undefined && !svc.claimWebhookSignature(name, signature)) {
+        throw unauthorized('this signature was already used: a replayed request; sign each delivery with its own timestamp');
+      }
       const firing = await svc.fire(name, vars, 'webhook');
       return reply.status(202).send({ status: 'accepted', trigger: name, workflow: t.workflowName, runId: firing.workflowRunId, firing });
     });
