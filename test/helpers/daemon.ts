@@ -133,14 +133,19 @@ export class DaemonHarness extends Harness {
     return runCli(['--config', this.configPath, ...args], { TETORA_HOME: this.home }, input);
   }
 
-  /** This home's id, from its store (the first part of every run marker). */
-  homeId(): string {
+  /** Rows of a read-only query on this home's store (a connection of its own, closed after; safe while the daemon runs). */
+  query<T>(sql: string, ...args: unknown[]): T[] {
     const db = new Database(join(this.home, 'tetora.db'), { readonly: true });
     try {
-      return (db.prepare(`SELECT value FROM meta WHERE key = 'home_id'`).get() as { value: string }).value;
+      return db.prepare(sql).all(...args) as T[];
     } finally {
       db.close();
     }
+  }
+
+  /** This home's id, from its store (the first part of every run marker). */
+  homeId(): string {
+    return (this.query<{ value: string }>(`SELECT value FROM meta WHERE key = 'home_id'`)[0] as { value: string }).value;
   }
 
   /** Live processes carrying one of this home's run markers (read from /proc). */

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,12 +22,7 @@ afterEach(async () => {
 });
 
 function dbRuns(d: DaemonHarness, taskId: string): Array<{ run: number; pid: number | null }> {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT run, pid FROM task_runs WHERE task_id = ? ORDER BY run').all(taskId) as Array<{ run: number; pid: number | null }>;
-  } finally {
-    db.close();
-  }
+  return d.query('SELECT run, pid FROM task_runs WHERE task_id = ? ORDER BY run', taskId);
 }
 
 /** A request that starts a conversation: the user's prompt and nothing the model said before. */

@@ -3,7 +3,6 @@
  * Node (an npm install): `handover` leaves the running agent to the next daemon, which adopts it (the task
  * ends once, recorded by the new daemon); `drain` lets it finish on the old daemon first.
  */
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,14 +70,9 @@ async function nextDaemon(d: DaemonHarness, old: string): Promise<{ instance: st
 }
 
 function events(d: DaemonHarness, id: string): { types: string[]; runs: Array<{ instance: string }> } {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    const types = (db.prepare('SELECT type FROM task_events WHERE task_id = ? ORDER BY seq').all(id) as Array<{ type: string }>).map((e) => e.type);
-    const runs = db.prepare('SELECT instance_id AS instance FROM task_runs WHERE task_id = ?').all(id) as Array<{ instance: string }>;
-    return { types, runs };
-  } finally {
-    db.close();
-  }
+  const types = d.query<{ type: string }>('SELECT type FROM task_events WHERE task_id = ? ORDER BY seq', id).map((e) => e.type);
+  const runs = d.query<{ instance: string }>('SELECT instance_id AS instance FROM task_runs WHERE task_id = ?', id);
+  return { types, runs };
 }
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'interrupted'];

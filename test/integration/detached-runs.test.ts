@@ -27,12 +27,7 @@ async function daemon(raw: Record<string, unknown> = {}): Promise<DaemonHarness>
 }
 
 function dbRuns(d: DaemonHarness): Array<{ taskId: string; run: number; pid: number | null }> {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT task_id AS taskId, run, pid FROM task_runs').all() as Array<{ taskId: string; run: number; pid: number | null }>;
-  } finally {
-    db.close();
-  }
+  return d.query('SELECT task_id AS taskId, run, pid FROM task_runs');
 }
 
 function readLines(path: string): LogLine[] {

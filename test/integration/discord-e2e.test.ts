@@ -1,5 +1,3 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
 import { FakeDiscord } from '../helpers/fake-discord/index.js';
@@ -23,12 +21,7 @@ const wait = { timeout: 30_000, interval: 100 };
 
 /** The channel's catch-up cursor: set by the catch-up at READY; what is posted after it is live. */
 function cursor(d: DaemonHarness): unknown {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT last_message_id FROM discord_channels WHERE channel_id = ?').get(C1);
-  } finally {
-    db.close();
-  }
+  return d.query('SELECT last_message_id FROM discord_channels WHERE channel_id = ?', C1)[0];
 }
 
 describe('Discord end to end', () => {

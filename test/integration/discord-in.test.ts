@@ -1,6 +1,4 @@
-import Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
 import { FAKE_AGENT, intervals } from '../helpers/engine-harness.js';
@@ -34,18 +32,9 @@ interface Row {
   session_key: string | null;
 }
 
-function rows<T>(d: DaemonHarness, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const tasksOf = (d: DaemonHarness, messageId: string) => rows<Row>(d, `SELECT * FROM tasks WHERE source = 'discord' AND json_extract(origin, '$.messageId') = ?`, messageId);
-const discordTasks = (d: DaemonHarness) => rows<Row>(d, `SELECT * FROM tasks WHERE source = 'discord' ORDER BY seq`);
-const outbox = (d: DaemonHarness) => rows<{ key: string; channel_id: string; kind: string; body: string; reply_to: string | null }>(d, `SELECT * FROM discord_outbox ORDER BY id`);
+const tasksOf = (d: DaemonHarness, messageId: string) => d.query<Row>(`SELECT * FROM tasks WHERE source = 'discord' AND json_extract(origin, '$.messageId') = ?`, messageId);
+const discordTasks = (d: DaemonHarness) => d.query<Row>(`SELECT * FROM tasks WHERE source = 'discord' ORDER BY seq`);
+const outbox = (d: DaemonHarness) => d.query<{ key: string; channel_id: string; kind: string; body: string; reply_to: string | null }>(`SELECT * FROM discord_outbox ORDER BY id`);
 
 async function boot(opts: { discord?: Record<string, unknown>; raw?: Record<string, unknown>; fake?: FakeDiscord } = {}): Promise<{ fake: FakeDiscord; d: DaemonHarness }> {
   const fake =
@@ -86,7 +75,7 @@ async function connected(d: DaemonHarness): Promise<void> {
 
 /** The READY catch-up ran (every watched channel has a cursor). */
 async function caughtUp(d: DaemonHarness, channels = [C1, C2, C3]): Promise<void> {
-  await vi.waitFor(() => expect(rows(d, `SELECT channel_id FROM discord_channels WHERE last_message_id IS NOT NULL`).length).toBeGreaterThanOrEqual(channels.length), { timeout: 20_000, interval: 100 });
+  await vi.waitFor(() => expect(d.query(`SELECT channel_id FROM discord_channels WHERE last_message_id IS NOT NULL`).length).toBeGreaterThanOrEqual(channels.length), { timeout: 20_000, interval: 100 });
 }
 
 const wait = { timeout: 30_000, interval: 100 };
@@ -111,13 +100,13 @@ describe('Discord inbound', () => {
     await d.waitTerminal([t!.id, tm!.id]);
     expect((await d.task(t!.id)).output).toBe('hello back');
     for (const x of [own, bot, quiet]) expect(tasksOf(d, x.id)).toHaveLength(0);
-    const inbound = rows<{ message_id: string; kind: string; task_id: string }>(d, `SELECT * FROM discord_inbound ORDER BY length(message_id), message_id`);
+    const inbound = d.query<{ message_id: string; kind: string; task_id: string }>(`SELECT * FROM discord_inbound ORDER BY length(message_id), message_id`);
     expect(inbound.map((r) => [r.message_id, r.kind])).toEqual([
       [m.id, 'task'],
       [mention.id, 'task'],
     ]);
     // showProgress (default): one live status message promised per task, replying to the message.
-    expect(rows(d, `SELECT task_id, channel_id, reply_to FROM discord_status WHERE task_id = ?`, t!.id)).toEqual([{ task_id: t!.id, channel_id: C1, reply_to: m.id }]);
+    expect(d.query(`SELECT task_id, channel_id, reply_to FROM discord_status WHERE task_id = ?`, t!.id)).toEqual([{ task_id: t!.id, channel_id: C1, reply_to: m.id }]);
     const metrics = await (await d.fetch('/metrics')).text();
     expect(metrics).toMatch(/tetora_discord_tasks_total\{channel_kind="channel"\} 2/);
     // The three above, plus the bot's own status messages and replies as they come back through the gateway.
@@ -267,7 +256,7 @@ describe('Discord inbound', () => {
     const ask = fake.interaction({ kind: 'command', channelId: C1, user: alice, name: 'ask', options: { prompt: d.prompt({ out: 'asked' }) } });
     await vi.waitFor(() => expect(ask.edits).toHaveLength(1), wait);
     expect(ask.callbacks[0]).toMatchObject({ type: 5 });
-    const [t] = rows<Row>(d, `SELECT * FROM tasks WHERE json_extract(origin, '$.interactionId') = ?`, ask.id);
+    const [t] = d.query<Row>(`SELECT * FROM tasks WHERE json_extract(origin, '$.interactionId') = ?`, ask.id);
     expect(t).toMatchObject({ agent: 'a', session_key: null });
     expect(JSON.stringify(ask.edits[0])).toContain(t!.id);
     await d.waitTerminal([t!.id]);
@@ -325,7 +314,7 @@ describe('Discord inbound', () => {
     const m1 = fake.post(C1, { content: d.prompt({ out: 'first' }), author: alice });
     await vi.waitFor(() => expect(tasksOf(d, m1.id)).toHaveLength(1), wait);
     await d.waitTerminal([tasksOf(d, m1.id)[0]!.id]);
-    expect(rows(d, `SELECT provider FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toEqual([{ provider: 'fake' }]);
+    expect(d.query(`SELECT provider FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toEqual([{ provider: 'fake' }]);
     const cfg = JSON.parse(readFileSync(d.configPath, 'utf8')) as { agents: Record<string, Record<string, unknown>>; discord: Record<string, unknown> };
     // The same reload routes C2 to agent a: routes apply at the next message, without a reconnect.
     d.writeConfig({ ...cfg, agents: { ...cfg.agents, a: { provider: 'fake2' } }, discord: { ...cfg.discord, routes: { [C1]: { agent: 'a' }, [C2]: { agent: 'a' } } } });
@@ -336,10 +325,10 @@ describe('Discord inbound', () => {
     const [t2] = tasksOf(d, m2.id);
     await d.waitTerminal([t2!.id]);
     expect((await d.task(t2!.id)).status).toBe('succeeded');
-    const ev = rows<{ data: string }>(d, `SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, t2!.id);
+    const ev = d.query<{ data: string }>(`SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, t2!.id);
     expect(ev).toHaveLength(1);
     expect(JSON.parse(ev[0]!.data).reason).toBe('provider or model changed (fake/- → fake2/-)');
-    expect(rows(d, `SELECT provider, archive_reason FROM provider_sessions WHERE session_key = ? ORDER BY id`, `discord:${C1}`)).toEqual([
+    expect(d.query(`SELECT provider, archive_reason FROM provider_sessions WHERE session_key = ? ORDER BY id`, `discord:${C1}`)).toEqual([
       { provider: 'fake', archive_reason: 'provider or model changed (fake/- → fake2/-)' },
       { provider: 'fake2', archive_reason: null },
     ]);
@@ -396,15 +385,15 @@ describe('Discord inbound', () => {
     await caughtUp(d);
     const say = async (channel: string, content: string) => {
       const m = fake.post(channel, { content, author: alice });
-      await vi.waitFor(() => expect(rows(d, `SELECT 1 FROM discord_inbound WHERE message_id = ?`, m.id)).toHaveLength(1), wait);
+      await vi.waitFor(() => expect(d.query(`SELECT 1 FROM discord_inbound WHERE message_id = ?`, m.id)).toHaveLength(1), wait);
       return m;
     };
     const reply = (m: { id: string }) => outbox(d).find((o) => o.key === `command:${m.id}`)?.body;
     const first = await say(C1, d.prompt({ out: 'one' }));
     await d.waitTerminal(tasksOf(d, first.id).map((t) => t.id));
-    expect(rows(d, `SELECT 1 FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toHaveLength(1);
+    expect(d.query(`SELECT 1 FROM provider_sessions WHERE session_key = ? AND status = 'active'`, `discord:${C1}`)).toHaveLength(1);
     expect(reply(await say(C1, '!new'))).toMatch(/^Started a fresh session/);
-    expect(rows(d, `SELECT archive_reason FROM provider_sessions WHERE session_key = ?`, `discord:${C1}`)).toEqual([{ archive_reason: 'a fresh session was asked for (!new)' }]);
+    expect(d.query(`SELECT archive_reason FROM provider_sessions WHERE session_key = ?`, `discord:${C1}`)).toEqual([{ archive_reason: 'a fresh session was asked for (!new)' }]);
     // C3 has no route: the default agent (a), then a !chat lock (b), released by !end.
     expect(reply(await say(C3, '!chat nobody'))).toBe('No agent `nobody` is configured; `!agents` lists them.');
     expect(reply(await say(C3, '!chat b'))).toBe('This channel now talks to **b**; `!end` releases it.');
@@ -423,13 +412,13 @@ describe('Discord inbound', () => {
     await d.waitTerminal([tfail!.id]);
     expect((await d.task(tfail!.id)).status).toBe('failed');
     const retry = await say(C2, '!retry');
-    const [again] = rows<Row>(d, `SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${retry.id}`);
+    const [again] = d.query<Row>(`SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${retry.id}`);
     expect(again).toMatchObject({ prompt: tfail!.prompt, agent: tfail!.agent, session_key: `discord:${C2}` });
     await d.waitTerminal([again!.id]);
     expect(d.log().filter((l) => l.event === 'start' && l.taskId === again!.id).length).toBeGreaterThan(0);
     // !ask: one-shot, no session.
     const ask = await say(C1, `!ask ${d.prompt({ out: 'asked' })}`);
-    const [asked] = rows<Row>(d, `SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${ask.id}`);
+    const [asked] = d.query<Row>(`SELECT * FROM tasks WHERE idempotency_key = ?`, `discord:${ask.id}`);
     expect(asked).toMatchObject({ agent: 'a', session_key: null });
     expect(reply(await say(C1, '!status'))).toMatch(/^\*\*Tetora\*\* running: /);
     const metrics = await (await d.fetch('/metrics')).text();

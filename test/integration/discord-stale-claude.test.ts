@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -50,17 +49,17 @@ describe('Discord: a stale claude session', () => {
     db.close();
     await d.start({ env: { TETORA_DISCORD_TEST_FAST_IDENTIFY: '1' } });
     await vi.waitFor(async () => expect((await d.json<{ connected: boolean }>('/api/discord/status')).body.connected).toBe(true), { timeout: 20_000 });
-    await vi.waitFor(() => expect(read(d, `SELECT 1 FROM discord_channels WHERE channel_id = ? AND last_message_id IS NOT NULL`, C1)).toHaveLength(1), { timeout: 20_000 });
+    await vi.waitFor(() => expect(d.query(`SELECT 1 FROM discord_channels WHERE channel_id = ? AND last_message_id IS NOT NULL`, C1)).toHaveLength(1), { timeout: 20_000 });
     const m = fake.post(C1, { content: 'hello again', author: alice });
-    await vi.waitFor(() => expect(read(d, `SELECT id FROM tasks WHERE json_extract(origin, '$.messageId') = ?`, m.id)).toHaveLength(1), { timeout: 20_000 });
-    const [{ id }] = read<{ id: string }>(d, `SELECT id FROM tasks WHERE json_extract(origin, '$.messageId') = ?`, m.id) as [{ id: string }];
+    await vi.waitFor(() => expect(d.query(`SELECT id FROM tasks WHERE json_extract(origin, '$.messageId') = ?`, m.id)).toHaveLength(1), { timeout: 20_000 });
+    const [{ id }] = d.query<{ id: string }>(`SELECT id FROM tasks WHERE json_extract(origin, '$.messageId') = ?`, m.id) as [{ id: string }];
     const [t] = await d.waitTerminal([id], 90_000);
     expect(t).toMatchObject({ status: 'succeeded', output: 'fresh answer' });
-    const ev = read<{ data: string }>(d, `SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, id);
+    const ev = d.query<{ data: string }>(`SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, id);
     expect(ev).toHaveLength(1);
     const reason = (JSON.parse(ev[0]!.data) as { reason: string }).reason;
     expect(reason).toMatch(/^the provider no longer knew the session: .*session is gone/);
-    const sessions = read<{ provider_session_id: string; status: string; archive_reason: string | null }>(d, `SELECT provider_session_id, status, archive_reason FROM provider_sessions WHERE session_key = ? ORDER BY id`, `discord:${C1}`);
+    const sessions = d.query<{ provider_session_id: string; status: string; archive_reason: string | null }>(`SELECT provider_session_id, status, archive_reason FROM provider_sessions WHERE session_key = ? ORDER BY id`, `discord:${C1}`);
     expect(sessions[0]).toMatchObject({ provider_session_id: UNKNOWN, status: 'archived' });
     expect(sessions[1]).toMatchObject({ status: 'active' });
     expect(sessions[1]!.provider_session_id).not.toBe(UNKNOWN);
@@ -73,11 +72,3 @@ describe('Discord: a stale claude session', () => {
   });
 });
 
-function read<T = unknown>(d: DaemonHarness, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}

@@ -4,8 +4,7 @@
  * messages without an agent (plus the channel, user and guild ids), and the engine routes them: keywords,
  * a binding on the user, the classifier; a routed channel keeps its route.
  */
-import Database from 'better-sqlite3';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
 import { FakeDiscord } from '../helpers/fake-discord/index.js';
@@ -35,16 +34,7 @@ interface Row {
   session_key: string | null;
 }
 
-function rows<T>(d: DaemonHarness, sql: string, ...args: unknown[]): T[] {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all(...args) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-const taskOf = (d: DaemonHarness, messageId: string) => rows<Row>(d, `SELECT * FROM tasks WHERE source = 'discord' AND json_extract(origin, '$.messageId') = ?`, messageId)[0];
+const taskOf = (d: DaemonHarness, messageId: string) => d.query<Row>(`SELECT * FROM tasks WHERE source = 'discord' AND json_extract(origin, '$.messageId') = ?`, messageId)[0];
 const routeOf = (t: Row | undefined) => JSON.parse(t?.route ?? 'null') as Record<string, unknown> | null;
 
 describe('Discord through smart dispatch', () => {
@@ -69,7 +59,7 @@ describe('Discord through smart dispatch', () => {
     pool.track(d);
     await d.start({ env: ENV });
     await vi.waitFor(async () => expect((await d.json<{ connected: boolean }>('/api/discord/status')).body.connected).toBe(true), wait);
-    await vi.waitFor(() => expect(rows(d, `SELECT channel_id FROM discord_channels WHERE last_message_id IS NOT NULL`).length).toBeGreaterThanOrEqual(3), wait);
+    await vi.waitFor(() => expect(d.query(`SELECT channel_id FROM discord_channels WHERE last_message_id IS NOT NULL`).length).toBeGreaterThanOrEqual(3), wait);
 
     // An unrouted channel: the agent's keyword.
     const kw = fake.post(C2, { content: 'fix the bug please', author: alice });
@@ -84,7 +74,7 @@ describe('Discord through smart dispatch', () => {
     expect(taskOf(d, routed.id)).toMatchObject({ agent: 'coder', route: null });
     expect(taskOf(d, llm.id)?.agent).toBe('writer');
     expect(routeOf(taskOf(d, llm.id))).toMatchObject({ method: 'llm', confidence: 'high' });
-    const classifiers = rows<Row & { parent_id: string }>(d, `SELECT * FROM tasks WHERE source = 'route'`);
+    const classifiers = d.query<Row & { parent_id: string }>(`SELECT * FROM tasks WHERE source = 'route'`);
     expect(classifiers.map((c) => [c.parent_id, c.agent, c.status])).toEqual([[taskOf(d, llm.id)?.id, 'lead', 'succeeded']]);
     // Each message is answered once in its channel.
     await vi.waitFor(() => {
@@ -102,7 +92,7 @@ describe('Discord through smart dispatch', () => {
     await vi.waitFor(() => expect(taskOf(d, bound.id)?.status).toBe('succeeded'), wait);
     expect(taskOf(d, bound.id)?.agent).toBe('writer');
     expect(routeOf(taskOf(d, bound.id))).toMatchObject({ method: 'binding', newSession: true });
-    const recovery = rows<{ data: string }>(d, `SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, taskOf(d, bound.id)?.id);
+    const recovery = d.query<{ data: string }>(`SELECT data FROM task_events WHERE task_id = ? AND type = 'session_recovery'`, taskOf(d, bound.id)?.id);
     expect(recovery.map((r) => JSON.parse(r.data) as Record<string, unknown>)).toEqual([expect.objectContaining({ newSession: true })]);
   });
 });

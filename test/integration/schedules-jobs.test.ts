@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,13 +21,8 @@ interface Firing {
 }
 
 function firings(d: DaemonHarness, schedule?: string): Firing[] {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    const rows = db.prepare('SELECT id, schedule, scheduled_at, kind, status, task_id, error FROM schedule_firings ORDER BY id').all() as Firing[];
-    return schedule ? rows.filter((r) => r.schedule === schedule) : rows;
-  } finally {
-    db.close();
-  }
+  const rows = d.query<Firing>('SELECT id, schedule, scheduled_at, kind, status, task_id, error FROM schedule_firings ORDER BY id');
+  return schedule ? rows.filter((r) => r.schedule === schedule) : rows;
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, deadlineMs = 30_000): Promise<void> {

@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,15 +6,6 @@ import { agentStarts, waitRun, workflowConfig, writeWorkflow } from '../helpers/
 
 /** Triggers wired to the real workflow runner (not a recording starter): what `tetora serve` runs. */
 const pool = daemonPool();
-
-function rows<T>(d: DaemonHarness, sql: string): T[] {
-  const db = new Database(join(d.home, 'tetora.db'), { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 describe('triggers start real workflow runs', () => {
   it('a cron trigger runs its workflow once per time across a SIGKILL and a restart at that time; an event trigger follows the run to its end', async () => {
@@ -36,7 +26,7 @@ describe('triggers start real workflow runs', () => {
     const env = { TETORA_TEST_CLOCK: clockFile };
     await d.start({ env });
     clock('2026-01-01T00:01:00Z');
-    const runsOf = (name: string) => rows<{ id: string; trigger_info: string }>(d, `SELECT id, trigger_info FROM workflow_runs WHERE workflow_name = '${name}' ORDER BY created_at`);
+    const runsOf = (name: string) => d.query<{ id: string; trigger_info: string }>(`SELECT id, trigger_info FROM workflow_runs WHERE workflow_name = '${name}' ORDER BY created_at`);
     const until = async (what: string, ok: () => boolean) => {
       const end = Date.now() + 45_000;
       while (!ok()) {
@@ -67,6 +57,6 @@ describe('triggers start real workflow runs', () => {
     await until('the follow-up of the second run', () => runsOf('followup').length === 2);
     await waitRun(d, runsOf('followup')[1]!.id);
     expect(agentStarts(d).filter((s) => s === 'write')).toHaveLength(2);
-    expect(rows<{ n: number }>(d, `SELECT COUNT(*) AS n FROM schedule_firings WHERE schedule = 'trigger:minutely'`)[0]!.n).toBe(2);
+    expect(d.query<{ n: number }>(`SELECT COUNT(*) AS n FROM schedule_firings WHERE schedule = 'trigger:minutely'`)[0]!.n).toBe(2);
   });
 });
