@@ -32,7 +32,7 @@ export function registerBackup(program: Command): void {
     .option('--with-secrets', 'keep the secrets written in the config files as they are, and add .env')
     .option('--json', 'print JSON')
     .action(async (file: string | undefined, opts: { withSecrets?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const { createBackup, defaultArchiveName } = await import('../../ops/backup.js');
       const out = resolve(file ?? defaultArchiveName(new Date()));
       const r = await createBackup({

@@ -21,8 +21,8 @@ export function registerData(program: Command): void {
     .command('status')
     .description('database size, task counts, and what retention would remove now')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { config } = await loadForCommand(cmd);
       const files = { db: size(config.dbPath), wal: size(`${config.dbPath}-wal`) };
       if (!existsSync(config.dbPath)) {
         if (opts.json) return printJson({ dbPath: config.dbPath, exists: false });
@@ -51,8 +51,8 @@ export function registerData(program: Command): void {
     .description('remove the events, outputs and runs of finished tasks older than the retention settings (unfinished tasks and what a running workflow needs are never touched)')
     .option('--dry-run', 'say what would be removed; change nothing')
     .option('--json', 'print JSON')
-    .action((opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const { config } = await loadForCommand(cmd);
       if (!existsSync(config.dbPath)) {
         if (opts.json) return printJson({ dryRun: opts.dryRun ?? false, kinds: [] });
         process.stdout.write(`no database yet at ${config.dbPath}: nothing to prune\n`);

@@ -18,7 +18,7 @@ export function registerLogs(program: Command): void {
       const filter: LogFilter = { minLevel: parseLevel(opts.level), ...(opts.since ? { since: parseSince(opts.since, Date.now()) } : {}) };
       const n = opts.lines === undefined ? (opts.since ? Infinity : 100) : Number(opts.lines);
       if (!(n >= 0) || (Number.isFinite(n) && !Number.isInteger(n))) throw new TetoraError('TET_ERR_USAGE', `--lines "${opts.lines}" is not a whole number of 0 or more.`, { lines: opts.lines });
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const path = config.logFile.path;
       if (!existsSync(path) && !opts.follow) {
         throw new TetoraError('TET_ERR_LOG_NOT_FOUND', `no log file at ${path}: the daemon has not run on this home yet${config.logFile.enabled ? '' : ' (logFile.enabled is false in the config)'}; start it with \`tetora serve\`.`, { path });

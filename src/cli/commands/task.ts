@@ -42,7 +42,7 @@ export function registerTask(program: Command): void {
     .option('--cursor <cursor>', 'page on from a previous nextCursor')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; agent?: string; source?: string; limit: string; cursor?: string; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const q = taskListFlags(opts);
       const client = new DaemonClient(config);
       const body = await daemonOrStore(
@@ -63,7 +63,7 @@ export function registerTask(program: Command): void {
     .argument('<id>', 'task id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       const body = await daemonOrStore(
         client,
@@ -80,7 +80,7 @@ export function registerTask(program: Command): void {
     .description("a task's whole output on stdout, as the agent wrote it (also when it is too large for the task row and kept in its spool file)")
     .argument('<id>', 'task id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       const source = await daemonOrStore<AsyncIterable<string | Buffer> | Iterable<string>>(
         client,
@@ -101,7 +101,7 @@ export function registerTask(program: Command): void {
     .argument('<id>', 'task id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<TaskView>('POST', `/api/tasks/${encodeURIComponent(id)}/cancel`);
       if (opts.json) printJson(body);
       else process.stdout.write(`${body.id} ${body.status}${body.error ? ` — ${body.error.message}` : ''}\n`);
@@ -114,7 +114,7 @@ export function registerTask(program: Command): void {
     .option('-f, --follow', 'keep streaming until the task ends')
     .option('--json', 'one JSON event per line')
     .action(async (id: string, opts: { follow?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       // Printed with backpressure: a slow reader (`| less`) slows the reading of the events, never
       // fills the CLI's memory (online: the daemon's stream waits; offline: the store's next page does).

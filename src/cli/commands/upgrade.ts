@@ -34,7 +34,7 @@ export function registerUpgrade(program: Command): void {
     .option('--drain', 'restart a running daemon only after its running tasks finish (default: hand them to the new daemon)')
     .option('--json', 'print JSON')
     .action(async (opts: UpgradeOpts, cmd: Command) => {
-      const config = loadOptional(cmd);
+      const config = await loadOptional(cmd);
       const current = version();
       const sea = seaRuntime();
       const say = (line: string) => {
@@ -96,9 +96,9 @@ export function registerUpgrade(program: Command): void {
     });
 }
 
-function loadOptional(cmd: Command): ResolvedConfig | undefined {
+async function loadOptional(cmd: Command): Promise<ResolvedConfig | undefined> {
   try {
-    return loadForCommand(cmd, { quiet: true }).config;
+    return (await loadForCommand(cmd, { quiet: true })).config;
   } catch (err) {
     if (isTetoraError(err) && err.code === 'TET_ERR_CONFIG_NOT_FOUND') return undefined;
     throw err;

@@ -14,7 +14,7 @@ import { loadForCommand, printJson } from '../context.js';
 
 /** Run `fn` with a manager on the configured store; undefined (nothing recorded) when the database does not exist yet. */
 async function withManager<T>(cmd: Command, fn: (m: GitWorktreeManager) => Promise<T> | T): Promise<T | undefined> {
-  const { config } = loadForCommand(cmd);
+  const { config } = await loadForCommand(cmd);
   if (!existsSync(config.dbPath)) return undefined;
   const db = openDb(config.dbPath);
   try {
