@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { openDb } from '../../store/db.js';
-import { storeCounts } from '../../store/history.js';
-import { pruneHistory, reportLines } from '../../ops/retention.js';
 import { formatSize } from '../../worktrees/naming.js';
 import { loadForCommand, printJson } from '../context.js';
 
@@ -22,6 +19,9 @@ export function registerData(program: Command): void {
     .description('database size, task counts, and what retention would remove now')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { openDb } = await import('../../store/db.js');
+      const { storeCounts } = await import('../../store/history.js');
+      const { pruneHistory, reportLines } = await import('../../ops/retention.js');
       const { config } = await loadForCommand(cmd);
       const files = { db: size(config.dbPath), wal: size(`${config.dbPath}-wal`) };
       if (!existsSync(config.dbPath)) {
@@ -52,6 +52,8 @@ export function registerData(program: Command): void {
     .option('--dry-run', 'say what would be removed; change nothing')
     .option('--json', 'print JSON')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const { openDb } = await import('../../store/db.js');
+      const { pruneHistory, reportLines } = await import('../../ops/retention.js');
       const { config } = await loadForCommand(cmd);
       if (!existsSync(config.dbPath)) {
         if (opts.json) return printJson({ dryRun: opts.dryRun ?? false, kinds: [] });

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { TetoraError } from '../../errors.js';
-import { parseSince } from '../../ops/logfile.js';
-import { HistoryStore, type CostBy, type CostRow, type HistoryRow } from '../../store/history.js';
-import { migrationStatus, openDb } from '../../store/db.js';
+import type { CostBy, CostRow, HistoryRow, HistoryStore } from '../../store/history.js';
 import { loadForCommand, printJson } from '../context.js';
 
 /**
@@ -12,6 +10,8 @@ import { loadForCommand, printJson } from '../context.js';
  */
 
 async function withHistory<T>(cmd: Command, fn: (h: HistoryStore | undefined) => T): Promise<T> {
+  const { migrationStatus, openDb } = await import('../../store/db.js');
+  const { HistoryStore } = await import('../../store/history.js');
   const { config } = await loadForCommand(cmd);
   if (!existsSync(config.dbPath)) return fn(undefined);
   const db = openDb(config.dbPath, { readonly: true });
@@ -66,6 +66,7 @@ export function registerHistory(program: Command): void {
     .option('--since <time>', 'a duration back from now (7d, 12h) or a date (2026-12-01)')
     .option('--json', 'print JSON')
     .action(async (opts: { by: string; since?: string; json?: boolean }, cmd: Command) => {
+      const { parseSince } = await import('../../ops/logfile.js');
       if (!(BY as readonly string[]).includes(opts.by)) throw new TetoraError('TET_ERR_USAGE', `--by "${opts.by}" is not one of ${BY.join(', ')}.`, { by: opts.by });
       const since = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
       const by = opts.by as CostBy;
@@ -83,6 +84,7 @@ export function registerHistory(program: Command): void {
     .option('-n, --limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON')
     .action(async (opts: { since?: string; agent?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
+      const { parseSince } = await import('../../ops/logfile.js');
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new TetoraError('TET_ERR_USAGE', `--limit "${opts.limit}" is not a whole number above 0.`, { limit: opts.limit });
       if (opts.status !== undefined && !['succeeded', 'failed', 'cancelled', 'timed_out'].includes(opts.status)) {
