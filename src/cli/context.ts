@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import type { LoadResult } from '../config/types.js';
 
 /**
@@ -35,9 +34,14 @@ export function addConfigOptionEverywhere(cmd: Command): void {
   }
 }
 
-/** Load the config named by --config (or the default), printing its warnings on stderr once. */
-export function loadForCommand(cmd: Command, opts: { quiet?: boolean } = {}): LoadResult {
+/**
+ * Load the config named by --config (or the default), printing its warnings on stderr once.
+ * The config loader (zod schema) is imported here, not at the top, so that building the command
+ * tree (`--help`, `--version`) never loads it.
+ */
+export async function loadForCommand(cmd: Command, opts: { quiet?: boolean } = {}): Promise<LoadResult> {
   const { config } = globalOpts(cmd);
+  const { loadConfig } = await import('../config/load.js');
   const result = loadConfig(config ? { configPath: config } : {});
   if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
   return result;

@@ -1,5 +1,8 @@
 import { TetoraError } from '../errors.js';
 
+/** The daemon's listen address when the config names none. */
+export const DEFAULT_LISTEN = '127.0.0.1:8991';
+
 /**
  * The one parser of listen addresses (`listenAddr` in the config, `serve --listen`, `init --listen`).
  * Pure: no I/O. parseListen returns what is wrong; the config loader words its own error from it.

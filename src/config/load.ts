@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { deepMerge, isPlainObject, parseDotEnv, unknownKeys, valueAt } from './merge.js';
-import { parseListen } from './listen.js';
+import { DEFAULT_LISTEN, parseListen } from './listen.js';
 import { configSchema, legacyProviderTypes, type RawConfig } from './schema.js';
 import type { DiscordConfig, LoadResult, ResolvedAgent, ResolvedConfig, ResolvedProvider, ResolvedSkill } from './types.js';
 import { resolvePath } from '../util/fsx.js';
@@ -18,7 +18,8 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
 }
 
-export const DEFAULT_LISTEN = '127.0.0.1:8991';
+// Defined in listen.ts (no zod) so the CLI can name it in `tetora init --help` without loading the schema.
+export { DEFAULT_LISTEN };
 
 /** `$TETORA_HOME`, default `~/.tetora`. */
 export function homeDir(env: Record<string, string | undefined> = process.env): string {

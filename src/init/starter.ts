@@ -1,5 +1,5 @@
 /** `tetora init`'s pure parts: the choices, their validation, the starter config and SOUL.md. */
-import { DEFAULT_LISTEN } from '../config/load.js';
+import { DEFAULT_LISTEN } from '../config/listen.js';
 import { parseListen } from '../config/listen.js';
 import { TetoraError } from '../errors.js';
 

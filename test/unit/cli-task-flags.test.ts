@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { taskListFlags, taskListSearch } from '../../src/cli/commands/task.js';
+import { taskListFlags, taskListSearch } from '../../src/cli/commands/task-query.js';
 import { stdoutErrorAction } from '../../src/cli/output.js';
 import { TetoraError } from '../../src/errors.js';
 import { parseQuery, taskListQuery } from '../../src/http/query.js';

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { defaultConfigPath, homeDir, loadConfig } from '../../config/load.js';
 import { TetoraError } from '../../errors.js';
 import { formatSize } from '../../worktrees/naming.js';
 import { globalOpts, loadForCommand, printJson } from '../context.js';
@@ -11,7 +10,8 @@ import type { HomePaths } from '../../ops/backup.js';
 /** `tetora backup [FILE] [--with-secrets]` and `tetora restore FILE [--force]`. */
 
 /** The home's paths from its config; a home whose config does not load (a fresh machine) uses the defaults. */
-function homePaths(cmd: Command): HomePaths {
+async function homePaths(cmd: Command): Promise<HomePaths> {
+  const { defaultConfigPath, homeDir, loadConfig } = await import('../../config/load.js');
   const configPath = resolve(globalOpts(cmd).config ?? defaultConfigPath());
   try {
     const { config } = loadConfig({ configPath });
@@ -32,7 +32,7 @@ export function registerBackup(program: Command): void {
     .option('--with-secrets', 'keep the secrets written in the config files as they are, and add .env')
     .option('--json', 'print JSON')
     .action(async (file: string | undefined, opts: { withSecrets?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const { createBackup, defaultArchiveName } = await import('../../ops/backup.js');
       const out = resolve(file ?? defaultArchiveName(new Date()));
       const r = await createBackup({
@@ -62,7 +62,7 @@ export function registerBackup(program: Command): void {
     .option('--force', 'replace an existing database (what is replaced is kept, not deleted)')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { force?: boolean; json?: boolean }, cmd: Command) => {
-      const paths = homePaths(cmd);
+      const paths = await homePaths(cmd);
       const { restoreBackup } = await import('../../ops/backup.js');
       const r = await restoreBackup({ paths, archive: resolve(file), force: opts.force ?? false });
       if (opts.json) return printJson(r);

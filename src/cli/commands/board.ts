@@ -79,7 +79,7 @@ function oneOf(flag: string, value: string | undefined, allowed: readonly string
 
 export function registerBoard(program: Command): void {
   const board = program.command('board').description('the task board: tickets with dependencies, run by agents (auto-dispatch) or people');
-  const client = (cmd: Command) => new DaemonClient(loadForCommand(cmd).config);
+  const client = async (cmd: Command) => new DaemonClient((await loadForCommand(cmd)).config);
   const path = (id: string, rest = '') => `/api/board/${encodeURIComponent(id)}${rest}`;
 
   board
@@ -95,7 +95,7 @@ export function registerBoard(program: Command): void {
       if (opts.status.length) q.set('status', opts.status.join(','));
       if (opts.project) q.set('project', opts.project);
       if (opts.assignee) q.set('assignee', opts.assignee);
-      const { body } = await client(cmd).json<{ tickets: TicketView[] }>('GET', `/api/board${q.size ? `?${q}` : ''}`);
+      const { body } = await (await client(cmd)).json<{ tickets: TicketView[] }>('GET', `/api/board${q.size ? `?${q}` : ''}`);
       if (opts.json) printJson(body);
       else process.stdout.write(`${ticketsText(body.tickets)}\n`);
     });
@@ -124,7 +124,7 @@ export function registerBoard(program: Command): void {
       if (opts.workdir !== undefined) body.workdir = workdirFromHere(opts.workdir);
       if (opts.worktree) body.worktree = true;
       if (opts.backlog) body.status = 'backlog';
-      const { body: out } = await client(cmd).json<{ ticket: TicketView }>('POST', '/api/board', body);
+      const { body: out } = await (await client(cmd)).json<{ ticket: TicketView }>('POST', '/api/board', body);
       if (opts.json) printJson(out);
       else process.stdout.write(`${out.ticket.id} added (${out.ticket.status}): ${out.ticket.title}\n`);
     });
@@ -135,7 +135,7 @@ export function registerBoard(program: Command): void {
     .argument('<id>', 'ticket id, e.g. T-1')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const { body } = await client(cmd).json<{ ticket: TicketView; comments: CommentView[] }>('GET', path(id));
+      const { body } = await (await client(cmd)).json<{ ticket: TicketView; comments: CommentView[] }>('GET', path(id));
       if (opts.json) printJson(body);
       else process.stdout.write(`${ticketText(body.ticket, body.comments)}\n`);
     });
@@ -149,7 +149,7 @@ export function registerBoard(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, status: string, opts: { reason?: string; json?: boolean }, cmd: Command) => {
       oneOf('status', status, ticketStatuses);
-      const { body } = await client(cmd).json<{ ticket: TicketView; task: { id: string } | null }>('POST', path(id, '/move'), { status, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
+      const { body } = await (await client(cmd)).json<{ ticket: TicketView; task: { id: string } | null }>('POST', path(id, '/move'), { status, ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
       if (opts.json) printJson(body);
       else process.stdout.write(`${id} is ${body.ticket.status}${body.task ? ` (task ${body.task.id})` : ''}\n`);
     });
@@ -162,7 +162,7 @@ export function registerBoard(program: Command): void {
     .option('--author <name>', 'who says it (default "user")')
     .option('--json', 'print JSON')
     .action(async (id: string, text: string, opts: { author?: string; json?: boolean }, cmd: Command) => {
-      const { body } = await client(cmd).json<{ comment: CommentView }>('POST', path(id, '/comments'), { body: text, ...(opts.author !== undefined ? { author: opts.author } : {}) });
+      const { body } = await (await client(cmd)).json<{ comment: CommentView }>('POST', path(id, '/comments'), { body: text, ...(opts.author !== undefined ? { author: opts.author } : {}) });
       if (opts.json) printJson(body);
       else process.stdout.write(`comment ${body.comment.id} added to ${id}\n`);
     });
@@ -173,7 +173,7 @@ export function registerBoard(program: Command): void {
     .argument('<id>', 'ticket id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const { body } = await client(cmd).json<{ ticket: TicketView; task: { id: string; status: string } | null }>('POST', path(id, '/run'));
+      const { body } = await (await client(cmd)).json<{ ticket: TicketView; task: { id: string; status: string } | null }>('POST', path(id, '/run'));
       if (opts.json) printJson(body);
       else if (body.task) process.stdout.write(`${id} is doing: task ${body.task.id} (${body.task.status})\n`);
       else process.stderr.write(`tetora: ${id} did not run: ${body.ticket.statusReason ?? body.ticket.status}\n`);

@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
-import { redactConfig } from '../../config/redact.js';
 import type { LoadResult } from '../../config/types.js';
 import { isTetoraError } from '../../errors.js';
 import { configPathFrom, printJson, withConfigOption } from '../context.js';
 import { ExitWith } from '../exit.js';
 
-function load(cmd: Command): LoadResult {
+// The loader (zod schema) is imported when an action runs, not when the command tree is built.
+async function load(cmd: Command): Promise<LoadResult> {
   const configPath = configPathFrom(cmd);
+  const { loadConfig } = await import('../../config/load.js');
   return loadConfig(configPath ? { configPath } : {});
 }
 
@@ -17,8 +17,9 @@ export function registerConfig(program: Command): void {
   withConfigOption(config.command('show'))
     .description('print the compiled config (defaults applied, paths resolved) with secrets shown as ***')
     .option('--json', 'print {path, warnings, config} as JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const { config: resolved, warnings } = load(cmd);
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { config: resolved, warnings } = await load(cmd);
+      const { redactConfig } = await import('../../config/redact.js');
       if (opts.json) {
         printJson({ path: resolved.configPath, warnings, config: redactConfig(resolved) });
         return;
@@ -30,10 +31,10 @@ export function registerConfig(program: Command): void {
   withConfigOption(config.command('validate'))
     .description('check the config (with config.local.json, .env and $VAR secrets); exits non-zero naming the wrong field')
     .option('--json', 'print {ok, path, warnings} as JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
       let result: LoadResult;
       try {
-        result = load(cmd);
+        result = await load(cmd);
       } catch (err) {
         if (!opts.json || !isTetoraError(err)) throw err;
         printJson({ ok: false, error: err.toJSON() });

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { openDb } from '../../store/db.js';
-import { storeCounts } from '../../store/history.js';
-import { pruneHistory, reportLines } from '../../ops/retention.js';
 import { formatSize } from '../../worktrees/naming.js';
 import { loadForCommand, printJson } from '../context.js';
 
@@ -21,8 +18,11 @@ export function registerData(program: Command): void {
     .command('status')
     .description('database size, task counts, and what retention would remove now')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { openDb } = await import('../../store/db.js');
+      const { storeCounts } = await import('../../store/history.js');
+      const { pruneHistory, reportLines } = await import('../../ops/retention.js');
+      const { config } = await loadForCommand(cmd);
       const files = { db: size(config.dbPath), wal: size(`${config.dbPath}-wal`) };
       if (!existsSync(config.dbPath)) {
         if (opts.json) return printJson({ dbPath: config.dbPath, exists: false });
@@ -51,8 +51,10 @@ export function registerData(program: Command): void {
     .description('remove the events, outputs and runs of finished tasks older than the retention settings (unfinished tasks and what a running workflow needs are never touched)')
     .option('--dry-run', 'say what would be removed; change nothing')
     .option('--json', 'print JSON')
-    .action((opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+    .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const { openDb } = await import('../../store/db.js');
+      const { pruneHistory, reportLines } = await import('../../ops/retention.js');
+      const { config } = await loadForCommand(cmd);
       if (!existsSync(config.dbPath)) {
         if (opts.json) return printJson({ dryRun: opts.dryRun ?? false, kinds: [] });
         process.stdout.write(`no database yet at ${config.dbPath}: nothing to prune\n`);

@@ -37,7 +37,7 @@ export function registerDiscordOutbox(program: Command): void {
     .option('--limit <n>', 'at most this many rows (newest first)', '50')
     .option('--json', 'print JSON')
     .action(async (opts: { dead?: boolean; sent?: boolean; limit: string; json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const state = opts.dead ? 'dead' : opts.sent ? 'sent' : 'pending';
       const { body } = await client.json<{ rows: OutboxView[]; counts: { pending: number; dead: number } }>('GET', `/api/discord/outbox?state=${state}&limit=${encodeURIComponent(opts.limit)}`);
       if (opts.json) return printJson(body);
@@ -51,7 +51,7 @@ export function registerDiscordOutbox(program: Command): void {
     .description('send a dead letter again (from its first chunk not yet acknowledged)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<{ row: OutboxView; delivering: boolean }>('POST', `/api/discord/outbox/${encodeURIComponent(id)}/retry`);
       if (opts.json) return printJson(body);
       process.stdout.write(`outbox row ${body.row.id} is pending again${body.delivering ? '; it is being sent' : ' (Discord is not enabled on the daemon: it is sent once it is)'}\n`);

@@ -14,7 +14,7 @@ export function registerDiscord(program: Command): void {
     .description('connected or not and why, bot user, guild, watched channels, outbox depth and dead letters')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<DiscordStatusInfo>('GET', '/api/discord/status');
       if (opts.json) return printJson(body);
       process.stdout.write(formatStatus(body));

@@ -41,7 +41,7 @@ export function registerDispatch(program: Command): void {
     .option('--wait', 'show live progress and exit with the task outcome (0 succeeded, 1 failed, 3 cancelled, 4 timed out)')
     .option('--json', 'print JSON')
     .action(async (promptArg: string, opts: DispatchOpts, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const prompt = promptArg === '-' ? await readStdin() : promptArg;
       const body: Record<string, unknown> = { prompt };
       if (opts.agent) body.agent = opts.agent;

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { formatReport, runChecks } from '../../doctor/checks.js';
-import { gatherFacts } from '../../doctor/gather.js';
 import { configPathFrom, printJson, withConfigOption } from '../context.js';
 import { ExitWith } from '../exit.js';
 
@@ -10,6 +8,8 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print {ok, checks: [{name, ok, detail, fix}]} as JSON')
     .addHelpText('after', '\nExits 1 when any check fails; each failure comes with a fix.')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { formatReport, runChecks } = await import('../../doctor/checks.js');
+      const { gatherFacts } = await import('../../doctor/gather.js');
       const configPath = configPathFrom(cmd);
       const { facts } = await gatherFacts(configPath ? { configPath, env: process.env } : { env: process.env });
       const checks = runChecks(facts);

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { TetoraError } from '../../errors.js';
-import { parseSince } from '../../ops/logfile.js';
-import { HistoryStore, type CostBy, type CostRow, type HistoryRow } from '../../store/history.js';
-import { migrationStatus, openDb } from '../../store/db.js';
+import type { CostBy, CostRow, HistoryRow, HistoryStore } from '../../store/history.js';
 import { loadForCommand, printJson } from '../context.js';
 
 /**
@@ -11,8 +9,10 @@ import { loadForCommand, printJson } from '../context.js';
  * without a running daemon.
  */
 
-function withHistory<T>(cmd: Command, fn: (h: HistoryStore | undefined) => T): T {
-  const { config } = loadForCommand(cmd);
+async function withHistory<T>(cmd: Command, fn: (h: HistoryStore | undefined) => T): Promise<T> {
+  const { migrationStatus, openDb } = await import('../../store/db.js');
+  const { HistoryStore } = await import('../../store/history.js');
+  const { config } = await loadForCommand(cmd);
   if (!existsSync(config.dbPath)) return fn(undefined);
   const db = openDb(config.dbPath, { readonly: true });
   try {
@@ -65,11 +65,12 @@ export function registerHistory(program: Command): void {
     .option('--by <key>', `group by ${BY.join(', ')}`, 'agent')
     .option('--since <time>', 'a duration back from now (7d, 12h) or a date (2026-12-01)')
     .option('--json', 'print JSON')
-    .action((opts: { by: string; since?: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { by: string; since?: string; json?: boolean }, cmd: Command) => {
+      const { parseSince } = await import('../../ops/logfile.js');
       if (!(BY as readonly string[]).includes(opts.by)) throw new TetoraError('TET_ERR_USAGE', `--by "${opts.by}" is not one of ${BY.join(', ')}.`, { by: opts.by });
       const since = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
       const by = opts.by as CostBy;
-      const rows = withHistory(cmd, (s) => s?.cost(by, since) ?? []);
+      const rows = await withHistory(cmd, (s) => s?.cost(by, since) ?? []);
       const total = rows.reduce((a, r) => a + r.costUsd, 0);
       if (opts.json) return printJson({ by, since: since ?? null, rows, total: { tasks: rows.reduce((a, r) => a + r.tasks, 0), costUsd: total } });
       process.stdout.write(`${costTable(by, rows)}\n`);
@@ -82,14 +83,15 @@ export function registerHistory(program: Command): void {
     .option('--status <status>', 'only this status (succeeded, failed, cancelled, timed_out)')
     .option('-n, --limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON')
-    .action((opts: { since?: string; agent?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { since?: string; agent?: string; status?: string; limit: string; json?: boolean }, cmd: Command) => {
+      const { parseSince } = await import('../../ops/logfile.js');
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new TetoraError('TET_ERR_USAGE', `--limit "${opts.limit}" is not a whole number above 0.`, { limit: opts.limit });
       if (opts.status !== undefined && !['succeeded', 'failed', 'cancelled', 'timed_out'].includes(opts.status)) {
         throw new TetoraError('TET_ERR_USAGE', `--status "${opts.status}" is not a finished status; use succeeded, failed, cancelled or timed_out.`, { status: opts.status });
       }
       const since = opts.since === undefined ? undefined : parseSince(opts.since, Date.now());
-      const rows = withHistory(cmd, (s) => s?.list({ ...(since !== undefined ? { since } : {}), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}), limit }) ?? []);
+      const rows = await withHistory(cmd, (s) => s?.list({ ...(since !== undefined ? { since } : {}), ...(opts.agent ? { agent: opts.agent } : {}), ...(opts.status ? { status: opts.status } : {}), limit }) ?? []);
       if (opts.json) return printJson({ tasks: rows });
       process.stdout.write(rows.length === 0 ? 'no finished tasks\n' : `${listTable(rows)}\n`);
     });

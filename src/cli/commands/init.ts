@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { DEFAULT_LISTEN, homeDir, loadConfig } from '../../config/load.js';
+import { DEFAULT_LISTEN } from '../../config/listen.js';
 import { findExecutable } from '../../doctor/probe.js';
 import { messageOf, TetoraError } from '../../errors.js';
 import { askChoices } from '../../init/interactive.js';
@@ -70,6 +70,7 @@ function nextSteps(provider: StarterProvider, found: boolean, soulFile: string, 
 }
 
 async function runInit(flags: InitFlags, cmd: Command): Promise<void> {
+  const { homeDir, loadConfig } = await import('../../config/load.js');
   const given = configPathFrom(cmd);
   const configPath = resolve(given ?? join(homeDir(process.env), 'config.json'));
   const home = dirname(configPath);

@@ -39,14 +39,14 @@ export function jobsText(body: { file: string; missing: boolean; jobs: JobView[]
 
 export function registerJob(program: Command): void {
   const job = program.command('job').description('cron jobs of the jobs file (jobs.json): list with next fire times, run now, enable, disable');
-  const client = (cmd: Command) => new DaemonClient(loadForCommand(cmd).config);
+  const client = async (cmd: Command) => new DaemonClient((await loadForCommand(cmd)).config);
 
   job
     .command('list')
     .description('every job with its schedule, next fire time and last firing')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { body } = await client(cmd).json<{ file: string; missing: boolean; jobs: JobView[] }>('GET', '/api/jobs');
+      const { body } = await (await client(cmd)).json<{ file: string; missing: boolean; jobs: JobView[] }>('GET', '/api/jobs');
       if (opts.json) printJson(body);
       else process.stdout.write(`${jobsText(body)}\n`);
     });
@@ -57,7 +57,7 @@ export function registerJob(program: Command): void {
     .argument('<id>', 'job id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const { body } = await client(cmd).json<{ firing: FiringView; task: { id: string; status: string } | null }>('POST', `/api/jobs/${encodeURIComponent(id)}/run`);
+      const { body } = await (await client(cmd)).json<{ firing: FiringView; task: { id: string; status: string } | null }>('POST', `/api/jobs/${encodeURIComponent(id)}/run`);
       if (opts.json) printJson(body);
       else process.stdout.write(`job ${id} fired: task ${body.task?.id ?? body.firing.taskId} ${body.task?.status ?? ''}\n`);
     });
@@ -69,7 +69,7 @@ export function registerJob(program: Command): void {
       .argument('<id>', 'job id')
       .option('--json', 'print JSON')
       .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-        const { body } = await client(cmd).json<{ job: JobView }>('POST', `/api/jobs/${encodeURIComponent(id)}/${action}`);
+        const { body } = await (await client(cmd)).json<{ job: JobView }>('POST', `/api/jobs/${encodeURIComponent(id)}/${action}`);
         if (opts.json) printJson(body);
         else process.stdout.write(`job ${id} ${body.job.enabled ? 'enabled' : 'disabled'}${body.job.nextFireAt ? `, next ${body.job.nextFireAt}` : ''}\n`);
       });

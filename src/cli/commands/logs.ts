@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { TetoraError } from '../../errors.js';
-import { follow, formatRecord, keep, logFiles, parseLevel, parseLine, parseSince, readLinesFrom, type LogFilter } from '../../ops/logfile.js';
+import type { LogFilter } from '../../ops/logfile.js';
 import { loadForCommand } from '../context.js';
 
 /** `tetora logs [-f] [--json] [--level L] [--since T] [-n N]`: the daemon's log file, read and followed. */
@@ -15,10 +15,11 @@ export function registerLogs(program: Command): void {
     .option('--since <time>', 'a duration back from now (30m, 2h, 7d) or a date (2026-12-01T10:00:00Z)')
     .option('-n, --lines <n>', 'the last N lines that match (default 100; all with --since)')
     .action(async (opts: { follow?: boolean; json?: boolean; level: string; since?: string; lines?: string }, cmd: Command) => {
+      const { follow, formatRecord, keep, logFiles, parseLevel, parseLine, parseSince, readLinesFrom } = await import('../../ops/logfile.js');
       const filter: LogFilter = { minLevel: parseLevel(opts.level), ...(opts.since ? { since: parseSince(opts.since, Date.now()) } : {}) };
       const n = opts.lines === undefined ? (opts.since ? Infinity : 100) : Number(opts.lines);
       if (!(n >= 0) || (Number.isFinite(n) && !Number.isInteger(n))) throw new TetoraError('TET_ERR_USAGE', `--lines "${opts.lines}" is not a whole number of 0 or more.`, { lines: opts.lines });
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const path = config.logFile.path;
       if (!existsSync(path) && !opts.follow) {
         throw new TetoraError('TET_ERR_LOG_NOT_FOUND', `no log file at ${path}: the daemon has not run on this home yet${config.logFile.enabled ? '' : ' (logFile.enabled is false in the config)'}; start it with \`tetora serve\`.`, { path });

@@ -26,7 +26,7 @@ export function registerRoute(program: Command): void {
     .option('--run', 'also dispatch the task (without an agent: smart dispatch routes it) and print its id')
     .option('--json', 'print JSON: {agent, method, confidence, reason, classifierTasks?, task?}')
     .action(async (prompt: string, opts: RouteOpts, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const body: Record<string, unknown> = { prompt };
       for (const k of ['source', 'channel', 'user', 'guild'] as const) if (opts[k] !== undefined) body[k] = opts[k];
       if (opts.session) body.sessionKey = opts.session;

@@ -40,7 +40,7 @@ function manager(cmd: string, args: string[], what: string, allowFail = false): 
 }
 
 async function spec(cmd: Command): Promise<ServiceSpec> {
-  const { config } = loadForCommand(cmd);
+  const { config } = await loadForCommand(cmd);
   const entry = realpathSync(fileURLToPath(new URL('../../../bin/tetora.js', import.meta.url)));
   return {
     command: daemonCommand({ execPath: process.execPath, isSea: await isSea(), entry, configPath: config.configPath }),
@@ -114,7 +114,7 @@ export function registerService(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const file = platformFile();
-      const { config } = loadForCommand(cmd);
+      const { config } = await loadForCommand(cmd);
       const installed = existsSync(file);
       let managerView: Record<string, string> = {};
       let managerError: string | undefined;

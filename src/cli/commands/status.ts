@@ -51,7 +51,7 @@ export function registerStatus(program: Command): void {
     .description('the running daemon: health, queue per agent, running tasks and recent failures')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const [health, agents, running, failures] = await Promise.all([
         client.json<Health>('GET', '/api/health'),
         client.json<{ agents: AgentRow[] }>('GET', '/api/agents'),
@@ -86,7 +86,7 @@ export function registerStatus(program: Command): void {
     .description('each agent with its cap, running and queued counts')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<{ agents: AgentRow[] }>('GET', '/api/agents');
       if (opts.json) return printJson(body.agents);
       if (body.agents.length === 0) process.stdout.write('no agents configured (add some under "agents" in config.json)\n');
@@ -98,7 +98,7 @@ export function registerStatus(program: Command): void {
     .description('ask the running daemon to drain: refuse new work, let running tasks finish (up to drainTimeout), then exit')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<{ status: string; alreadyDraining: boolean; running: number; queued: number }>('POST', '/api/admin/drain');
       if (opts.json) return printJson(body);
       process.stdout.write(

@@ -1,31 +1,12 @@
 import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
-import { flagWords, parseQuery, taskListQuery, type TaskListQuery } from '../../http/query.js';
 import { DaemonClient, followEvents } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
 import { isTerminalType, progressLine, taskDetail, taskLine, type EventView, type TaskView } from '../format.js';
-import { daemonOrStore, listFromStore, showFromStore, storedEvents, taskFromStore } from '../offline.js';
 import { pipeOut, writeOut } from '../output.js';
 
-/**
- * The flags of `tetora task list`, checked as the daemon checks its query (the same schema), but named
- * as flags: `--limit "0" must be a whole number from 1 to 1000.` — with or without a daemon. Pure.
- */
-export function taskListFlags(opts: { status?: string; agent?: string; source?: string; limit?: string; cursor?: string }): TaskListQuery {
-  const given = Object.fromEntries(Object.entries({ status: opts.status, agent: opts.agent, source: opts.source, limit: opts.limit, cursor: opts.cursor }).filter(([, v]) => v !== undefined));
-  return parseQuery(taskListQuery, given, flagWords);
-}
-
-/** The query string of GET /api/tasks for checked flags. Pure. */
-export function taskListSearch(q: TaskListQuery): URLSearchParams {
-  const out = new URLSearchParams();
-  if (q.status?.length) out.set('status', q.status.join(','));
-  if (q.agent?.length) out.set('agent', q.agent.join(','));
-  if (q.source !== undefined) out.set('source', q.source);
-  if (q.limit !== undefined) out.set('limit', String(q.limit));
-  if (q.cursor !== undefined) out.set('cursor', String(q.cursor));
-  return out;
-}
+// The flag checks (zod, via http/query.js) and the offline store reader (better-sqlite3) are imported
+// inside the actions that use them (task-query.ts, ../offline.js), so building the tree stays light.
 
 export function registerTask(program: Command): void {
   const task = program
@@ -42,7 +23,9 @@ export function registerTask(program: Command): void {
     .option('--cursor <cursor>', 'page on from a previous nextCursor')
     .option('--json', 'print JSON')
     .action(async (opts: { status?: string; agent?: string; source?: string; limit: string; cursor?: string; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { taskListFlags, taskListSearch } = await import('./task-query.js');
+      const { daemonOrStore, listFromStore } = await import('../offline.js');
+      const { config } = await loadForCommand(cmd);
       const q = taskListFlags(opts);
       const client = new DaemonClient(config);
       const body = await daemonOrStore(
@@ -63,7 +46,8 @@ export function registerTask(program: Command): void {
     .argument('<id>', 'task id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { daemonOrStore, showFromStore } = await import('../offline.js');
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       const body = await daemonOrStore(
         client,
@@ -80,7 +64,8 @@ export function registerTask(program: Command): void {
     .description("a task's whole output on stdout, as the agent wrote it (also when it is too large for the task row and kept in its spool file)")
     .argument('<id>', 'task id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { daemonOrStore, taskFromStore } = await import('../offline.js');
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       const source = await daemonOrStore<AsyncIterable<string | Buffer> | Iterable<string>>(
         client,
@@ -101,7 +86,7 @@ export function registerTask(program: Command): void {
     .argument('<id>', 'task id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const client = new DaemonClient(loadForCommand(cmd).config);
+      const client = new DaemonClient((await loadForCommand(cmd)).config);
       const { body } = await client.json<TaskView>('POST', `/api/tasks/${encodeURIComponent(id)}/cancel`);
       if (opts.json) printJson(body);
       else process.stdout.write(`${body.id} ${body.status}${body.error ? ` — ${body.error.message}` : ''}\n`);
@@ -114,7 +99,8 @@ export function registerTask(program: Command): void {
     .option('-f, --follow', 'keep streaming until the task ends')
     .option('--json', 'one JSON event per line')
     .action(async (id: string, opts: { follow?: boolean; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+      const { daemonOrStore, storedEvents, taskFromStore } = await import('../offline.js');
+      const { config } = await loadForCommand(cmd);
       const client = new DaemonClient(config);
       // Printed with backpressure: a slow reader (`| less`) slows the reading of the events, never
       // fills the CLI's memory (online: the daemon's stream waits; offline: the store's next page does).

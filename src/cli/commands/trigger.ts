@@ -41,7 +41,7 @@ export function registerTrigger(program: Command): void {
     .description('every trigger with its next fire time (cron) and last firing')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const { body } = await new DaemonClient(loadForCommand(cmd).config).json<{ triggers: TriggerView[] }>('GET', '/api/triggers');
+      const { body } = await new DaemonClient((await loadForCommand(cmd)).config).json<{ triggers: TriggerView[] }>('GET', '/api/triggers');
       if (opts.json) printJson(body);
       else process.stdout.write(`${triggersText(body.triggers)}\n`);
     });
@@ -54,7 +54,7 @@ export function registerTrigger(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { var: string[]; json?: boolean }, cmd: Command) => {
       const variables = varsOf(opts.var);
-      const { body } = await new DaemonClient(loadForCommand(cmd).config).json<{ runId: string | null; firing: FiringView }>('POST', `/api/triggers/${encodeURIComponent(name)}/fire`, { variables });
+      const { body } = await new DaemonClient((await loadForCommand(cmd)).config).json<{ runId: string | null; firing: FiringView }>('POST', `/api/triggers/${encodeURIComponent(name)}/fire`, { variables });
       if (opts.json) printJson(body);
       else process.stdout.write(`trigger ${name} fired: workflow run ${body.runId}\n`);
     });

@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { homeDir } from '../../config/load.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { TetoraError, isTetoraError } from '../../errors.js';
 import { seaRuntime } from '../../sea/runtime.js';
-import { fetchIndex, replaceExecutable, rollbackExecutable, assertReplaceable } from '../../upgrade/executable.js';
-import { npmInstall, npmVersions } from '../../upgrade/npm.js';
 import { compareVersions, npmLayout, pickVersion } from '../../upgrade/release.js';
 import { DaemonClient } from '../client.js';
 import { loadForCommand, printJson } from '../context.js';
@@ -34,7 +31,10 @@ export function registerUpgrade(program: Command): void {
     .option('--drain', 'restart a running daemon only after its running tasks finish (default: hand them to the new daemon)')
     .option('--json', 'print JSON')
     .action(async (opts: UpgradeOpts, cmd: Command) => {
-      const config = loadOptional(cmd);
+      const { homeDir } = await import('../../config/load.js');
+      const { fetchIndex, replaceExecutable, rollbackExecutable, assertReplaceable } = await import('../../upgrade/executable.js');
+      const { npmInstall, npmVersions } = await import('../../upgrade/npm.js');
+      const config = await loadOptional(cmd);
       const current = version();
       const sea = seaRuntime();
       const say = (line: string) => {
@@ -96,9 +96,9 @@ export function registerUpgrade(program: Command): void {
     });
 }
 
-function loadOptional(cmd: Command): ResolvedConfig | undefined {
+async function loadOptional(cmd: Command): Promise<ResolvedConfig | undefined> {
   try {
-    return loadForCommand(cmd, { quiet: true }).config;
+    return (await loadForCommand(cmd, { quiet: true })).config;
   } catch (err) {
     if (isTetoraError(err) && err.code === 'TET_ERR_CONFIG_NOT_FOUND') return undefined;
     throw err;

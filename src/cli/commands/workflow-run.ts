@@ -54,7 +54,7 @@ async function waitRun(client: DaemonClient, id: string, json: boolean): Promise
  */
 export function registerWorkflowRun(program: Command): void {
   const wf = workflowCommand(program);
-  const client = (cmd: Command) => new DaemonClient(loadForCommand(cmd).config);
+  const client = async (cmd: Command) => new DaemonClient((await loadForCommand(cmd)).config);
 
   wf.command('run')
     .description('start a run of a workflow; prints its id (with --wait, follows it and exits 0 only on success)')
@@ -63,7 +63,7 @@ export function registerWorkflowRun(program: Command): void {
     .option('--wait', 'follow the run: a live step table (id, status, agent, duration, cost)')
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { var: Record<string, string>; wait?: boolean; json?: boolean }, cmd: Command) => {
-      const c = client(cmd);
+      const c = await client(cmd);
       const variables = opts.var;
       const res = (await c.json<{ runId: string; run: RunView }>('POST', `/api/workflows/${encodeURIComponent(name)}/run`, { variables }, CLI)).body;
       if (!opts.wait) {
@@ -84,7 +84,7 @@ export function registerWorkflowRun(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (name: string | undefined, opts: { limit: string; json?: boolean }, cmd: Command) => {
       const q = new URLSearchParams({ limit: opts.limit, ...(name ? { workflow: name } : {}) });
-      const body = (await client(cmd).json<{ runs: RunView[] }>('GET', `/api/workflow-runs?${q}`)).body;
+      const body = (await (await client(cmd)).json<{ runs: RunView[] }>('GET', `/api/workflow-runs?${q}`)).body;
       if (opts.json) return printJson(body);
       if (body.runs.length === 0) process.stdout.write('no workflow runs\n');
       for (const r of body.runs) {
@@ -98,7 +98,7 @@ export function registerWorkflowRun(program: Command): void {
     .argument('<run>', 'run id')
     .option('--json', 'print JSON (step outputs in full)')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const run = (await client(cmd).json<RunView>('GET', `/api/workflow-runs/${encodeURIComponent(id)}`)).body;
+      const run = (await (await client(cmd)).json<RunView>('GET', `/api/workflow-runs/${encodeURIComponent(id)}`)).body;
       if (opts.json) return printJson(run);
       process.stdout.write(`${stepTable(run).join('\n')}\n`);
       for (const s of run.steps ?? []) {
@@ -112,7 +112,7 @@ export function registerWorkflowRun(program: Command): void {
     .argument('<run>', 'run id')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const run = (await client(cmd).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/cancel`, {}, CLI)).body;
+      const run = (await (await client(cmd)).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/cancel`, {}, CLI)).body;
       if (opts.json) printJson(run);
       else process.stdout.write(`run ${run.id} ${run.status}\n`);
     });
@@ -123,7 +123,7 @@ export function registerWorkflowRun(program: Command): void {
     .option('--from <step>', 're-run this step and its dependants')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { from?: string; json?: boolean }, cmd: Command) => {
-      const res = (await client(cmd).json<{ runId: string }>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/resume`, opts.from ? { from: opts.from } : {}, CLI)).body;
+      const res = (await (await client(cmd)).json<{ runId: string }>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/resume`, opts.from ? { from: opts.from } : {}, CLI)).body;
       if (opts.json) printJson(res);
       else process.stdout.write(`${res.runId}\n`);
     });
@@ -136,7 +136,7 @@ export function registerWorkflowRun(program: Command): void {
       .option('--comment <text>', 'a note kept with the decision')
       .option('--json', 'print JSON')
       .action(async (id: string, step: string, opts: { comment?: string; json?: boolean }, cmd: Command) => {
-        const run = (await client(cmd).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/${kind}`, opts.comment ? { text: opts.comment } : {}, CLI)).body;
+        const run = (await (await client(cmd)).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/${kind}`, opts.comment ? { text: opts.comment } : {}, CLI)).body;
         if (opts.json) printJson(run);
         else process.stdout.write(`${step} ${run.steps?.find((s) => s.id === step)?.status ?? '?'}\n`);
       });
@@ -149,7 +149,7 @@ export function registerWorkflowRun(program: Command): void {
     .argument('<text>', 'the answer (the step output)')
     .option('--json', 'print JSON')
     .action(async (id: string, step: string, text: string, opts: { json?: boolean }, cmd: Command) => {
-      const run = (await client(cmd).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/answer`, { text }, CLI)).body;
+      const run = (await (await client(cmd)).json<RunView>('POST', `/api/workflow-runs/${encodeURIComponent(id)}/steps/${encodeURIComponent(step)}/answer`, { text }, CLI)).body;
       if (opts.json) printJson(run);
       else process.stdout.write(`${step} ${run.steps?.find((s) => s.id === step)?.status ?? '?'}\n`);
     });

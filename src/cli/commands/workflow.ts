@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { homeDir } from '../../config/load.js';
 import type { ResolvedConfig } from '../../config/types.js';
 import { ExitCode, TetoraError } from '../../errors.js';
 import type { DryRunPlan, DryRunStep } from '../../workflows/dryrun.js';
-import { findWorkflow, loadWorkflows } from '../../workflows/load.js';
-import { checkLoaded, dryRunWorkflow, invalidError, listWorkflows, report, type ValidationReport } from '../../workflows/service.js';
-import { formatProblems } from '../../workflows/validate.js';
+import type { ValidationReport } from '../../workflows/service.js';
 import { ExitWith } from '../exit.js';
 import { globalOpts, loadForCommand, printJson } from '../context.js';
 
@@ -49,9 +46,10 @@ export function collectVar(item: string, previous: Record<string, string> = {}):
  * The config for a definition command. `validate` works without a config (then agents, providers and
  * skills are not checked, and the folder is `$TETORA_HOME/workflows`), unless `--config` names one.
  */
-function configFor(cmd: Command, opts: { optional: boolean }): { config?: ResolvedConfig; dir: string } {
+async function configFor(cmd: Command, opts: { optional: boolean }): Promise<{ config?: ResolvedConfig; dir: string }> {
+  const { homeDir } = await import('../../config/load.js');
   try {
-    const { config } = loadForCommand(cmd);
+    const { config } = await loadForCommand(cmd);
     return { config, dir: config.workflowDir };
   } catch (err) {
     if (opts.optional && err instanceof TetoraError && err.code === 'TET_ERR_CONFIG_NOT_FOUND' && !globalOpts(cmd).config) {
@@ -62,7 +60,8 @@ function configFor(cmd: Command, opts: { optional: boolean }): { config?: Resolv
   }
 }
 
-function problemLines(r: ValidationReport): string[] {
+async function problemLines(r: ValidationReport): Promise<string[]> {
+  const { formatProblems } = await import('../../workflows/validate.js');
   return [...formatProblems(r.errors).map((l) => `  error: ${l}`), ...formatProblems(r.warnings).map((l) => `  warning: ${l}`)];
 }
 
@@ -104,8 +103,9 @@ need no daemon.`,
   wf.command('list')
     .description('every workflow of the workflow folder, with its step count and whether it validates (files that cannot be read, or that share a name, are named on stderr)')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }, cmd: Command) => {
-      const { config, dir } = configFor(cmd, { optional: true });
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { listWorkflows } = await import('../../workflows/service.js');
+      const { config, dir } = await configFor(cmd, { optional: true });
       const result = listWorkflows(config ?? { workflowDir: dir });
       if (opts.json) return printJson({ dir, ...result });
       const lines: string[] = [];
@@ -123,8 +123,10 @@ need no daemon.`,
   wf.command('show <name>')
     .description('one workflow: its steps in order, with what validation says')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { json?: boolean }, cmd: Command) => {
-      const { config, dir } = configFor(cmd, { optional: true });
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const { findWorkflow } = await import('../../workflows/load.js');
+      const { checkLoaded, report } = await import('../../workflows/service.js');
+      const { config, dir } = await configFor(cmd, { optional: true });
       const loaded = findWorkflow(dir, name);
       const r = report(loaded.def, checkLoaded(loaded, config), loaded.file);
       if (opts.json) return printJson({ ...r, workflow: loaded.def });
@@ -142,15 +144,18 @@ need no daemon.`,
         for (const sub of s.parallel ?? []) lines.push(`    ${s.id}/${sub.id} (${sub.type})${sub.agent ? ` agent ${sub.agent}` : ''}`);
       }
       lines.push(r.valid ? `valid; order: ${(r.executionOrder ?? []).map((l) => l.join(' + ')).join(' → ')}` : `INVALID: ${r.errors.length} error(s)`);
-      lines.push(...problemLines(r));
+      lines.push(...(await problemLines(r)));
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 
   wf.command('validate [file-or-name]')
     .description('check a workflow file (or a workflow by name; every workflow of the folder when none is given) and print EVERY error with its JSON path; exit 78 when there is one. Needs no daemon, writes nothing')
     .option('--json', 'print JSON')
-    .action((target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
-      const { config, dir } = configFor(cmd, { optional: true });
+    .action(async (target: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const { findWorkflow, loadWorkflows } = await import('../../workflows/load.js');
+      const { checkLoaded, invalidError, report } = await import('../../workflows/service.js');
+      const { formatProblems } = await import('../../workflows/validate.js');
+      const { config, dir } = await configFor(cmd, { optional: true });
       const reports: ValidationReport[] = [];
       const fileErrors: string[] = [];
       if (target !== undefined) {
@@ -186,8 +191,9 @@ need no daemon.`,
     .description('the plan of a run without running anything: execution order, each prompt resolved (placeholders for earlier outputs), condition results, rough cost')
     .option('--var <name=value>', 'a variable for this run (repeatable)', collectVar, {})
     .option('--json', 'print JSON')
-    .action((name: string, opts: { var: Record<string, string>; json?: boolean }, cmd: Command) => {
-      const { config } = loadForCommand(cmd);
+    .action(async (name: string, opts: { var: Record<string, string>; json?: boolean }, cmd: Command) => {
+      const { dryRunWorkflow } = await import('../../workflows/service.js');
+      const { config } = await loadForCommand(cmd);
       const plan = dryRunWorkflow(config, name, opts.var);
       if (opts.json) return printJson(plan);
       process.stdout.write(`${dryRunText(plan)}\n`);

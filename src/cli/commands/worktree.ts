@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { TetoraError } from '../../errors.js';
-import { openDb } from '../../store/db.js';
-import { WorktreeStore } from '../../store/worktrees.js';
-import { GitWorktreeManager, listWorktrees, showWorktree, type PruneEntry, type WorktreeDetail, type WorktreeView } from '../../worktrees/index.js';
+import type { GitWorktreeManager, PruneEntry, WorktreeDetail, WorktreeView } from '../../worktrees/index.js';
 import { formatAge, formatSize } from '../../worktrees/naming.js';
 import { loadForCommand, printJson } from '../context.js';
 
@@ -14,7 +12,10 @@ import { loadForCommand, printJson } from '../context.js';
 
 /** Run `fn` with a manager on the configured store; undefined (nothing recorded) when the database does not exist yet. */
 async function withManager<T>(cmd: Command, fn: (m: GitWorktreeManager) => Promise<T> | T): Promise<T | undefined> {
-  const { config } = loadForCommand(cmd);
+  const { openDb } = await import('../../store/db.js');
+  const { WorktreeStore } = await import('../../store/worktrees.js');
+  const { GitWorktreeManager } = await import('../../worktrees/index.js');
+  const { config } = await loadForCommand(cmd);
   if (!existsSync(config.dbPath)) return undefined;
   const db = openDb(config.dbPath);
   try {
@@ -80,6 +81,7 @@ reflog. Ignored files (build output, node_modules, .env copies) do not count as 
     .option('--all', 'include removed ones')
     .option('--json', 'print JSON')
     .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) => {
+      const { listWorktrees } = await import('../../worktrees/index.js');
       const views = (await withManager(cmd, (m) => listWorktrees(m.ctx.store, m.ctx.liveness, { all: opts.all ?? false }))) ?? [];
       if (opts.json) return printJson({ worktrees: views });
       process.stdout.write(views.length === 0 ? 'no worktrees\n' : `${listTable(views)}\n`);
@@ -90,6 +92,7 @@ reflog. Ignored files (build output, node_modules, .env copies) do not count as 
     .argument('<id>', 'task id (or a unique prefix of at least 4 characters)')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const { showWorktree } = await import('../../worktrees/index.js');
       const d = await withManager(cmd, (m) => showWorktree(m.ctx.store, m.ctx.liveness, id));
       if (!d) throw new TetoraError('TET_ERR_WORKTREE_NOT_FOUND', `no worktree is recorded for "${id}": this Tetora home has no database yet, so no task has made one.`, { id });
       if (opts.json) printJson(d);
