@@ -97,5 +97,14 @@ describe('allowedDirs', () => {
       expect(r.body.error.details).toMatchObject({ field: `workflow ${name}: workdir`, resolved: join(home, 'outside'), allowedDirs: [join(home, 'projects')] });
     }
     expect(d.query<{ n: number }>('SELECT count(*) AS n FROM workflow_runs')[0]!.n).toBe(1);
+
+    // A step whose agent has its own list (c: only `outside`) is held by it: the step's task is refused, the step fails naming why.
+    writeWorkflow(d, { name: 'own-list', workdir: join(home, 'projects', 'p2'), steps: [{ ...step, agent: 'c' }] });
+    const ended = await waitRun(d, await startRun(d, 'own-list'));
+    expect(ended.status).toBe('error');
+    const failed = ended.steps.find((x) => x.id === 's')!;
+    expect(failed.status).toBe('error');
+    expect(failed.error).toContain('outside allowedDirs');
+    expect(failed.error).toContain(join(home, 'outside'));
   });
 });
