@@ -251,8 +251,8 @@ export function buildTask(
   if (agentName) task.agent = agentName;
   const workdir = taskWorkdir(r.workdir, [agent?.workdir, config.defaultWorkdir], config, index);
   if (workdir) task.workdir = workdir;
-  // allowedDirs: the agent's own list replaces the top-level one.
-  const allowed = agent?.allowedDirs ?? config.allowedDirs ?? [];
+  // allowedDirs: the agent's own list replaces the top-level one (an empty own list does not lift it).
+  const allowed = agent?.allowedDirs?.length ? agent.allowedDirs : (config.allowedDirs ?? []);
   const at = (field: string) => (index === undefined ? field : `tasks[${index}].${field}`);
   if (workdir) assertAllowedDir(at('workdir'), workdir, allowed);
   (agent?.addDirs ?? []).forEach((d, i) => assertAllowedDir(`agents.${agentName}.addDirs[${i}]`, d, allowed));

@@ -24,6 +24,7 @@ async function daemon(): Promise<{ d: DaemonHarness; home: string }> {
         a: { provider: 'fake' },
         b: { provider: 'fake', addDirs: ['outside'] },
         c: { provider: 'fake', allowedDirs: ['outside'] },
+        e: { provider: 'fake', allowedDirs: [] },
       },
     }),
   );
@@ -76,6 +77,11 @@ describe('allowedDirs', () => {
     const notOwn = await d.json<Refusal>('/api/dispatch', { method: 'POST', body: JSON.stringify({ agent: 'c', prompt: 'x', workdir: join(home, 'projects', 'p2') }) });
     expect(notOwn.status).toBe(400);
     expect(notOwn.body.error.details.allowedDirs).toEqual([join(home, 'outside')]);
+
+    // An empty own list does not lift the top-level one.
+    const emptyOwn = await d.json<Refusal>('/api/dispatch', { method: 'POST', body: JSON.stringify({ agent: 'e', prompt: 'x', workdir: join(home, 'outside') }) });
+    expect(emptyOwn.status).toBe(400);
+    expect(emptyOwn.body.error.details.allowedDirs).toEqual([allowed]);
 
     expect(await taskCount(d)).toBe(before + 1);
   });
