@@ -407,6 +407,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     if (a.budget !== undefined) agent.budget = a.budget;
     if (a.maxTurns !== undefined) agent.maxTurns = a.maxTurns;
     if (a.dailyBudget !== undefined) agent.dailyBudget = a.dailyBudget;
+    if (a.allowedDirs !== undefined) agent.allowedDirs = a.allowedDirs.map(rel);
     agents[name] = agent;
   }
   if (raw.defaultAgent !== undefined && !Object.hasOwn(agents, raw.defaultAgent)) {
@@ -471,6 +472,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.maxTasksPerAgent !== undefined) config.maxTasksPerAgent = raw.maxTasksPerAgent;
   if (raw.defaultAgent !== undefined) config.defaultAgent = raw.defaultAgent;
   if (raw.defaultWorkdir !== undefined) config.defaultWorkdir = rel(raw.defaultWorkdir);
+  if (raw.allowedDirs !== undefined) config.allowedDirs = raw.allowedDirs.map(rel);
   if (raw.discord !== undefined) config.discord = resolveDiscord(raw.discord, agents, bad);
   if (raw.smartDispatch !== undefined) config.smartDispatch = resolveSmartDispatch(raw.smartDispatch, agents, raw.defaultAgent, bad, warn);
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;

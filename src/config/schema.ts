@@ -138,6 +138,8 @@ export const agentSchema = z.object({
   addDirs: z.array(nonEmpty).optional(),
   maxTurns: positiveInt.optional(),
   dailyBudget: usd.optional(),
+  /** Replaces the top-level `allowedDirs` for this agent's tasks. */
+  allowedDirs: z.array(nonEmpty).optional(),
 });
 
 export const retrySchema = z.object({
@@ -266,6 +268,8 @@ export const configSchema = z.object({
   defaultBudget: usd.optional(),
   defaultPermissionMode: z.enum(permissionModes, { message: `one of ${permissionModes.join(', ')}` }).optional(),
   defaultWorkdir: nonEmpty.optional(),
+  /** If set, a task's workdir and --add-dirs and a workflow run's workdir must lie inside one of them (see engine/allowed-dirs.ts). */
+  allowedDirs: z.array(nonEmpty).optional(),
   claudePath: nonEmpty.optional(),
   codexPath: nonEmpty.optional(),
   providers: z.record(z.string(), providerSchema).optional(),

@@ -47,6 +47,8 @@ export interface ResolvedAgent {
   addDirs: string[];
   maxTurns?: number;
   dailyBudget?: number;
+  /** Absolute; replaces the top-level allowedDirs for this agent. */
+  allowedDirs?: string[];
 }
 
 export interface RetryPolicyConfig {
@@ -109,6 +111,8 @@ export interface ResolvedConfig {
   /** @default 'acceptEdits' */
   defaultPermissionMode: string;
   defaultWorkdir?: string;
+  /** Absolute (resolved against the config's folder); unset or empty: no restriction. */
+  allowedDirs?: string[];
   /** @default 'claude' */
   claudePath: string;
   providers: Record<string, ResolvedProvider>;

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../config/types.js';
 import { TetoraError } from '../errors.js';
+import { assertAllowedDir } from './allowed-dirs.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
 import type { NewTask, TaskRow } from '../store/tasks.js';
 import type { RouteHints, RouteRecord } from '../routing/tiers.js';
@@ -250,6 +251,11 @@ export function buildTask(
   if (agentName) task.agent = agentName;
   const workdir = taskWorkdir(r.workdir, [agent?.workdir, config.defaultWorkdir], config, index);
   if (workdir) task.workdir = workdir;
+  // allowedDirs: the agent's own list replaces the top-level one (an empty own list does not lift it).
+  const allowed = agent?.allowedDirs?.length ? agent.allowedDirs : (config.allowedDirs ?? []);
+  const at = (field: string) => (index === undefined ? field : `tasks[${index}].${field}`);
+  if (workdir) assertAllowedDir(at('workdir'), workdir, allowed);
+  (agent?.addDirs ?? []).forEach((d, i) => assertAllowedDir(`agents.${agentName}.addDirs[${i}]`, d, allowed));
   const sessionKey = r.sessionKey ?? r.sessionId;
   if (sessionKey) task.sessionKey = sessionKey;
   if (r.systemPrompt !== undefined) task.systemPrompt = r.systemPrompt;

@@ -15,6 +15,7 @@ import { handoffPrompt } from '../agents/handoff.js';
 import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
+import { assertAllowedDir } from '../engine/allowed-dirs.js';
 
 /**
  * Sends a workflow `notify` step's message to a Discord channel (`notifyTo: "discord:<channelId>"`). The
@@ -321,6 +322,8 @@ export class WorkflowRunner {
       };
     });
     const workdir = def.workdir ? renderTemplate(def.workdir, this.#ctx(runId, vars, []), this.#tplOpts()) : (this.#opts.config().defaultWorkdir ?? null);
+    // allowedDirs (top-level): the run's workdir must lie inside one of them; refused before anything is written.
+    if (workdir) assertAllowedDir(`workflow ${def.name}: workdir`, workdir, this.#opts.config().allowedDirs ?? []);
     this.#engine.atomically(() => {
       this.store.insertRun(
         {

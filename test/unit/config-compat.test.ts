@@ -34,7 +34,6 @@ const originalOnlyTopLevel: Record<string, unknown> = {
   runtimeDir: 'runtime',
   knowledgeDir: 'knowledge',
   vaultDir: 'vault',
-  allowedDirs: ['~/code'],
   defaultAddDirs: ['~/shared'],
   maxPromptLen: 102400,
   budgets: { global: { daily: 10 }, agents: { coder: { daily: 5 } }, paused: false },
@@ -56,7 +55,6 @@ const originalOnlyTopLevel: Record<string, unknown> = {
 
 /** Agent keys of the original that this version does not read. */
 const originalOnlyAgentKeys: Record<string, unknown> = {
-  allowedDirs: ['~/code'],
   docker: false,
   trustLevel: 'trusted',
   tools: { profile: 'coding', allow: ['Bash'], deny: [] },
@@ -75,12 +73,13 @@ describe('a config of the original with every key it has', () => {
     const doc = {
       listenAddr: '127.0.0.1:8991',
       defaultTimeout: '1h0m0s',
-      agents: { coder: { model: 'sonnet', keywords: ['fix'], ...originalOnlyAgentKeys } },
+      agents: { coder: { model: 'sonnet', keywords: ['fix'], allowedDirs: ['~/code'], ...originalOnlyAgentKeys } },
       // Read by this version (src/schedules/), in the original's format.
       workflowTriggers: [{ name: 'nightly', workflowName: 'review', enabled: true, trigger: { type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', webhook: '' }, variables: { depth: '2' }, cooldown: '1h' }],
       jobsFile: 'jobs.json',
       // Read by this version (delegation): maxDepth and maxChildrenPerTask; childSem (a separate child pool) is not needed.
       agentComm: { childSem: 2, maxDepth: 3, maxChildrenPerTask: 5 },
+      allowedDirs: ['~/code'],
       ...originalOnlyTopLevel,
     };
     // Secrets inside unsupported keys are not resolved: their variables need not be set.
@@ -96,6 +95,9 @@ describe('a config of the original with every key it has', () => {
       expect(hits[0]).toContain('not supported');
     }
     expect(config.agents.coder).toMatchObject({ model: 'sonnet', keywords: ['fix'] });
+    // allowedDirs (top-level and per agent) is read (issue 14).
+    expect(config.allowedDirs).toHaveLength(1);
+    expect(config.agents.coder?.allowedDirs).toEqual(config.allowedDirs);
     expect(config.defaultTimeoutMs).toBe(3_600_000);
     expect(config.workflowTriggers).toMatchObject([{ name: 'nightly', workflowName: 'review', type: 'cron', cron: '0 3 * * *', tz: 'Asia/Taipei', cooldownMs: 3_600_000 }]);
     expect(config.jobsFile).toBe(join(dir, 'jobs.json'));

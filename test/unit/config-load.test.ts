@@ -327,3 +327,21 @@ describe('discord block', () => {
     expect(err.message).toContain('helper');
   });
 });
+
+describe('allowedDirs', () => {
+  it('resolves entries (top-level and per agent) against the config\'s folder and ~, as other paths', () => {
+    const dir = home({ 'config.json': { allowedDirs: ['projects', '~/code', '/srv/work'], agents: { a: { allowedDirs: ['../shared'] }, b: {} } } });
+    const { config } = load(dir, { HOME: '/home/u' });
+    expect(config.allowedDirs).toEqual([join(dir, 'projects'), '/home/u/code', '/srv/work']);
+    expect(config.agents.a?.allowedDirs).toEqual([resolve(dir, '..', 'shared')]);
+    expect(config.agents.b?.allowedDirs).toBeUndefined();
+  });
+
+  it('refuses an empty entry or a non-list, naming the path', () => {
+    const empty = thrown(() => load(home({ 'config.json': { allowedDirs: ['ok', ''] } })));
+    expect(empty.code).toBe('TET_ERR_CONFIG_INVALID');
+    expect(empty.message).toContain('allowedDirs.1');
+    const notList = thrown(() => load(home({ 'config.json': { agents: { a: { allowedDirs: '/srv' } } } })));
+    expect(notList.message).toContain('agents.a.allowedDirs');
+  });
+});
