@@ -141,7 +141,8 @@ describe('history and retention', () => {
   }, 90_000);
 
   it('retention removes only what is older than the setting, never an unfinished task\'s; the daily duty does it at start', async () => {
-    const d = await pool.start({ retention: { history: 30, outputs: 10 } });
+    // drainTimeout 1s: the SIGTERM below need not wait the default drain for the 60 s task.
+    const d = await pool.start({ retention: { history: 30, outputs: 10 }, drainTimeout: '1s' });
     const quick = await d.dispatch([0, 1, 2, 3].map((i) => ({ agent: 'a', prompt: d.prompt({ out: `out ${i}` }) })));
     const ids = quick.body.tasks.map((t) => t.id);
     await d.waitTerminal(ids);
