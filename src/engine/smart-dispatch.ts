@@ -263,7 +263,8 @@ export class SmartDispatch {
         signal?.removeEventListener('abort', abort);
       };
       signal?.addEventListener('abort', abort, { once: true });
-      check();
+      // A signal that aborted before the wait began still ends it (an abort event never comes again).
+      if (!check() && signal?.aborted) abort();
     });
   }
 

@@ -168,6 +168,14 @@ describe('smart dispatch: the classifier task', () => {
     expect(String(route(task).reason)).toContain('timed out');
   });
 
+  it('a route-only request whose caller has already gone (an aborted signal) stops waiting at once; the classifier goes on', async () => {
+    const e = await started(harness({ classifyTimeout: '2s' }));
+    await expect(e.route({ prompt: 'Ponder @@route=writer:high@@ @@routeSleep=20000@@' }, { source: 'http' }, AbortSignal.abort())).rejects.toMatchObject({ code: 'TET_ERR_ENGINE_STOPPED' });
+    const [classifier] = e.store.list({ source: 'route', limit: 10 });
+    expect(classifier).toBeDefined();
+    await waitTerminal(e, [classifier!.id]);
+  });
+
   it('a classifier that spends more than classifyBudget: the default agent, confidence low', async () => {
     const e = await started(harness({ defaultAgent: 'coder' }));
     const { task, classifiers } = await routed(e, 'Ponder @@route=writer:high@@ @@routeCost=0.5@@');
