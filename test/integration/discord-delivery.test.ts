@@ -5,7 +5,7 @@ import type { Engine } from '../../src/engine/engine.js';
 import type { Logger } from '../../src/engine/logger.js';
 import { Harness, waitTerminal } from '../helpers/engine-harness.js';
 import { discordTask } from '../helpers/discord-tasks.js';
-import { FakeDiscord, type FakeMessage } from '../helpers/fake-discord/index.js';
+import { FakeDiscord } from '../helpers/fake-discord/index.js';
 
 const alice = { id: '5001', username: 'alice' };
 const CHANNELS = ['3001', '3002', '3003', '3004', '3005', '3006', '3007', '3008'];
