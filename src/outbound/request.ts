@@ -139,6 +139,7 @@ function once(url: URL, method: string, headers: Record<string, string>, body: s
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.once('error', reject);
       res.once('error', reject);
+      // An answer cut off (the timeout, a cancel, the server) ends in 'error' on the response (Node's "aborted").
       stream.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
     });
     r.once('error', reject);

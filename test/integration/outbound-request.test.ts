@@ -36,6 +36,12 @@ beforeAll(async () => {
       if (req.url?.startsWith('/redirect')) {
         res.writeHead(Number(new URL(req.url, 'http://x').searchParams.get('code') ?? 302), { location: next ?? '/' });
         res.end();
+      } else if (req.url === '/stall') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial');
+      } else if (req.url === '/cut') {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('partial', () => res.destroy());
       } else if (req.url === '/gzip') {
         res.writeHead(200, { 'content-encoding': 'gzip' });
         res.end(gzipSync('unzipped'));
@@ -47,7 +53,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
 });
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+afterAll(() => new Promise<void>((r) => {
+  server.closeAllConnections();
+  server.close(() => r());
+}));
 
 /** A resolver answering from a table; a list of answers is used one per query (the last one repeats). */
 function resolver(table: Record<string, string[] | string[][]>): LookupAll & { asked: string[] } {
@@ -158,6 +167,14 @@ describe('outbound guard', () => {
     expect((await call(`http://127.0.0.1:${port}/x`, { policy: allowName })).refused?.rule).toBe('loopback');
     const allowRange = outboundPolicy({ blockPrivateNetworks: true, allow: ['127.0.0.0/8'] });
     expect(await call(`http://127.0.0.1:${port}/by-range`, { policy: allowRange })).toMatchObject({ ok: true, body: 'hello GET /by-range' });
+  });
+
+  it('an answer cut off by the timeout or the server ends the call with a failure naming it', async () => {
+    const r = await call(`http://127.0.0.1:${port}/stall`, { timeoutMs: 300 });
+    expect(r).toMatchObject({ ok: false, error: `GET http://127.0.0.1:${port}/stall failed: no answer within 300 ms` });
+    const cut = await call(`http://127.0.0.1:${port}/cut`);
+    expect(cut.ok).toBe(false);
+    expect(cut.error).toMatch(new RegExp(`^GET http://127.0.0.1:${port}/cut failed: `));
   });
 
   it('a refused webhook is not retried; a failing allowed one is', async () => {
