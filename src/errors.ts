@@ -103,6 +103,8 @@ export const errorCatalog = {
   TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
   TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
+  TET_ERR_WORKFLOW_FILE_ESCAPE: { status: 409, exit: ExitCode.dataError, summary: 'A file of the workflow folder is a symlink leading outside the folder; it was neither read nor written.' },
+  TET_ERR_OUTBOUND_REFUSED: { status: 403, exit: ExitCode.failure, summary: 'A workflow `http` tool call or `notify` webhook was refused before connecting: its URL (or a redirect, or what its host name resolves to) is a link-local, cloud-metadata or otherwise forbidden address.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

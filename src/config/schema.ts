@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 import { parseListen } from './listen.js';
 import { taskBoardSchema } from './board.js';
+import { parseAllowEntry } from '../outbound/address.js';
 
 /**
  * The config schema, compatible with the original's `config.json` (see
@@ -249,6 +250,20 @@ export const triggerSchema = z.object({
   catchUp: z.enum(catchUpPolicies, { message: `one of ${catchUpPolicies.join(', ')}` }).optional(),
 });
 
+/** `outboundHttp`: addresses, ranges or host names let through the outbound guard, and whether loopback and private networks are refused too. */
+const outboundHttpSchema = z.object({
+  allow: z
+    .array(
+      z.string({ message: 'a string' }).superRefine((s, ctx) => {
+        const e = parseAllowEntry(s);
+        if ('error' in e) ctx.addIssue({ code: 'custom', message: e.error });
+      }),
+      { message: 'a list of addresses, CIDR ranges or host names' },
+    )
+    .optional(),
+  blockPrivateNetworks: z.boolean({ message: 'true or false' }).optional(),
+});
+
 export const configSchema = z.object({
   listenAddr: z
     .string()
@@ -313,6 +328,8 @@ export const configSchema = z.object({
   retention: retentionSchema.optional(),
   /** Operations: the daemon's log file `$TETORA_HOME/logs/tetora.log`, rotated by size. */
   logFile: logFileSchema.optional(),
+  /** Where workflow `http` tool calls and `notify` webhooks may connect (see src/outbound/address.ts). */
+  outboundHttp: outboundHttpSchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -153,6 +153,8 @@ export interface ResolvedConfig {
   retention: { eventsDays: number; outputsDays: number; runsDays: number };
   /** The daemon's log file `<home>/logs/tetora.log`. @default {enabled: true, maxSizeBytes: 10 MiB, maxFiles: 5} */
   logFile: { enabled: boolean; path: string; maxSizeBytes: number; maxFiles: number };
+  /** Where workflow `http` tool calls and `notify` webhooks may connect (src/outbound/); absent: the defaults (allow nothing extra, private networks allowed). */
+  outboundHttp?: { allow: string[]; blockPrivateNetworks: boolean };
 }
 
 /** `agentComm`: delegation through `_delegate` blocks (see src/agents/delegate.ts). */

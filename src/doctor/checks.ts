@@ -2,6 +2,7 @@
  * `tetora doctor`'s verdicts: pure functions from gathered facts (see gather.ts) to one check line each.
  * Every failing check carries a fix the user can act on.
  */
+import { checkAllowedDirs, type AllowedDirsFact } from './allowed-dirs.js';
 
 export interface CheckResult {
   name: string;
@@ -106,6 +107,8 @@ export interface DoctorFacts {
   discord?: DiscordTokenFact;
   /** What this Tetora is: version, commit, and whether it is the single executable (and where). */
   build?: BuildFact;
+  /** Configured workdirs and addDirs against allowedDirs (present when allowedDirs is set). */
+  allowedDirs?: AllowedDirsFact;
 }
 
 export interface BuildFact {
@@ -302,6 +305,7 @@ export function runChecks(f: DoctorFacts): CheckResult[] {
   if (f.workflows) out.push(checkWorkflows(f.workflows));
   if (f.jobs) out.push(checkJobs(f.jobs));
   if (f.discord) out.push(checkDiscordToken(f.discord));
+  if (f.allowedDirs) out.push(checkAllowedDirs(f.allowedDirs));
   return out;
 }
 

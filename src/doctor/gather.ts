@@ -12,6 +12,7 @@ import { loadWorkflows } from '../workflows/load.js';
 import { checkLoaded } from '../workflows/service.js';
 import { loadJobs } from '../schedules/jobs.js';
 import { findExecutable, httpAnswers, httpStatus, modeOrNull, probeBind, runVersion } from './probe.js';
+import { allowedDirsFact } from './allowed-dirs.js';
 
 export interface GatherOptions {
   /** `--config PATH`; default `$TETORA_HOME/config.json`. */
@@ -168,6 +169,8 @@ export async function gatherFacts(opts: GatherOptions): Promise<{ facts: DoctorF
     facts.listen = listen;
     facts.workflows = workflowsFact(config);
     facts.jobs = jobsFact(config);
+    const allowed = allowedDirsFact(config);
+    if (allowed) facts.allowedDirs = allowed;
     if (config.discord?.enabled) facts.discord = await discordTokenFact(config.discord.apiBaseUrl, config.discord.botToken);
   }
   const localPath = join(home, `${basename(configPath, '.json')}.local.json`);

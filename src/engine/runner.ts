@@ -14,6 +14,7 @@ import type { AbortReason, EventSink, Outcome, ProviderAdapter, RunRequest, RunS
 import type { TaskOptions } from './request.js';
 import { clampDelay } from '../util/timers.js';
 import { dailyBudgetProblem } from './budget.js';
+import { assertAllowedDir } from './allowed-dirs.js';
 import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 import { TASK_MARKER, killMarked, runMarker } from '../util/procgroup.js';
 import { readExitStatus, removeSpool, spoolPath } from '../util/spool.js';
@@ -70,6 +71,7 @@ function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; w
   }
   if (task.systemPrompt) parts.push(task.systemPrompt);
   let workdir = task.workdir ?? cfg.defaultWorkdir;
+  recheckAllowedDirs(task, workdir, cfg);
   if (!workdir) {
     workdir = join(cfg.home, 'workspace');
     mkdirSync(workdir, { recursive: true, mode: 0o700 });
@@ -80,6 +82,22 @@ function prepare(task: TaskRow, cfg: ResolvedConfig): { systemPrompt?: string; w
   const out: { systemPrompt?: string; workdir: string } = { workdir };
   if (parts.length) out.systemPrompt = parts.join('\n\n');
   return out;
+}
+
+/**
+ * allowedDirs once more at run start: a SIGHUP may have narrowed them (or a symlink on the path been
+ * moved) since the task was accepted; such a task fails instead of running outside them. The agent's own
+ * list replaces the top-level one, as at enqueue (src/engine/request.ts).
+ */
+function recheckAllowedDirs(task: TaskRow, workdir: string | undefined, cfg: ResolvedConfig): void {
+  const agent = task.agent ? cfg.agents[task.agent] : undefined;
+  const allowed = agent?.allowedDirs?.length ? agent.allowedDirs : (cfg.allowedDirs ?? []);
+  try {
+    if (workdir) assertAllowedDir('workdir', workdir, allowed);
+    (agent?.addDirs ?? []).forEach((d, i) => assertAllowedDir(`agents.${agent!.name}.addDirs[${i}]`, d, allowed));
+  } catch (err) {
+    throw new RunFailure(`not started: the config's allowedDirs changed since the task was accepted (or a symlink on its path now leads elsewhere): ${messageOf(err)}`);
+  }
 }
 
 /** A run being adopted: the soul file and workdir as far as they can still be read (the agent runs already). */

@@ -3,12 +3,15 @@
  * A workflow is found by its internal `name`, whatever its file is called (the original's own example keeps
  * `name: "research-and-summarize"` in `workflow-basic.json`); two files with one name are an error naming
  * both, and that name is found in neither until one is renamed. Reading never throws for a bad file: its
- * problem is reported with the file's path.
+ * problem is reported with the file's path. A file of the folder that leads out of it (a symlink to
+ * elsewhere) is neither read nor written: a problem naming the file and where it leads
+ * (TET_ERR_WORKFLOW_FILE_ESCAPE when asked for by name or saved).
  */
 import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TetoraError } from '../errors.js';
 import { ensurePrivateDir, writePrivateFile } from '../util/fsx.js';
+import { escapeMessage, escapesFolder } from '../util/confine.js';
 import { parseWorkflowText } from './parse.js';
 import type { Problem, WorkflowDef } from './types.js';
 
@@ -73,6 +76,11 @@ export function loadWorkflows(dir: string): LoadWorkflowsResult {
   const byName = new Map<string, LoadedWorkflow[]>();
   for (const entry of names.filter((n) => n.endsWith('.json')).sort()) {
     const file = join(dir, entry);
+    const out = escapesFolder(dir, file);
+    if (out !== undefined) {
+      result.errors.push({ file, message: escapeMessage('workflow file', file, out, dir) });
+      continue;
+    }
     try {
       if (!statSync(file).isFile()) continue;
     } catch {
@@ -99,6 +107,12 @@ export function loadWorkflows(dir: string): LoadWorkflowsResult {
   return result;
 }
 
+/** Throws TET_ERR_WORKFLOW_FILE_ESCAPE when `file` of the workflow folder leads out of it. */
+function assertConfined(dir: string, file: string): void {
+  const out = escapesFolder(dir, file);
+  if (out !== undefined) throw new TetoraError('TET_ERR_WORKFLOW_FILE_ESCAPE', escapeMessage('workflow file', file, out, dir), { file, target: out, dir });
+}
+
 function looksLikePath(s: string): boolean {
   return s.includes('/') || s.endsWith('.json');
 }
@@ -120,6 +134,7 @@ export function findWorkflow(dir: string, nameOrFile: string, opts: { allowPath?
   const fileName = nameOrFile.endsWith('.json') ? nameOrFile : `${nameOrFile}.json`;
   if (!nameOrFile.includes('/')) {
     const byFile = join(dir, fileName);
+    assertConfined(dir, byFile);
     if (existsSync(byFile) && statSync(byFile).isFile()) return readWorkflowFile(byFile);
   }
   const known = [...all.workflows.keys()];
@@ -145,6 +160,7 @@ export function saveWorkflow(dir: string, name: string, json: string, opts: { ov
     throw new TetoraError('TET_ERR_WORKFLOW_EXISTS', `workflow "${name}" already exists (${existing.file}); send ?overwrite=true to replace it, or choose another name`, { name, file: existing.file });
   }
   const file = existing?.file ?? join(dir, `${name}.json`);
+  assertConfined(dir, file);
   if (!existing && existsSync(file)) {
     const other = readWorkflowFile(file).def.name;
     throw new TetoraError(

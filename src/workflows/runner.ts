@@ -15,6 +15,7 @@ import { handoffPrompt } from '../agents/handoff.js';
 import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
+import { outboundPolicy } from '../outbound/address.js';
 import { assertAllowedDir } from '../engine/allowed-dirs.js';
 
 /**
@@ -743,8 +744,8 @@ export class WorkflowRunner {
           return { status: 'success', output: text, note: 'logged' };
         }
         if (/^https?:\/\//i.test(to)) {
-          const res = await postWebhook(to, { text, workflow, runId: run.id, step: step.stepId }, { signal, ...(this.#opts.webhookBaseMs !== undefined ? { baseMs: this.#opts.webhookBaseMs } : {}) });
-          if (!res.ok) return { status: 'error', error: `notify ${to}: ${res.error ?? 'failed'} (after ${res.tries} tries)` };
+          const res = await postWebhook(to, { text, workflow, runId: run.id, step: step.stepId }, { signal, policy: outboundPolicy(config.outboundHttp), ...(this.#opts.webhookBaseMs !== undefined ? { baseMs: this.#opts.webhookBaseMs } : {}) });
+          if (!res.ok) return { status: 'error', error: `notify ${to}: ${res.error ?? 'failed'} (after ${res.tries} ${res.tries === 1 ? 'try' : 'tries'})` };
           return { status: 'success', output: text, note: `posted to ${to} (${res.tries} ${res.tries === 1 ? 'try' : 'tries'})` };
         }
         if (to.startsWith('discord:')) {
@@ -775,7 +776,7 @@ export class WorkflowRunner {
           if (!url) return { status: 'error', error: 'tool_call http needs toolInput.url' };
           const headers = input.headers && typeof input.headers === 'object' ? Object.fromEntries(Object.entries(input.headers as Record<string, unknown>).map(([k, v]) => [k, String(v)])) : undefined;
           const body = input.body === undefined ? undefined : typeof input.body === 'string' ? input.body : JSON.stringify(input.body);
-          const res = await httpCall({ method, url, ...(headers ? { headers } : {}), ...(body !== undefined ? { body } : {}), timeoutMs: stepTimeout ?? 60_000, signal });
+          const res = await httpCall({ method, url, ...(headers ? { headers } : {}), ...(body !== undefined ? { body } : {}), timeoutMs: stepTimeout ?? 60_000, signal, policy: outboundPolicy(config.outboundHttp) });
           return res.ok ? { status: 'success', output: res.body } : { status: 'error', output: res.body, error: res.error ?? 'failed' };
         }
         return { status: 'error', error: `tool_call toolName "${def.toolName}" is not one this version has (shell, http)` };

@@ -3,9 +3,10 @@
  * config's top-level list (relative entries resolved against the config's folder) and an agent's own list
  * (which replaces it) hold a dispatched task's workdir, its agent's addDirs and a workflow run's workdir;
  * `..`, a symlink leading out and the prefix trick are refused with 400 TET_ERR_TASK_INVALID naming the
- * field, the resolved path and the allowed dirs, and nothing is enqueued.
+ * field, the resolved path and the allowed dirs, and nothing is enqueued. A SIGHUP that narrows the list
+ * fails a task queued before it at its start (workdir or addDirs now outside) instead of running it.
  */
-import { mkdirSync, realpathSync, symlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DaemonHarness, daemonPool } from '../helpers/daemon.js';
@@ -112,5 +113,57 @@ describe('allowedDirs', () => {
     expect(failed.status).toBe('error');
     expect(failed.error).toContain('outside allowedDirs');
     expect(failed.error).toContain(join(home, 'outside'));
+  });
+
+  it('a SIGHUP that narrows allowedDirs fails a queued task at its start instead of running it', async () => {
+    const d = pool.track(
+      await DaemonHarness.create({
+        maxConcurrent: 1,
+        allowedDirs: ['projects'],
+        agents: { a: { provider: 'fake' }, b: { provider: 'fake', addDirs: ['projects/p2'] } },
+      }),
+    );
+    const home = realpathSync(d.home);
+    for (const dir of ['projects/main', 'projects/p2']) mkdirSync(join(home, dir), { recursive: true });
+    await d.start();
+    const main = join(home, 'projects', 'main');
+    const p2 = join(home, 'projects', 'p2');
+
+    // One slot: a long task holds it while three more are accepted into the queue.
+    const blocker = (await d.dispatch({ agent: 'a', prompt: d.prompt({ sleepMs: 120_000 }), workdir: main })).body.tasks[0]!.id;
+    const end = Date.now() + 30_000;
+    while ((await d.task(blocker)).status !== 'running') {
+      if (Date.now() > end) throw new Error('the blocker never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const queued = await d.dispatch([
+      { agent: 'a', prompt: d.prompt({ out: 'workdir p2' }), workdir: p2 },
+      { agent: 'b', prompt: d.prompt({ out: 'adds p2' }), workdir: main },
+      { agent: 'a', prompt: d.prompt({ out: 'still inside' }), workdir: main },
+    ]);
+    expect(queued.body.tasks.map((t) => t.status)).toEqual(['queued', 'queued', 'queued']);
+    const [inP2, addsP2, inside] = queued.body.tasks.map((t) => t.id) as [string, string, string];
+
+    const seen = d.logs.filter((l) => l.msg === 'config reloaded').length;
+    d.writeConfig({ ...(JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>), allowedDirs: ['projects/main'] });
+    d.kill('SIGHUP');
+    while (d.logs.filter((l) => l.msg === 'config reloaded').length === seen) {
+      if (Date.now() > end) throw new Error('no reload');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await d.json(`/api/tasks/${blocker}/cancel`, { method: 'POST' })).status).toBe(200);
+
+    const [t1, t2, t3] = await d.waitTerminal([inP2, addsP2, inside]);
+    expect(t1!.status).toBe('failed');
+    expect(t1!.error!.message).toBe(
+      `not started: the config's allowedDirs changed since the task was accepted (or a symlink on its path now leads elsewhere): workdir ${p2} is outside allowedDirs (${main}): choose a folder inside one of them, or add it to allowedDirs in the config (the agent's own allowedDirs replaces the top-level list).`,
+    );
+    expect(t2!.status).toBe('failed');
+    expect(t2!.error!.message).toContain(`agents.b.addDirs[0] ${p2} is outside allowedDirs (${main})`);
+    expect(t3!.status).toBe('succeeded');
+    const starts = d.log().filter((e) => e.event === 'start').map((e) => e.taskId);
+    expect(starts).not.toContain(inP2);
+    expect(starts).not.toContain(addsP2);
+    expect(starts).toContain(inside);
   });
 });
