@@ -16,7 +16,7 @@ import {
   tokenFingerprint,
   wellFormedSessionId,
 } from '../../src/http/dashboard/session.js';
-import { contentTypeOf, folderAssets, safeAssetName } from '../../src/http/dashboard/assets.js';
+import { contentTypeOf, dashboardAssets, folderAssets, safeAssetName } from '../../src/http/dashboard/assets.js';
 import { trimPartialUtf8, utcDayStart } from '../../src/http/routes/overview.js';
 import { withPruneDecisions } from '../../src/http/routes/worktrees.js';
 import { retryRequest } from '../../src/http/routes/task-retry.js';
@@ -153,6 +153,29 @@ describe('dashboard assets', () => {
     expect(a.read('../secret.txt')).toBeUndefined();
     expect(a.read('missing.js')).toBeUndefined();
     expect(a.read('.')).toBeUndefined();
+  });
+  it("inside the single executable, reads the embedded dashboard/<file> assets (safe names only)", () => {
+    const asked: string[] = [];
+    const bytes = (t: string) => new TextEncoder().encode(t).buffer as ArrayBuffer;
+    globalThis.__tetoraSea = {
+      version: '1', commit: '', target: 'linux-x64', assets: ['dashboard/index.html'], sqliteBinding: () => undefined,
+      asset: (name: string) => {
+        asked.push(name);
+        if (name === 'dashboard/index.html') return bytes('<html>sea</html>');
+        throw new Error(`no asset ${name}`);
+      },
+    };
+    try {
+      const a = dashboardAssets();
+      expect(a.read('index.html')?.toString()).toBe('<html>sea</html>');
+      expect(a.read('app.js')).toBeUndefined();
+      expect(a.read('../better_sqlite3.node')).toBeUndefined();
+      expect(asked).toEqual(['dashboard/index.html', 'dashboard/app.js']);
+      expect(a.where).toContain('embedded');
+    } finally {
+      globalThis.__tetoraSea = undefined;
+    }
+    expect(dashboardAssets().where).toMatch(/dist\/dashboard$/);
   });
   it('content types by extension', () => {
     expect(contentTypeOf('app.js')).toBe('text/javascript; charset=utf-8');
