@@ -23,6 +23,10 @@ import { retryRequest } from '../../src/http/routes/task-retry.js';
 import { dashboardUrl, opener } from '../../src/cli/dashboard-url.js';
 import type { WorktreeView, PruneEntry } from '../../src/worktrees/index.js';
 import type { TaskRow } from '../../src/store/tasks.js';
+import type { FastifyRequest } from 'fastify';
+import { openDb } from '../../src/store/db.js';
+import { DashboardAuth } from '../../src/http/dashboard/auth.js';
+import { SESSION_TTL_MS } from '../../src/http/dashboard/session.js';
 
 describe('session ids, hashes and the CSRF token', () => {
   it('ids are 32 random bytes in base64url; the store hash, the token fingerprint and the CSRF token differ from the id and from each other', () => {
@@ -239,5 +243,33 @@ describe('tetora dashboard', () => {
     expect(opener('linux', { DISPLAY: ':0' }, u)).toEqual({ file: 'xdg-open', args: [u] });
     expect(opener('linux', { WAYLAND_DISPLAY: 'wayland-0' }, u)).toEqual({ file: 'xdg-open', args: [u] });
     expect(opener('linux', {}, u)).toMatchObject({ none: expect.stringContaining('no graphical display') });
+  });
+});
+
+describe('DashboardAuth sessions on the store', () => {
+  const req = (id: string) => ({ headers: { cookie: `tetora_session=${id}` } }) as unknown as FastifyRequest;
+  it('a session counts until it expires (7 days, fixed), is revoked, or the apiToken changes', () => {
+    const db = openDb(':memory:');
+    let now = 1_000_000;
+    let token = 'tok-1';
+    const auth = new DashboardAuth({ db } as never, () => token, () => now);
+    const s = auth.open('127.0.0.1');
+    expect(auth.session(req(s.id))).toEqual(s);
+    now += SESSION_TTL_MS - 1;
+    expect(auth.session(req(s.id))).toEqual(s);
+    now += 1;
+    expect(auth.session(req(s.id))).toBeUndefined();
+
+    const s2 = auth.open('127.0.0.1');
+    // Logging in deleted the expired row.
+    expect(auth.store.sessionCount()).toBe(1);
+    token = 'tok-2';
+    expect(auth.session(req(s2.id))).toBeUndefined();
+    token = 'tok-1';
+    expect(auth.session(req(s2.id))).toEqual(s2);
+    auth.revoke(s2.id);
+    expect(auth.session(req(s2.id))).toBeUndefined();
+    expect(auth.session(req(newSessionId()))).toBeUndefined();
+    db.close();
   });
 });
