@@ -21,6 +21,7 @@ import { trimPartialUtf8, utcDayStart } from '../../src/http/routes/overview.js'
 import { withPruneDecisions } from '../../src/http/routes/worktrees.js';
 import { retryRequest } from '../../src/http/routes/task-retry.js';
 import { dashboardUrl, opener } from '../../src/cli/dashboard-url.js';
+import { linkLines } from '../../src/cli/format.js';
 import type { WorktreeView, PruneEntry } from '../../src/worktrees/index.js';
 import type { TaskRow } from '../../src/store/tasks.js';
 import type { FastifyRequest } from 'fastify';
@@ -271,5 +272,16 @@ describe('DashboardAuth sessions on the store', () => {
     expect(auth.session(req(s2.id))).toBeUndefined();
     expect(auth.session(req(newSessionId()))).toBeUndefined();
     db.close();
+  });
+});
+
+describe('tetora task show: retry links', () => {
+  it('names the task a task retries and its retries', () => {
+    expect(linkLines({ parent: null, children: [], handoffsFrom: [], handoffsTo: [], route: [], retryOf: { id: 'o', agent: 'a', status: 'failed' }, retries: [{ id: 'r1', agent: 'a', status: 'running' }] })).toEqual([
+      'retry of  o  a  failed',
+      'retried as',
+      '  r1  a  running',
+    ]);
+    expect(linkLines({ parent: null, retryOf: null, retries: [] })).toEqual([]);
   });
 });
