@@ -95,7 +95,6 @@ export function statusTone(status: string | null | undefined): 'ok' | 'bad' | 'l
       return 'live';
     case 'queued':
     case 'waiting':
-    case 'pending':
     case 'interrupted':
     case 'review':
     case 'todo':

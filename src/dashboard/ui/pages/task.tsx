@@ -51,18 +51,23 @@ interface Ev {
 }
 
 const OUTPUT_TYPES = new Set(['text', 'stderr', 'raw']);
+/** `provider.text` → `text`: the provider's stream events carry a prefix. */
+const base = (type: string) => type.replace(/^provider\./, '');
+const isOutput = (type: string) => OUTPUT_TYPES.has(base(type));
+/** A CSS-safe class for an event type (`provider.text` → `ev-provider-text`). */
+const evClass = (type: string) => `ev ev-${type.replace(/[^a-zA-Z0-9_-]/g, '-')}`;
 
 /** Consecutive output lines fold into one timeline entry. */
 function timeline(events: Ev[]): Array<{ key: number; at: string; type: string; text: string; lines?: number }> {
   const out: Array<{ key: number; at: string; type: string; text: string; lines?: number }> = [];
   for (const e of events) {
     const prev = out[out.length - 1];
-    if (OUTPUT_TYPES.has(e.type) && prev && prev.type === e.type && prev.lines !== undefined) {
+    if (isOutput(e.type) && prev && prev.type === e.type && prev.lines !== undefined) {
       prev.lines++;
       prev.text = String(e.data.text ?? '');
       continue;
     }
-    out.push({ key: e.seq, at: e.at, type: e.type, text: OUTPUT_TYPES.has(e.type) ? String(e.data.text ?? '') : eventSummary(e.type, e.data), ...(OUTPUT_TYPES.has(e.type) ? { lines: 1 } : {}) });
+    out.push({ key: e.seq, at: e.at, type: e.type, text: isOutput(e.type) ? String(e.data.text ?? '') : eventSummary(base(e.type), e.data), ...(isOutput(e.type) ? { lines: 1 } : {}) });
   }
   return out;
 }
@@ -145,7 +150,7 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
     (type, data) => {
       const e: Ev = { seq: Number(data.seq), at: String(data.at ?? ''), type, data: (data.data as Record<string, unknown>) ?? {} };
       setEvents((list) => (list.length > 0 && (list[list.length - 1] as Ev).seq >= e.seq ? list : [...list, e]));
-      if (OUTPUT_TYPES.has(type) || timer.current) return;
+      if (isOutput(type) || timer.current) return;
       timer.current = setTimeout(() => {
         timer.current = undefined;
         void load();
@@ -253,9 +258,9 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
         ) : (
           <ol class="timeline" data-testid="timeline">
             {items.map((e) => (
-              <li key={e.key} class={`ev ev-${e.type}`}>
+              <li key={e.key} class={evClass(e.type)}>
                 <time>{formatTime(e.at).slice(11)}</time> <span class="ev-type">{e.type}</span>
-                {e.lines !== undefined && e.lines > 1 ? <span class="muted"> ({e.lines} lines, last:)</span> : null} <span class="ev-text">{e.text}</span>
+                {e.lines !== undefined && e.lines > 1 ? <span class="muted"> ({e.lines} lines; the last:)</span> : null} <span class="ev-text">{e.text}</span>
               </li>
             ))}
           </ol>

@@ -108,14 +108,12 @@ export function TasksPage({ search }: { search: URLSearchParams }): JSX.Element 
           </div>
           <div class="field">
             <label for="f-source">Source</label>
-            <select id="f-source" value={source} onChange={sel(setSource)}>
-              <option value="">any</option>
-              {['http', 'cli', 'discord', 'workflow', 'schedule', 'board', 'delegate', 'route'].map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
+            <input id="f-source" list="sources" placeholder="http, cli, discord…" value={source} onChange={sel(setSource)} />
+            <datalist id="sources">
+              {['http', 'cli', 'discord', 'schedule', 'board', 'webhook'].map((s) => (
+                <option key={s} value={s} />
               ))}
-            </select>
+            </datalist>
           </div>
           <div class="field grow">
             <label for="f-text">Text</label>
