@@ -103,6 +103,11 @@ export const errorCatalog = {
   TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
   TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
+  TET_ERR_HTTP_CROSS_SITE: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request came from another site (Sec-Fetch-Site cross-site, or an Origin that is not the daemon), or, on a daemon without apiToken, named a Host that is not loopback.' },
+  TET_ERR_HTTP_CSRF: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request authenticated by the dashboard session cookie lacks the right X-Tetora-CSRF header.' },
+  TET_ERR_HTTP_LOGIN_THROTTLED: { status: 429, exit: ExitCode.tempFail, summary: 'Too many wrong dashboard logins from this address; wait the Retry-After seconds.' },
+  TET_ERR_DASHBOARD_NOT_BUILT: { status: 503, exit: ExitCode.unavailable, summary: 'The dashboard\'s files (dist/dashboard/index.html) are missing: the UI was not built.' },
+  TET_ERR_TASK_NOT_RETRYABLE: { status: 409, exit: ExitCode.failure, summary: 'Only a task that ended failed, cancelled or timed out can be retried; this one has not ended, or succeeded.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -372,6 +372,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       discord: () => discordStatus(engine, config, discord),
       discordWake: (ch: string) => discordOut.wake(ch),
       board,
+      // The dashboard's built files: dist/dashboard/ (or the executable's assets) unless TETORA_DASHBOARD_DIR names another folder.
+      ...(process.env.TETORA_DASHBOARD_DIR ? { dashboardDir: process.env.TETORA_DASHBOARD_DIR } : {}),
     }));
     registerDiscordMetrics(metrics.registry, discordOut);
     try {

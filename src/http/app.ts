@@ -23,6 +23,9 @@ import { registerJobRoutes } from './routes/jobs.js';
 import { registerDiscordOutboxRoutes } from './routes/discord-outbox.js';
 import { registerRouteRoutes } from './routes/route.js';
 import { registerBoardRoutes } from './routes/board.js';
+import { DashboardAuth } from './dashboard/auth.js';
+import { dashboardAssets } from './dashboard/assets.js';
+import { dashboardPublic, registerDashboardRoutes } from './dashboard/routes.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -83,8 +86,12 @@ function responseUnderWay(socket: Socket): boolean {
 export interface RouteEntry {
   method: string;
   url: string;
-  /** Whether it answers without the bearer token (PUBLIC) or checks its own credentials (the signed webhook). */
-  exempt: 'public' | 'self' | false;
+  /**
+   * Whether it answers without the bearer token or a dashboard session: PUBLIC (`public`), the signed
+   * webhook checking its own credentials (`self`), or the dashboard's shell, assets and session endpoints
+   * (`dashboard`, see http/dashboard/routes.ts).
+   */
+  exempt: 'public' | 'self' | 'dashboard' | false;
 }
 
 /**
@@ -119,8 +126,9 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   const routes: RouteEntry[] = [];
   app.addHook('onRoute', (opts) => {
     const signed = (opts.config as { signedWebhook?: boolean } | undefined)?.signedWebhook === true;
+    const dashboard = (opts.config as { dashboardPublic?: boolean } | undefined)?.dashboardPublic === true;
     for (const method of [opts.method].flat()) {
-      routes.push({ method, url: opts.url, exempt: PUBLIC.has(opts.url) ? 'public' : signed ? 'self' : false });
+      routes.push({ method, url: opts.url, exempt: PUBLIC.has(opts.url) ? 'public' : signed ? 'self' : dashboard ? 'dashboard' : false });
     }
   });
 
@@ -134,22 +142,40 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     }
   });
 
+  // Every request: a state-changing one from another site is refused whatever it carries (and, without an
+  // apiToken, a Host that is not loopback); then the bearer token OR a dashboard session cookie (whose
+  // state-changing requests carry X-Tetora-CSRF). See http/dashboard/ and docs/ARCHITECTURE.md.
+  const dashboard = new DashboardAuth(deps.engine, deps.apiToken);
   app.addHook('onRequest', async (req) => {
+    dashboard.refuseForeign(req);
     const token = deps.apiToken();
     const path = req.url.split('?')[0] ?? '';
-    if (!token || PUBLIC.has(path)) return;
+    if (PUBLIC.has(path) || dashboardPublic(req)) return;
     const header = req.headers.authorization;
-    const presented = bearerToken(header);
-    if (!tokenMatches(presented, token)) {
-      // The signed webhook (POST /api/triggers/webhook/:name, and only it) checks the token or the body's
-      // HMAC signature itself, once the body is read; it refuses with the same 401.
-      if (authenticatesItself(req)) return;
-      throw new TetoraError(
-        'TET_ERR_HTTP_UNAUTHORIZED',
-        presented ? 'the bearer token is wrong; use the apiToken from the daemon config.' : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config).',
-        { scheme: 'Bearer', reason: presented ? 'wrong token' : header ? 'not a Bearer token' : 'no Authorization header' },
-      );
+    if (!token) {
+      // Open (loopback only): a browser's session cookie still binds its CSRF token.
+      const s = header === undefined ? dashboard.session(req) : undefined;
+      if (s) dashboard.requireCsrf(req, s);
+      return;
     }
+    const presented = bearerToken(header);
+    if (header === undefined) {
+      const s = dashboard.session(req);
+      if (s) {
+        dashboard.requireCsrf(req, s);
+        return;
+      }
+    } else if (tokenMatches(presented, token)) return;
+    // The signed webhook (POST /api/triggers/webhook/:name, and only it) checks the token or the body's
+    // HMAC signature itself, once the body is read; it refuses with the same 401.
+    if (authenticatesItself(req)) return;
+    throw new TetoraError(
+      'TET_ERR_HTTP_UNAUTHORIZED',
+      presented
+        ? 'the bearer token is wrong; use the apiToken from the daemon config.'
+        : 'this daemon requires `Authorization: Bearer <apiToken>` (the apiToken from its config), or a dashboard session (log in at /dashboard).',
+      { scheme: 'Bearer', reason: presented ? 'wrong token' : header ? 'not a Bearer token' : 'no Authorization header' },
+    );
   });
 
   app.setErrorHandler((err: FastifyError | TetoraError, req, reply) => {
@@ -189,5 +215,6 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerDiscordOutboxRoutes(app, deps);
   registerRouteRoutes(app, deps);
   registerBoardRoutes(app, deps);
+  registerDashboardRoutes(app, deps, dashboard, dashboardAssets(deps.dashboardDir));
   return { app, metrics, routes };
 }

@@ -41,4 +41,6 @@ export interface AppDeps {
   discordWake?: (channelId: string) => void;
   /** The task board (routes /api/board…); none: those routes do not exist. */
   board?: BoardService;
+  /** The folder of the dashboard's built files (index.html, app.js, …). @default dist/dashboard/ (or the executable's assets) */
+  dashboardDir?: string;
 }

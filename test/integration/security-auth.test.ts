@@ -8,63 +8,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'node:http';
-import { buildApp, type AppDeps, type RouteEntry } from '../../src/http/app.js';
+import { buildApp, type RouteEntry } from '../../src/http/app.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { Harness } from '../helpers/engine-harness.js';
 import { DaemonHarness, TOKEN as DAEMON_TOKEN } from '../helpers/daemon.js';
+import { EXEMPT, allDeps as depsWithToken, concrete } from '../helpers/route-table.js';
 
 const TOKEN = 'sec-token-0123456789abcdef0123456789';
 
-/**
- * The routes that answer without the bearer token, and why:
- * - /healthz: the liveness probe (a service manager or load balancer holds no token); it says only "ok",
- *   the version and the commit.
- * - POST /api/triggers/webhook/:name: checks the token itself, or the trigger's HMAC signature over the raw
- *   body (a sender such as GitHub holds only the shared secret); without either it answers the same 401.
- */
-const EXEMPT = ['GET /healthz', 'HEAD /healthz', 'POST /api/triggers/webhook/:name'];
-
-/** A dependency that must never be touched: any property read throws. */
-function tripwire<T>(name: string): T {
-  return new Proxy({}, {
-    get(_t, prop) {
-      throw new Error(`${name}.${String(prop)} was used: a handler ran`);
-    },
-  }) as T;
-}
-
 const BODY_LIMIT = 4096;
-
-function allDeps(engine: Engine): AppDeps {
-  return {
-    engine,
-    version: 't',
-    apiToken: () => TOKEN,
-    requestDrain: () => {
-      throw new Error('requestDrain was called');
-    },
-    requestRestart: () => {
-      throw new Error('requestRestart was called');
-    },
-    draining: () => false,
-    bodyLimit: BODY_LIMIT,
-    // Every optional family present, so every route is registered.
-    workflows: tripwire('workflows'),
-    schedules: tripwire('schedules'),
-    board: tripwire('board'),
-    discord: () => {
-      throw new Error('discord was called');
-    },
-    discordWake: () => {
-      throw new Error('discordWake was called');
-    },
-  };
-}
-
-/** A concrete URL for a route pattern (`:param` → a plausible id). */
-function concrete(url: string): string {
-  return url.replace(/:[A-Za-z]+/g, 'x1').replace(/\*$/, 'x1');
-}
 
 /**
  * POSTs `body` (declared whole in Content-Length) and resolves with the answer as soon as it arrives: the
@@ -98,7 +50,7 @@ let routes: RouteEntry[];
 beforeAll(async () => {
   const h = new Harness();
   engine = h.engine();
-  const built = buildApp(allDeps(engine));
+  const built = buildApp(depsWithToken(engine, TOKEN, BODY_LIMIT));
   app = built.app;
   routes = built.routes;
   await app.ready();

@@ -10,6 +10,7 @@ import { migration009 } from './009-schedules.js';
 import { migration010 } from './010-routing-links.js';
 import { migration011 } from './011-board.js';
 import { migration012 } from './012-webhook-signatures.js';
+import { migration013 } from './013-dashboard-sessions.js';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,4 @@ export interface Migration {
 }
 
 /** Applied in order at open; each in its own transaction and recorded in schema_migrations. Never edit a released one. */
-export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011, migration012];
+export const migrations: readonly Migration[] = [migration001, migration002, migration003, migration004, migration005, migration006, migration007, migration008, migration009, migration010, migration011, migration012, migration013];
