@@ -84,6 +84,10 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
     if (route.page === 'login') navigate('/dashboard', { replace: true });
   }, [route.page]);
   const section = route.page === 'runs' ? 'workflows' : route.page;
+  // On a phone the section links scroll sideways: keep the current one in view.
+  useEffect(() => {
+    document.querySelector('.top nav [aria-current="page"]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [section]);
   return (
     <>
       <a class="skip" href="#main">

@@ -81,7 +81,7 @@ export function DiscordPage(): JSX.Element {
           <Table head={['id', 'task', 'channel', 'attempts', 'reason', 'created', '']} label="Dead letters">
             {dead.data.rows.map((r) => (
               <tr key={r.id} data-outbox={r.id}>
-                <td>{r.id}</td>
+                <td data-label="id">{r.id}</td>
                 <td data-label="task">{r.taskId ? <Link href={`/dashboard/tasks/${r.taskId}`}>{shortId(r.taskId)}</Link> : r.kind}</td>
                 <td data-label="channel">
                   <code>{r.channelId}</code>

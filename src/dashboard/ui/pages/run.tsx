@@ -59,7 +59,7 @@ function Dag({ layout, steps }: { layout: DagLayout; steps: Map<string, StepView
   };
   return (
     <div class="dag-wrap">
-      <svg class="dag" viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label="Workflow steps and their dependencies">
+      <svg class={widest <= 3 ? 'dag fit' : 'dag'} viewBox={`0 0 ${width} ${height}`} width={width} height={height} role="img" aria-label="Workflow steps and their dependencies">
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" class="arrowhead" />
