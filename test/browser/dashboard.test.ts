@@ -170,4 +170,25 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     await shown(charts.first().locator('.u-legend').filter({ hasText: t1!.agent }));
     expect(await page.getByRole('region', { name: 'Totals by agent' }).textContent()).toContain(t1!.agent === t2!.agent ? '$1.75' : '$1.25');
   });
+
+  it('fits a 375 px wide phone without sideways scrolling, and follows the dark system theme', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 812 }, colorScheme: 'dark' });
+    await phone.addCookies(await page.context().cookies());
+    const p = await phone.newPage();
+    try {
+      const tasks = await d.json<{ tasks: Array<{ id: string }> }>('/api/tasks?status=succeeded&limit=1');
+      const runs = await d.json<{ runs: Array<{ id: string }> }>('/api/workflow-runs?limit=1');
+      for (const path of ['/dashboard', '/dashboard/tasks', `/dashboard/tasks/${tasks.body.tasks[0]!.id}`, `/dashboard/runs/${runs.body.runs[0]!.id}`, '/dashboard/discord', '/dashboard/workflows', '/dashboard/agents']) {
+        await p.goto(`${d.base}${path}`);
+        await p.locator('main h1').first().waitFor();
+        await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+        const { scroll, client } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        expect(scroll, `${path} is ${scroll} px wide at 375`).toBeLessThanOrEqual(client);
+      }
+      const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      expect(bg).toBe('rgb(15, 19, 24)');
+    } finally {
+      await phone.close();
+    }
+  });
 });
