@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/types.js';
 import { Engine, lockHome } from '../engine/engine.js';
 import type { WorkspaceManager } from '../engine/workspace.js';
+import type { DaemonWorkspaces } from './workspaces.js';
 import { ExitCode, TetoraError, messageOf } from '../errors.js';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../http/app.js';
@@ -374,6 +375,8 @@ export async function serve(opts: ServeOptions): Promise<number> {
       board,
       // The dashboard's built files: dist/dashboard/ (or the executable's assets) unless TETORA_DASHBOARD_DIR names another folder.
       ...(process.env.TETORA_DASHBOARD_DIR ? { dashboardDir: process.env.TETORA_DASHBOARD_DIR } : {}),
+      // The dashboard's worktree page prunes through the daemon's own manager (its per-repository queue).
+      ...(workspaces && 'manager' in workspaces ? { worktrees: (workspaces as DaemonWorkspaces).manager } : {}),
     }));
     registerDiscordMetrics(metrics.registry, discordOut);
     try {

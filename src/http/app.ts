@@ -26,6 +26,9 @@ import { registerBoardRoutes } from './routes/board.js';
 import { DashboardAuth } from './dashboard/auth.js';
 import { dashboardAssets } from './dashboard/assets.js';
 import { dashboardPublic, registerDashboardRoutes } from './dashboard/routes.js';
+import { registerOverviewRoutes } from './routes/overview.js';
+import { registerWorktreeRoutes } from './routes/worktrees.js';
+import { registerTaskRetryRoutes } from './routes/task-retry.js';
 
 export type { AppDeps } from './deps.js';
 export { tokenMatches } from './auth.js';
@@ -216,5 +219,8 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
   registerRouteRoutes(app, deps);
   registerBoardRoutes(app, deps);
   registerDashboardRoutes(app, deps, dashboard, dashboardAssets(deps.dashboardDir));
+  registerOverviewRoutes(app, deps);
+  registerWorktreeRoutes(app, deps);
+  registerTaskRetryRoutes(app, deps);
   return { app, metrics, routes };
 }

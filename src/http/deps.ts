@@ -5,6 +5,7 @@ import type { WorkflowRunner } from '../workflows/runner.js';
 import type { ScheduleService } from '../schedules/service.js';
 import type { DiscordStatusInfo } from '../channels/discord/status-info.js';
 import type { BoardService } from '../board/service.js';
+import type { GitWorktreeManager } from '../worktrees/manager.js';
 
 /** What the HTTP app needs from the daemon. Routes import this file, never app.ts (no cycle inside http/). */
 export interface AppDeps {
@@ -43,4 +44,6 @@ export interface AppDeps {
   board?: BoardService;
   /** The folder of the dashboard's built files (index.html, app.js, …). @default dist/dashboard/ (or the executable's assets) */
   dashboardDir?: string;
+  /** The daemon's worktree manager (GET /api/worktrees, POST /api/worktrees/prune); none: one on the engine's store. */
+  worktrees?: GitWorktreeManager;
 }

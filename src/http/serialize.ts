@@ -138,9 +138,9 @@ export interface LinkedTask {
  * How the task hangs together with others (task_links and parent_id): its parent (the task that
  * delegated it, or that a classifier routes), its delegated children in the order of the parent's
  * output, the tasks whose output was handed to it (`handoffsFrom`) and those it handed its output to
- * (`handoffsTo`), and its routing classifiers (`route`).
+ * (`handoffsTo`), its routing classifiers (`route`), and the task it retries (`retryOf`) and its retries (`retries`).
  */
-export function taskLinks(t: TaskRow, store: Pick<TaskStore, 'links' | 'get'>): { parent: LinkedTask | null; children: LinkedTask[]; handoffsFrom: LinkedTask[]; handoffsTo: LinkedTask[]; route: LinkedTask[] } {
+export function taskLinks(t: TaskRow, store: Pick<TaskStore, 'links' | 'get'>): { parent: LinkedTask | null; children: LinkedTask[]; handoffsFrom: LinkedTask[]; handoffsTo: LinkedTask[]; route: LinkedTask[]; retryOf: LinkedTask | null; retries: LinkedTask[] } {
   const { from, to } = store.links(t.id);
   const view = (id: string, extra: Partial<LinkedTask> = {}): LinkedTask => {
     const row = store.get(id);
@@ -153,5 +153,8 @@ export function taskLinks(t: TaskRow, store: Pick<TaskStore, 'links' | 'get'>): 
     handoffsFrom: to.filter((l) => l.kind === 'handoff').map((l) => view(l.fromTask)),
     handoffsTo: from.filter((l) => l.kind === 'handoff').map((l) => view(l.toTask)),
     route: from.filter((l) => l.kind === 'route').map((l) => view(l.toTask)),
+    // POST /api/tasks/:id/retry: the task this one retries, and the retries of this one.
+    retryOf: to.filter((l) => l.kind === 'retry').map((l) => view(l.fromTask))[0] ?? null,
+    retries: from.filter((l) => l.kind === 'retry').map((l) => view(l.toTask)),
   };
 }

@@ -61,7 +61,7 @@ export interface TaskRow {
 }
 
 /** How one task begot another (see migration 010). */
-export type TaskLinkKind = 'route' | 'delegate' | 'handoff';
+export type TaskLinkKind = 'route' | 'delegate' | 'handoff' | 'retry';
 
 export interface TaskLink {
   fromTask: string;
