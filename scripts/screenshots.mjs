@@ -183,13 +183,18 @@ for (const [i, [id, reason]] of [
   const row = ds.addOutbox({ key: `reply:${id}`, channelId: `90000000000000000${i}`, kind: 'reply', taskId: id, body: `The answer to ${id}`, at: Date.now() - 3_600_000 });
   ds.outboxDead(row.id, reason, Date.now() - 1_800_000);
 }
+// Money per run (by the day the run ended), tokens per task (by the day it ended).
 const seed = db.prepare('UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, finished_at = ? WHERE id = ?');
+const seedRun = db.prepare('UPDATE task_runs SET cost_usd = ?, ended_at = ? WHERE task_id = ?');
 const day = 86_400_000;
 const costed = [okTask, ...history, failed, wtKeep, wtDone];
 costed.forEach((id, i) => {
   const daysAgo = i === 0 ? 0 : Math.round((i * 29) / costed.length);
   const cost = 0.15 + ((i * 37) % 11) / 10;
-  seed.run(cost, 8000 + ((i * 4099) % 30000), 1200 + ((i * 1571) % 6000), Date.now() - daysAgo * day, id);
+  // Today's task keeps its real end time (its page shows its real duration).
+  const endedAt = daysAgo === 0 ? db.prepare('SELECT finished_at AS t FROM tasks WHERE id = ?').get(id).t : Date.now() - daysAgo * day;
+  seed.run(cost, 8000 + ((i * 4099) % 30000), 1200 + ((i * 1571) % 6000), endedAt, id);
+  seedRun.run(cost, endedAt, id);
 });
 db.close();
 

@@ -137,7 +137,7 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     await go('/dashboard/worktrees');
     const row = page.locator('tr[data-worktree]').filter({ hasText: id.slice(0, 8) });
     await shown(row.locator('[data-status="keep"]'));
-    expect(await row.locator('.reason-cell').textContent()).toContain('untracked');
+    expect(await row.locator('.reason-cell').textContent()).toContain('1 uncommitted file');
   });
 
   it('retries a Discord dead letter', async () => {
@@ -178,7 +178,7 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     try {
       const tasks = await d.json<{ tasks: Array<{ id: string }> }>('/api/tasks?status=succeeded&limit=1');
       const runs = await d.json<{ runs: Array<{ id: string }> }>('/api/workflow-runs?limit=1');
-      for (const path of ['/dashboard', '/dashboard/tasks', `/dashboard/tasks/${tasks.body.tasks[0]!.id}`, `/dashboard/runs/${runs.body.runs[0]!.id}`, '/dashboard/discord', '/dashboard/workflows', '/dashboard/agents']) {
+      for (const path of ['/dashboard', '/dashboard/tasks', `/dashboard/tasks/${tasks.body.tasks[0]!.id}`, `/dashboard/runs/${runs.body.runs[0]!.id}`, '/dashboard/worktrees', '/dashboard/cost']) {
         await p.goto(`${d.base}${path}`);
         await p.locator('main h1').first().waitFor();
         await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));

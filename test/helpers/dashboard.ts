@@ -51,10 +51,13 @@ export function seedDeadLetter(home: string, taskId: string, reason: string): nu
 export function seedCost(home: string, rows: Array<{ taskId: string; costUsd: number; tokensIn: number; tokensOut: number; daysAgo?: number }>): void {
   const db = openDb(join(home, 'tetora.db'));
   try {
-    const update = db.prepare('UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, finished_at = ? WHERE id = ?');
+    // Money per run (by the day the run ended, as the daily budgets count it), tokens per task.
+    const task = db.prepare('UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, finished_at = ? WHERE id = ?');
+    const run = db.prepare('UPDATE task_runs SET cost_usd = ?, ended_at = ? WHERE task_id = ? AND run = (SELECT MAX(run) FROM task_runs WHERE task_id = ?)');
     for (const r of rows) {
       const at = Date.now() - (r.daysAgo ?? 0) * 86_400_000;
-      if (update.run(r.costUsd, r.tokensIn, r.tokensOut, at, r.taskId).changes !== 1) throw new Error(`seedCost: no task ${r.taskId}`);
+      if (task.run(r.costUsd, r.tokensIn, r.tokensOut, at, r.taskId).changes !== 1) throw new Error(`seedCost: no task ${r.taskId}`);
+      if (run.run(r.costUsd, at, r.taskId, r.taskId).changes !== 1) throw new Error(`seedCost: task ${r.taskId} has no run`);
     }
   } finally {
     db.close();

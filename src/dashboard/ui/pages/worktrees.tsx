@@ -13,14 +13,15 @@ interface Worktree {
   state: string;
   lockHolder: string | null;
   sizeBytes: number | null;
-  prune: { action: 'remove' | 'keep'; reason: string };
+  prune: { action: string; reason: string; error?: string } | null;
+  note?: string | null;
 }
 
 export function WorktreesPage(): JSX.Element {
   const list = useLive(() => api<{ worktrees: Worktree[] }>('/api/worktrees'), []);
   const [result, setResult] = useState<unknown>(undefined);
   const rows = list.data?.worktrees ?? [];
-  const removable = rows.filter((w) => w.prune.action === 'remove').length;
+  const removable = rows.filter((w) => w.prune?.action === 'remove' || w.prune?.action === 'forget').length;
   return (
     <div>
       <header class="page-head">
@@ -31,7 +32,7 @@ export function WorktreesPage(): JSX.Element {
             kind="danger"
             busyLabel="Pruning…"
             disabled={removable === 0}
-            confirm={`Remove the ${removable} worktrees marked "remove"? Those marked "keep" stay.`}
+            confirm={`Remove the ${removable} worktrees that prune would remove? Those marked "keep" stay.`}
             onClick={async () => {
               setResult(await post('/api/worktrees/prune', { dryRun: false }));
               list.reload();
@@ -65,11 +66,11 @@ export function WorktreesPage(): JSX.Element {
                 </td>
                 <td data-label="lock holder">{w.lockHolder ? <Link href={`/dashboard/tasks/${w.lockHolder}`}>{shortId(w.lockHolder)}</Link> : '—'}</td>
                 <td data-label="size">{formatBytes(w.sizeBytes)}</td>
-                <td data-label="prune would">
-                  <Badge status={w.prune.action} />
-                </td>
+                <td data-label="prune would">{w.prune ? <Badge status={w.prune.action} /> : '—'}</td>
                 <td data-label="why" class="reason-cell">
-                  {w.prune.reason}
+                  {w.prune ? w.prune.reason || (w.prune.action === 'remove' ? 'clean, and its branch is integrated' : '') : 'not in the prune report'}
+                  {w.prune?.error ? <div class="reason">{w.prune.error}</div> : null}
+                  {w.note ? <div class="muted small">{w.note}</div> : null}
                 </td>
               </tr>
             ))}
