@@ -187,7 +187,7 @@ for (const [i, [id, reason]] of [
 const seed = db.prepare('UPDATE tasks SET cost_usd = ?, tokens_in = ?, tokens_out = ?, finished_at = ? WHERE id = ?');
 const seedRun = db.prepare('UPDATE task_runs SET cost_usd = ?, ended_at = ? WHERE task_id = ?');
 const day = 86_400_000;
-const costed = [okTask, ...history, failed, wtKeep, wtDone];
+const costed = [okTask, ...history, wtKeep, wtDone];
 costed.forEach((id, i) => {
   const daysAgo = i === 0 ? 0 : Math.round((i * 29) / costed.length);
   const cost = 0.15 + ((i * 37) % 11) / 10;

@@ -63,8 +63,11 @@ interface AgentView {
 
 export function AgentPage({ name }: { name: string }): JSX.Element {
   const { data, error } = useLive(() => api<AgentView>(`/api/agents/${encodeURIComponent(name)}`), [name], (_t, d) => d.agent === name || true);
-  const shown = data ? Object.entries(data).filter(([k, v]) => !['name', 'soulPreview'].includes(k) && (typeof v !== 'object' || v === null)) : [];
-  const nested = data ? Object.entries(data).filter(([k, v]) => k !== 'soulPreview' && typeof v === 'object' && v !== null) : [];
+  // Load first, then the configuration as the daemon resolved it (no secrets: providers are named, never shown).
+  const first = ['running', 'queued', 'waiting', 'provider', 'providerType', 'model', 'maxTasksPerAgent', 'description'];
+  const entries = data ? Object.entries(data).filter(([k]) => !['name', 'soulPreview', 'soulTruncated', 'configured'].includes(k)) : [];
+  entries.sort((a, b) => (first.indexOf(a[0]) + 1 || 99) - (first.indexOf(b[0]) + 1 || 99));
+  const show = (v: unknown): string => (v === null || v === undefined || (Array.isArray(v) && v.length === 0) ? '—' : Array.isArray(v) ? v.join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v));
   return (
     <div>
       <nav class="crumbs" aria-label="Breadcrumb">
@@ -77,9 +80,12 @@ export function AgentPage({ name }: { name: string }): JSX.Element {
       ) : (
         <>
           <Card title="Configuration and load">
-            <Facts items={[...shown.map(([k, v]): [string, string] => [k, v === null ? '—' : String(v)]), ...nested.map(([k, v]): [string, JSX.Element] => [k, <code class="wrap">{JSON.stringify(v)}</code>])]} />
+            <Facts items={entries.map(([k, v]): [string, string] => [k, show(v)])} />
           </Card>
-          <Card title="Soul file">{data.soulPreview ? <pre class="raw">{data.soulPreview}</pre> : <Empty>No soul file.</Empty>}</Card>
+          <Card title="Soul file">
+            {data.soulPreview ? <pre class="raw">{data.soulPreview}</pre> : <Empty>{data.soulError ? String(data.soulError) : 'No soul file.'}</Empty>}
+            {data.soulTruncated ? <p class="muted">The first 4 KiB; the whole file is {String(data.soulFile)}.</p> : null}
+          </Card>
         </>
       )}
     </div>

@@ -17,6 +17,19 @@ interface Worktree {
   note?: string | null;
 }
 
+/** The holder is `task <id>`: link the task. */
+function LockHolder({ holder }: { holder: string | null }): JSX.Element {
+  if (!holder) return <>—</>;
+  const m = /^task (\S+)$/.exec(holder);
+  return m ? (
+    <>
+      task <Link href={`/dashboard/tasks/${m[1]}`}>{shortId(m[1])}</Link>
+    </>
+  ) : (
+    <>{holder}</>
+  );
+}
+
 export function WorktreesPage(): JSX.Element {
   const list = useLive(() => api<{ worktrees: Worktree[] }>('/api/worktrees'), []);
   const [result, setResult] = useState<unknown>(undefined);
@@ -64,7 +77,9 @@ export function WorktreesPage(): JSX.Element {
                 <td data-label="state">
                   <Badge status={w.state} />
                 </td>
-                <td data-label="lock holder">{w.lockHolder ? <Link href={`/dashboard/tasks/${w.lockHolder}`}>{shortId(w.lockHolder)}</Link> : '—'}</td>
+                <td data-label="lock holder">
+                  <LockHolder holder={w.lockHolder} />
+                </td>
                 <td data-label="size">{formatBytes(w.sizeBytes)}</td>
                 <td data-label="prune would">{w.prune ? <Badge status={w.prune.action} /> : '—'}</td>
                 <td data-label="why" class="reason-cell">
