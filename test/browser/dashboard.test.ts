@@ -97,6 +97,30 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     await shown(page.locator('h1 [data-status="cancelled"]'));
     expect((await d.task(id)).status).toBe('cancelled');
     await shown(page.getByTestId('timeline').locator('.ev-cancelled'));
+    // Retry: a new task with the same request, and the page moves to it.
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.waitForURL((u) => u.pathname.startsWith('/dashboard/tasks/') && !u.pathname.endsWith(id));
+    const retried = new URL(page.url()).pathname.split('/').pop()!;
+    await shown(page.locator('h1 [data-status="running"]'));
+    expect((await d.task(retried)).prompt).toBe('long job @@sleep=60000@@');
+    await d.fetch(`/api/tasks/${retried}/cancel`, { method: 'POST' });
+    await shown(page.locator('h1 [data-status="cancelled"]'));
+  });
+
+  it('is usable by keyboard: skip link, visible focus, and a task dispatched from the form', async () => {
+    await go('/dashboard/tasks');
+    await shown(page.getByRole('heading', { name: 'Tasks', exact: true }));
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.getByLabel('Agent', { exact: true }).first().focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('typed at the keyboard');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await shown(page.locator('h1 [data-status="succeeded"]'));
+    await shown(page.getByTestId('output').filter({ hasText: 'typed at the keyboard' }));
   });
 
   it('draws a workflow run whose steps change state live, and an approval from the page lets it finish', async () => {
@@ -178,14 +202,17 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     try {
       const tasks = await d.json<{ tasks: Array<{ id: string }> }>('/api/tasks?status=succeeded&limit=1');
       const runs = await d.json<{ runs: Array<{ id: string }> }>('/api/workflow-runs?limit=1');
-      for (const path of ['/dashboard', '/dashboard/tasks', `/dashboard/tasks/${tasks.body.tasks[0]!.id}`, `/dashboard/runs/${runs.body.runs[0]!.id}`, '/dashboard/worktrees', '/dashboard/cost']) {
+      const task = tasks.body.tasks[0];
+      const run = runs.body.runs[0];
+      // The task and run pages when the tests before made some (this one also runs alone with -t).
+      for (const path of ['/dashboard', '/dashboard/tasks', ...(task ? [`/dashboard/tasks/${task.id}`] : []), ...(run ? [`/dashboard/runs/${run.id}`] : []), '/dashboard/worktrees', '/dashboard/cost']) {
         await p.goto(`${d.base}${path}`);
         await p.locator('main h1').first().waitFor();
-        await p.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
-        const { scroll, client } = await p.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        await p.locator('[aria-busy="true"]').first().waitFor({ state: 'detached' });
+        const { scroll, client } = (await p.evaluate('({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })')) as { scroll: number; client: number };
         expect(scroll, `${path} is ${scroll} px wide at 375`).toBeLessThanOrEqual(client);
       }
-      const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const bg = await p.evaluate('getComputedStyle(document.body).backgroundColor');
       expect(bg).toBe('rgb(15, 19, 24)');
     } finally {
       await phone.close();

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { openStream, type StreamHandle, type StreamState } from './sse.js';
+import { openStream, type StreamHandle, type StreamState } from './stream.js';
 
 /**
  * One stream of every task event (/api/events) for the whole app; pages subscribe to it and reload
