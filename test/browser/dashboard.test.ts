@@ -103,6 +103,7 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     const retried = new URL(page.url()).pathname.split('/').pop()!;
     await shown(page.locator('h1 [data-status="running"]'));
     expect((await d.task(retried)).prompt).toBe('long job @@sleep=60000@@');
+    await shown(page.locator('.linked').filter({ hasText: 'Retry of' }).locator(`a[href="/dashboard/tasks/${id}"]`));
     await d.fetch(`/api/tasks/${retried}/cancel`, { method: 'POST' });
     await shown(page.locator('h1 [data-status="cancelled"]'));
   });
@@ -205,7 +206,7 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
       const task = tasks.body.tasks[0];
       const run = runs.body.runs[0];
       // The task and run pages when the tests before made some (this one also runs alone with -t).
-      for (const path of ['/dashboard', '/dashboard/tasks', ...(task ? [`/dashboard/tasks/${task.id}`] : []), ...(run ? [`/dashboard/runs/${run.id}`] : []), '/dashboard/worktrees', '/dashboard/cost']) {
+      for (const path of ['/dashboard/tasks', ...(task ? [`/dashboard/tasks/${task.id}`] : []), ...(run ? [`/dashboard/runs/${run.id}`] : []), '/dashboard/worktrees']) {
         await p.goto(`${d.base}${path}`);
         await p.locator('main h1').first().waitFor();
         await p.locator('[aria-busy="true"]').first().waitFor({ state: 'detached' });

@@ -40,7 +40,7 @@ interface TaskView {
   prompt: string;
   attempts?: Array<{ run: number; attempt: number; provider: string | null; startedAt: string | null; endedAt: string | null; outcome: string | null; message: string | null }>;
   worktree?: { path?: string; branch?: string; state?: string } | null;
-  links?: { parent: Linked | null; children: Linked[]; handoffsFrom: Linked[]; handoffsTo: Linked[]; route: Linked[] };
+  links?: { parent: Linked | null; children: Linked[]; handoffsFrom: Linked[]; handoffsTo: Linked[]; route: Linked[]; retryOf?: Linked | null; retries?: Linked[] };
   waiting?: unknown;
 }
 interface Ev {
@@ -214,16 +214,18 @@ export function TaskPage({ id }: { id: string }): JSX.Element {
           />
         </Card>
         <Card title="Related tasks">
-          {l && (l.parent || l.children.length || l.handoffsFrom.length || l.handoffsTo.length || l.route.length) ? (
+          {l && (l.parent || l.children.length || l.handoffsFrom.length || l.handoffsTo.length || l.route.length || l.retryOf || l.retries?.length) ? (
             <>
               <LinkedList title="Parent" items={l.parent ? [l.parent] : []} />
               <LinkedList title="Children (delegated)" items={l.children} />
               <LinkedList title="Handoffs from" items={l.handoffsFrom} />
               <LinkedList title="Handoffs to" items={l.handoffsTo} />
               <LinkedList title="Routing classifiers" items={l.route} />
+              <LinkedList title="Retry of" items={l.retryOf ? [l.retryOf] : []} />
+              <LinkedList title="Retried as" items={l.retries ?? []} />
             </>
           ) : (
-            <Empty>No parent, children or handoffs.</Empty>
+            <Empty>No parent, children, handoffs or retries.</Empty>
           )}
         </Card>
       </div>
