@@ -6,11 +6,11 @@ import { useLive } from '../live.js';
 import { Link } from '../router.js';
 
 export interface Overview {
-  health: { version: string; uptimeS: number | null; store: string; draining: boolean };
+  health: { version: string; uptimeS: number | null; store: string; draining: boolean; storeReason?: string | null; storeFix?: string | null };
   agents: Array<{ name: string; running: number; queued: number; maxTasks: number | null }>;
   cost: { todayUsd: number; dailyBudgetUsd: number | null; perAgent: Array<{ agent: string; todayUsd: number; dailyBudgetUsd: number | null }> };
   recentFailures: Array<{ id: string; agent: string | null; status: string; error: string | null; endedAt: string | null }>;
-  discord: { enabled: boolean; connected: boolean; state: string; detail: string | null };
+  discord: { enabled: boolean; connected: boolean; state: string; detail: string | null; fix?: string | null };
 }
 
 interface Health {
@@ -91,6 +91,12 @@ export function OverviewPage(): JSX.Element {
               ['queued', <span data-testid="queued-count">{queued}</span>],
             ]}
           />
+          {data.health.storeReason ? (
+            <div class="error" role="alert">
+              {data.health.storeReason}
+              {data.health.storeFix ? <div>Fix: {data.health.storeFix}</div> : null}
+            </div>
+          ) : null}
         </Card>
         <Card title="Cost today">
           <p class="big">
@@ -110,6 +116,7 @@ export function OverviewPage(): JSX.Element {
             <Badge status={data.discord.connected ? 'connected' : data.discord.enabled ? data.discord.state : 'disabled'} label={data.discord.enabled ? data.discord.state : 'disabled'} />
           </p>
           {data.discord.detail ? <p class="muted">{data.discord.detail}</p> : null}
+          {data.discord.fix && data.discord.enabled ? <p class="muted">Fix: {data.discord.fix}</p> : null}
           <p>
             <Link href="/dashboard/discord">Outbox and dead letters →</Link>
           </p>
