@@ -153,6 +153,22 @@ function RunForm({ name, variables }: { name: string; variables: Record<string, 
   );
 }
 
+/** A definition's errors or warnings, each with its JSON path; nothing when there are none. */
+function Problems({ title, items, bad }: { title: string; items: Problem[]; bad?: boolean }): JSX.Element | null {
+  if (items.length === 0) return null;
+  return (
+    <Card title={title} {...(bad ? { class: 'bad' } : {})}>
+      <ul class="problems">
+        {items.map((e, i) => (
+          <li key={i}>
+            <code>{e.path}</code> {e.message}
+          </li>
+        ))}
+      </ul>
+    </Card>
+  );
+}
+
 export function WorkflowPage({ name }: { name: string }): JSX.Element {
   const def = useLive(() => api<WorkflowDetail>(`/api/workflows/${encodeURIComponent(name)}`), [name], null);
   const runs = useLive(() => api<{ runs: RunSummary[] }>(`/api/workflows/${encodeURIComponent(name)}/runs?limit=20`), [name], (_t, d) => d.data !== undefined);
@@ -171,28 +187,8 @@ export function WorkflowPage({ name }: { name: string }): JSX.Element {
       ) : (
         <>
           {d.workflow.description ? <p>{d.workflow.description}</p> : null}
-          {d.errors.length > 0 ? (
-            <Card title="Validation errors" class="bad">
-              <ul class="problems">
-                {d.errors.map((e, i) => (
-                  <li key={i}>
-                    <code>{e.path}</code> {e.message}
-                  </li>
-                ))}
-              </ul>
-            </Card>
-          ) : null}
-          {d.warnings.length > 0 ? (
-            <Card title="Warnings">
-              <ul class="problems">
-                {d.warnings.map((e, i) => (
-                  <li key={i}>
-                    <code>{e.path}</code> {e.message}
-                  </li>
-                ))}
-              </ul>
-            </Card>
-          ) : null}
+          <Problems title="Validation errors" items={d.errors} bad />
+          <Problems title="Warnings" items={d.warnings} />
           <div class="grid">
             <Card title="Run">{d.valid ? <RunForm name={name} variables={d.workflow.variables ?? {}} /> : <p>Fix the errors above to run it.</p>}</Card>
             <Card title="Steps">
