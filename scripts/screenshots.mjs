@@ -207,6 +207,7 @@ const pages = [
   ['agent', '/dashboard/agents/coder'],
   ['workflows', '/dashboard/workflows'],
   ['workflow', '/dashboard/workflows/release'],
+  ['workflow-invalid', '/dashboard/workflows/broken'],
   ['run', `/dashboard/runs/${run}`],
   ['board', '/dashboard/board'],
   ['worktrees', '/dashboard/worktrees'],

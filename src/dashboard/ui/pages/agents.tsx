@@ -62,7 +62,7 @@ interface AgentView {
 }
 
 export function AgentPage({ name }: { name: string }): JSX.Element {
-  const { data, error } = useLive(() => api<AgentView>(`/api/agents/${encodeURIComponent(name)}`), [name], (_t, d) => d.agent === name || true);
+  const { data, error } = useLive(() => api<AgentView>(`/api/agents/${encodeURIComponent(name)}`), [name]);
   // Load first, then the configuration as the daemon resolved it (no secrets: providers are named, never shown).
   const first = ['running', 'queued', 'waiting', 'provider', 'providerType', 'model', 'maxTasksPerAgent', 'description'];
   const entries = data ? Object.entries(data).filter(([k]) => !['name', 'soulPreview', 'soulTruncated', 'configured'].includes(k)) : [];
