@@ -40,6 +40,7 @@ export const errorCatalog = {
   TET_ERR_TASK_OUTPUT_GONE: { status: 410, exit: ExitCode.dataError, summary: "The spool file holding a task's whole output cannot be read." },
   TET_ERR_TASK_INVALID: { status: 400, exit: ExitCode.usage, summary: 'A task request has a missing or wrong field.' },
   TET_ERR_TASK_TRANSITION: { status: 409, exit: ExitCode.failure, summary: 'A task state change is not allowed from its current state.' },
+  TET_ERR_TASK_NOT_RETRYABLE: { status: 409, exit: ExitCode.failure, summary: 'Only a task that ended failed, cancelled or timed out can be retried; this one has not ended, or succeeded.' },
   TET_ERR_AGENT_UNKNOWN: { status: 400, exit: ExitCode.usage, summary: 'The named agent is not in the config.' },
   TET_ERR_PROVIDER_UNKNOWN: { status: 400, exit: ExitCode.usage, summary: 'The named provider is not in the config.' },
   TET_ERR_ENGINE_STOPPED: { status: 503, exit: ExitCode.tempFail, summary: 'The engine is draining or stopped and accepts no new work.' },
@@ -66,6 +67,10 @@ export const errorCatalog = {
   TET_ERR_HTTP_BODY_TOO_LARGE: { status: 413, exit: ExitCode.usage, summary: 'The request body is larger than the daemon accepts.' },
   TET_ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: { status: 415, exit: ExitCode.usage, summary: 'The request body has a content type the API does not read (it reads application/json).' },
   TET_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, exit: ExitCode.usage, summary: 'The request line or headers are longer than the daemon accepts (e.g. a very long URL or id).' },
+  TET_ERR_HTTP_CROSS_SITE: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request came from another site (Sec-Fetch-Site cross-site, or an Origin that is not the daemon), or, on a daemon without apiToken, named a Host that is not loopback.' },
+  TET_ERR_HTTP_CSRF: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request authenticated by the dashboard session cookie lacks the right X-Tetora-CSRF header.' },
+  TET_ERR_HTTP_LOGIN_THROTTLED: { status: 429, exit: ExitCode.tempFail, summary: 'Too many wrong dashboard logins from this address; wait the Retry-After seconds.' },
+  TET_ERR_DASHBOARD_NOT_BUILT: { status: 503, exit: ExitCode.unavailable, summary: 'The dashboard\'s files (dist/dashboard/index.html) are missing: the UI was not built.' },
   TET_ERR_IDEMPOTENCY_MISMATCH: { status: 422, exit: ExitCode.dataError, summary: 'An idempotency key was reused with a different request.' },
   TET_ERR_LISTEN_FAILED: { status: 500, exit: ExitCode.unavailable, summary: 'The daemon could not listen on its address (in use, or not allowed).' },
   TET_ERR_WORKFLOW_INVALID: { status: 400, exit: ExitCode.config, summary: 'A workflow definition has errors; every one is listed with its JSON path (`details.errors`), and nothing was written or run.' },
@@ -103,11 +108,6 @@ export const errorCatalog = {
   TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
   TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
-  TET_ERR_HTTP_CROSS_SITE: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request came from another site (Sec-Fetch-Site cross-site, or an Origin that is not the daemon), or, on a daemon without apiToken, named a Host that is not loopback.' },
-  TET_ERR_HTTP_CSRF: { status: 403, exit: ExitCode.failure, summary: 'A state-changing request authenticated by the dashboard session cookie lacks the right X-Tetora-CSRF header.' },
-  TET_ERR_HTTP_LOGIN_THROTTLED: { status: 429, exit: ExitCode.tempFail, summary: 'Too many wrong dashboard logins from this address; wait the Retry-After seconds.' },
-  TET_ERR_DASHBOARD_NOT_BUILT: { status: 503, exit: ExitCode.unavailable, summary: 'The dashboard\'s files (dist/dashboard/index.html) are missing: the UI was not built.' },
-  TET_ERR_TASK_NOT_RETRYABLE: { status: 409, exit: ExitCode.failure, summary: 'Only a task that ended failed, cancelled or timed out can be retried; this one has not ended, or succeeded.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -204,7 +204,7 @@ interface LinkView {
 /** The links section of `tetora task show`: parent, delegated children, handoffs from and to, routing classifiers. Pure. */
 export function linkLines(links: unknown): string[] {
   if (!links || typeof links !== 'object') return [];
-  const l = links as { parent?: LinkView | null; children?: LinkView[]; handoffsFrom?: LinkView[]; handoffsTo?: LinkView[]; route?: LinkView[] };
+  const l = links as { parent?: LinkView | null; children?: LinkView[]; handoffsFrom?: LinkView[]; handoffsTo?: LinkView[]; route?: LinkView[]; retryOf?: LinkView | null; retries?: LinkView[] };
   const one = (v: LinkView) => `${v.id}  ${v.agent ?? '-'}  ${v.status}${v.reason ? `  — ${v.reason}` : ''}`;
   const out: string[] = [];
   if (l.parent) out.push(`parent    ${one(l.parent)}${l.parent.kind ? `  (${l.parent.kind})` : ''}`);
@@ -217,5 +217,7 @@ export function linkLines(links: unknown): string[] {
   list('handoff from', l.handoffsFrom);
   list('handed off to', l.handoffsTo);
   list('routing classifiers', l.route);
+  if (l.retryOf) out.push(`retry of  ${one(l.retryOf)}`);
+  list('retried as', l.retries);
   return out;
 }

@@ -294,3 +294,71 @@ let sessionBeforeReload = '';
 function randomSessionId(): string {
   return createHash('sha256').update(String(Math.random())).digest('base64url').slice(0, 43);
 }
+
+describe('a daemon without apiToken (loopback only)', () => {
+  let d: DaemonHarness;
+  beforeAll(async () => {
+    // An empty folder as the dashboard's: the UI is "not built".
+    d = await DaemonHarness.create({ apiToken: undefined });
+    await d.start({ env: { TETORA_DASHBOARD_DIR: mkdtempSync(join(tmpdir(), 'tetora-nodash-')) } });
+  });
+  afterAll(async () => {
+    await d.stop();
+  });
+
+  it('needs no login; the session endpoint sets a cookie carrying a CSRF token that cookie writes must send', async () => {
+    const res = await fetch(`${d.base}/dashboard/api/session`);
+    const body = (await res.json()) as { loginRequired: boolean; authenticated: boolean; csrfToken: string };
+    expect(body).toMatchObject({ loginRequired: false, authenticated: true, csrfToken: expect.any(String) });
+    const id = cookieOf(res.headers.get('set-cookie'));
+    expect((res.headers.get('set-cookie') ?? '').split(';').map((s) => s.trim())).toEqual(expect.arrayContaining(['HttpOnly', 'SameSite=Strict']));
+    // The same cookie gives the same token; no session row is written (there is nothing to log into).
+    expect((await session(d, id)).csrfToken).toBe(body.csrfToken);
+    expect(d.query('SELECT 1 FROM dashboard_sessions')).toEqual([]);
+
+    const task = JSON.stringify({ agent: 'a', prompt: d.prompt({ out: 'x' }) });
+    const cookie = `tetora_session=${id}`;
+    const noCsrf = await raw(d.port, 'POST', '/api/dispatch', { cookie }, task);
+    expect(noCsrf.status).toBe(403);
+    expect(errorCode(noCsrf.body)).toBe('TET_ERR_HTTP_CSRF');
+    expect((await raw(d.port, 'POST', '/api/dispatch', { cookie, 'x-tetora-csrf': body.csrfToken }, task)).status).toBe(202);
+    // A script without cookie or Origin: unchanged (no token needed here).
+    expect((await raw(d.port, 'POST', '/api/dispatch', {}, task)).status).toBe(202);
+    // Reads with the cookie need no CSRF header.
+    expect((await raw(d.port, 'GET', '/api/tasks', { cookie })).status).toBe(200);
+  });
+
+  it('refuses cross-site writes and any request naming a Host that is not loopback (DNS rebinding)', async () => {
+    const task = JSON.stringify({ agent: 'a', prompt: d.prompt({ out: 'x' }) });
+    const cross = await raw(d.port, 'POST', '/api/dispatch', { origin: 'http://evil.example' }, task);
+    expect(cross.status).toBe(403);
+    expect(errorCode(cross.body)).toBe('TET_ERR_HTTP_CROSS_SITE');
+    for (const [method, path] of [['GET', '/api/tasks'], ['POST', '/api/dispatch'], ['GET', '/dashboard'], ['GET', '/dashboard/api/session']] as const) {
+      const res = await raw(d.port, method, path, { host: `evil.example:${d.port}`, origin: `http://evil.example:${d.port}` }, method === 'POST' ? task : undefined);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(errorCode(res.body)).toBe('TET_ERR_HTTP_CROSS_SITE');
+    }
+    for (const host of [`localhost:${d.port}`, `127.0.0.1:${d.port}`]) expect((await raw(d.port, 'GET', '/api/tasks', { host })).status, host).toBe(200);
+  });
+
+  it('login answers 204 (nothing to log into) and sets the CSRF cookie', async () => {
+    const r = await login(d, 'anything');
+    expect(r.status).toBe(204);
+    expect(cookieOf(r.setCookie)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('with the UI not built, /dashboard is a 503 saying to run npm run build (HTML for a browser, JSON otherwise)', async () => {
+    const html = await raw(d.port, 'GET', '/dashboard/tasks/x', { accept: 'text/html,application/xhtml+xml' });
+    expect(html.status).toBe(503);
+    expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(html.body).toContain('npm run build');
+    expect(html.body).toContain('TET_ERR_DASHBOARD_NOT_BUILT');
+    expect(html.headers['content-security-policy']).toContain("default-src 'self'");
+    const json = await raw(d.port, 'GET', '/dashboard');
+    expect(json.status).toBe(503);
+    expect(errorCode(json.body)).toBe('TET_ERR_DASHBOARD_NOT_BUILT');
+    expect(JSON.parse(json.body).error.message).toContain('npm run build');
+    // The API works without it.
+    expect((await raw(d.port, 'GET', '/api/overview')).status).toBe(200);
+  });
+});

@@ -22,6 +22,7 @@ import { registerLogs } from './logs.js';
 import { registerHistory } from './history.js';
 import { registerData } from './data.js';
 import { registerCompletion } from './completion.js';
+import { registerDashboard } from './dashboard.js';
 
 /**
  * Every command group registers itself here, one line each (one file per group under this folder).
@@ -50,4 +51,5 @@ export function registerCommands(program: Command): void {
   registerHistory(program);
   registerData(program);
   registerCompletion(program);
+  registerDashboard(program);
 }
