@@ -24,6 +24,9 @@ export function browserAvailable(): boolean {
 
 /** Chromium, headless, with a fresh profile and nothing that calls home. */
 export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    return Promise.reject(new Error(`no Chromium at ${CHROMIUM_PATH} (CI=true: the browser tests never skip there). Install Debian's package \`chromium\` (.ci/run does) or set CHROMIUM_PATH.`));
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
