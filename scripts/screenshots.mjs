@@ -254,7 +254,10 @@ try {
   saved.push('run-dark.png');
 } finally {
   await browser.close();
-  void wtBusy;
+  // The long runs are detached from the daemon (they would outlive a SIGKILL): cancel them, so nothing is
+  // left running when the daemon and its home go.
+  for (const id of [running, wtBusy]) await call(`/api/tasks/${id}/cancel`, {}).catch(() => undefined);
+  await Promise.all([running, wtBusy].map((id) => ended(id).catch(() => undefined)));
 }
 console.log(`screenshots: ${saved.length} PNGs in docs/screenshots/: ${saved.join(', ')}`);
 process.exit(0);
