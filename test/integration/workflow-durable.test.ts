@@ -125,7 +125,7 @@ describe('workflow runs survive SIGKILL', () => {
     writeWorkflow(d, {
       name: 'waits',
       steps: [
-        { id: 'pause', type: 'delay', delay: '6s' },
+        { id: 'pause', type: 'delay', delay: '10s' },
         { id: 'gate', type: 'human', humanPrompt: 'go?', dependsOn: ['pause'] },
         { id: 'after', agent: 'a', prompt: '@@step=after@@approved: {{steps.gate.output}}', dependsOn: ['gate'] },
       ],
@@ -133,11 +133,13 @@ describe('workflow runs survive SIGKILL', () => {
     const id = await startRun(d, 'waits');
     type Step = RunJson['steps'][number] & { startedAt: string; endedAt: string; waitingUntil: string | null };
     const before = step(await waitRun(d, id, (r) => step(r, 'pause').status === 'waiting'), 'pause') as Step;
-    expect(Date.parse(before.waitingUntil!) - Date.parse(before.startedAt)).toBe(6000);
+    expect(Date.parse(before.waitingUntil!) - Date.parse(before.startedAt)).toBe(10_000);
     await restart(d);
     const during = step(await getRun(d, id), 'pause') as Step;
-    expect(during.status).toBe('waiting');
-    expect(during.waitingUntil).toBe(before.waitingUntil); // the wait goes on to the same end, not from scratch
+    // The wait goes on to the same end, not from scratch. (Only a restart slower than the 10 s delay — a
+    // badly loaded machine — finds it over already; the CI run that first met that had a 6 s delay.)
+    expect(during.status === 'waiting' || during.status === 'success').toBe(true);
+    if (during.status === 'waiting') expect(during.waitingUntil).toBe(before.waitingUntil);
     let r = await waitRun(d, id, (x) => step(x, 'gate').status === 'waiting');
     expect(Date.parse((step(r, 'pause') as Step).endedAt)).toBeGreaterThanOrEqual(Date.parse(before.waitingUntil!));
     await restart(d);
