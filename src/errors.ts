@@ -103,6 +103,8 @@ export const errorCatalog = {
   TET_ERR_RESTORE_TARGET_EXISTS: { status: 409, exit: ExitCode.cantCreate, summary: '`tetora restore` would replace an existing database; pass --force (what it replaces is kept).' },
   TET_ERR_SERVICE: { status: 500, exit: ExitCode.unavailable, summary: 'The service manager (systemd --user or launchd) is missing, refused a command, or the platform has none Tetora supports.' },
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
+  TET_ERR_RUNS_DISK_FULL: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is full: runs cannot start and new work is refused until it has room again." },
+  TET_ERR_RUNS_DISK_READONLY: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is read-only: runs cannot start and new work is refused until it is writable again." },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
