@@ -34,3 +34,24 @@ describe('spool disk: classifying a write failure of the runs\' disk', () => {
     expect(diskProblem(join(dir, 'not', 'yet'))).toBeUndefined();
   });
 });
+
+describe('fileContains: searching a huge output in bounded memory', () => {
+  it('finds a needle anywhere, also across the 1 MiB read boundary, and says false when it is absent', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { fileContains } = await import('../../src/engine/output.js');
+    const dir = mkdtempSync(join(tmpdir(), 'tetora-contains-'));
+    const f = join(dir, 'out');
+    const needle = '"_delegate"';
+    const mib = 1024 * 1024;
+    for (const at of [0, 100, mib - 5, mib, 2 * mib + 3]) {
+      const buf = Buffer.alloc(3 * mib, 'x');
+      buf.write(needle, at);
+      writeFileSync(f, buf);
+      expect(fileContains(f, needle), `at ${at}`).toBe(true);
+    }
+    writeFileSync(f, Buffer.alloc(3 * mib, 'x'));
+    expect(fileContains(f, needle)).toBe(false);
+    writeFileSync(f, '');
+    expect(fileContains(f, needle)).toBe(false);
+  });
+});
