@@ -105,6 +105,7 @@ export const errorCatalog = {
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
   TET_ERR_RUNS_DISK_FULL: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is full: runs cannot start and new work is refused until it has room again." },
   TET_ERR_RUNS_DISK_READONLY: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is read-only: runs cannot start and new work is refused until it is writable again." },
+  TET_ERR_PROMPT_TOO_LARGE: { status: 413, exit: ExitCode.usage, summary: "A task's prompt is larger than its provider's maxPromptBytes." },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -372,6 +372,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       discord: () => discordStatus(engine, config, discord),
       discordWake: (ch: string) => discordOut.wake(ch),
       board,
+      ...(config.maxRequestBytes ? { bodyLimit: config.maxRequestBytes } : {}),
     }));
     registerDiscordMetrics(metrics.registry, discordOut);
     try {

@@ -86,7 +86,7 @@ describe('faults: a CLI that prints gigabytes', () => {
     const before = procStatusBytes(pid, 'VmHWM');
     const t0 = Date.now();
     const res = await d.dispatch({ agent: 'a', prompt: d.prompt({ bigOutput: BIG, silent: true }) });
-    const [t] = (await d.waitTerminal([res.body.id!], 30 * 60_000)) as Array<{ status: string; output: string; outputBytes: number }>;
+    const [t] = (await d.waitTerminal([res.body.id!], 30 * 60_000)) as unknown as Array<{ status: string; output: string; outputBytes: number }>;
     const tookMs = Date.now() - t0;
     const peak = procStatusBytes(pid, 'VmHWM');
     console.log(`faults: ${BIG} bytes of output: ${tookMs} ms; daemon VmHWM ${Math.round(before / MiB)} MiB before, ${Math.round(peak / MiB)} MiB after`);

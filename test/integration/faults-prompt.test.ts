@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { daemonPool, TOKEN, type DaemonHarness } from '../helpers/daemon.js';
+import { FAKE_AGENT } from '../helpers/engine-harness.js';
+import { getRun, waitRun, writeWorkflow } from '../helpers/workflow.js';
+
+// Issue 14, faults beyond crashes: a prompt of 10 MB through HTTP, the CLI and a workflow step.
+const pool = daemonPool();
+const MiB = 1024 * 1024;
+const TEN_MB = 10_000_000;
+
+/** Agents a/b on the fake provider (no prompt limit) and `small` on one that takes at most 1 MB. */
+const config = (extra: Record<string, unknown> = {}) => ({
+  providers: {
+    fake: { type: 'command', path: process.execPath, args: [FAKE_AGENT] },
+    small: { type: 'command', path: process.execPath, args: [FAKE_AGENT], maxPromptBytes: 1_000_000 },
+  },
+  agents: { a: { provider: 'fake' }, b: { provider: 'fake' }, small: { provider: 'small' } },
+  ...extra,
+});
+
+/** A fake-agent prompt of exactly `bytes` bytes whose agent answers with the byte count of what it read. */
+function hugePrompt(d: DaemonHarness, bytes: number): string {
+  const head = d.prompt({ inputBytes: true });
+  const pad = bytes - Buffer.byteLength(head) - ',"pad":""'.length;
+  const p = `${head.slice(0, -1)},"pad":"${'p'.repeat(pad)}"}`;
+  expect(Buffer.byteLength(p)).toBe(bytes);
+  return p;
+}
+
+function vmHwm(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+}
+
+/**
+ * POSTs `body` (declared whole in Content-Length) and resolves with the answer: the daemon answers 413 from
+ * the Content-Length without reading the rest (fetch would fail with EPIPE).
+ */
+function postRaw(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        req.destroy();
+      });
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
+    });
+    req.flushHeaders();
+    req.write(body.slice(0, MiB));
+  });
+}
+
+const taskCount = (d: DaemonHarness) => d.query<{ n: number }>('SELECT count(*) AS n FROM tasks')[0]!.n;
+
+interface ApiError {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+describe('faults: a prompt of 10 MB', () => {
+  it('HTTP: accepted whole under the 10 MiB body limit with bounded memory; beyond it 413 naming the limit and maxRequestBytes; over a provider\'s maxPromptBytes 413 naming that setting; nothing recorded for a refusal', async () => {
+    const d = await pool.start(config());
+    const before = vmHwm(d.child!.pid!);
+    const ok = await d.dispatch({ agent: 'a', prompt: hugePrompt(d, TEN_MB) });
+    expect(ok.status).toBe(202);
+    const [t] = await d.waitTerminal([ok.body.id!], 120_000);
+    expect(t).toMatchObject({ status: 'succeeded', output: String(TEN_MB) }); // the agent read all of it
+    const peak = vmHwm(d.child!.pid!);
+    console.log(`faults: 10 MB prompt over HTTP: daemon VmHWM ${Math.round(before / MiB)} → ${Math.round(peak / MiB)} MiB`);
+    expect(peak).toBeLessThan(512 * MiB);
+
+    const n = taskCount(d);
+    const raw = await postRaw(d.port, '/api/dispatch', JSON.stringify({ agent: 'a', prompt: 'p'.repeat(10 * MiB) }));
+    expect(raw.status).toBe(413);
+    const over = JSON.parse(raw.body) as ApiError;
+    expect(over.error.code).toBe('TET_ERR_HTTP_BODY_TOO_LARGE');
+    expect(over.error.message).toContain('10240 KiB limit');
+    expect(over.error.message).toContain('maxRequestBytes');
+
+    const small = await d.json<ApiError>('/api/dispatch', { method: 'POST', body: JSON.stringify({ agent: 'small', prompt: hugePrompt(d, TEN_MB) }) });
+    expect(small.status).toBe(413);
+    expect(small.body.error.code).toBe('TET_ERR_PROMPT_TOO_LARGE');
+    expect(small.body.error.message).toMatch(/^prompt is 10,000,000 bytes, but provider "small" of agent "small" takes at most 1,000,000 bytes \(providers\.small\.maxPromptBytes\); nothing was recorded\./);
+    expect(small.body.error.details).toMatchObject({ field: 'prompt', bytes: TEN_MB, limitBytes: 1_000_000 });
+    expect(taskCount(d)).toBe(n);
+  }, 180_000);
+
+  it('maxRequestBytes raises the body limit: a 12 MB prompt is accepted and read whole', async () => {
+    const d = await pool.start(config({ maxRequestBytes: 16 * MiB }));
+    const ok = await d.dispatch({ agent: 'a', prompt: hugePrompt(d, 12_000_000) });
+    expect(ok.status).toBe(202);
+    const [t] = await d.waitTerminal([ok.body.id!], 120_000);
+    expect(t).toMatchObject({ status: 'succeeded', output: '12000000' });
+  }, 180_000);
+
+  it('CLI: `tetora dispatch -` takes 10 MB on stdin and waits for the answer; over maxPromptBytes it exits 64 naming the setting', async () => {
+    const d = await pool.start(config());
+    const r = await d.cli(['dispatch', '-', '--agent', 'a', '--wait'], hugePrompt(d, TEN_MB));
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(String(TEN_MB));
+    const n = taskCount(d);
+    const small = await d.cli(['dispatch', '-', '--agent', 'small'], hugePrompt(d, TEN_MB));
+    expect(small.code).toBe(64);
+    expect(small.stderr).toContain('providers.small.maxPromptBytes');
+    expect(taskCount(d)).toBe(n);
+  }, 180_000);
+
+  it('workflow: a step whose prompt takes a 10 MB output of the step before runs with all of it; a step over its provider\'s maxPromptBytes ends in error naming the setting', async () => {
+    const d = await pool.start(config());
+    const big = d.prompt({ bigOutput: TEN_MB, lineBytes: TEN_MB, silent: true }); // one line of 9,999,999 bytes and its newline
+    const use = (agent: string) => ({ agent, prompt: `${d.prompt({ inputBytes: true }).slice(0, -1)},"pad":"{{steps.big.output}}"}`, dependsOn: ['big'] });
+    writeWorkflow(d, { name: 'huge', steps: [{ id: 'big', agent: 'a', prompt: big }, { id: 'use', ...use('b') }] });
+    const run = await d.json<{ runId: string }>('/api/workflows/huge/run', { method: 'POST', body: JSON.stringify({ variables: {} }) });
+    expect(run.status).toBe(202);
+    const r = await waitRun(d, run.body.runId, undefined, 120_000);
+    expect(r.status).toBe('success');
+    const expected = Buffer.byteLength(use('b').prompt) - '{{steps.big.output}}'.length + TEN_MB - 1;
+    expect(r.steps.find((s) => s.id === 'use')!.output).toBe(String(expected));
+
+    writeWorkflow(d, { name: 'toobig', steps: [{ id: 'big', agent: 'a', prompt: big }, { id: 'use', ...use('small') }] });
+    const run2 = await d.json<{ runId: string }>('/api/workflows/toobig/run', { method: 'POST', body: JSON.stringify({ variables: {} }) });
+    const r2 = await waitRun(d, run2.body.runId, undefined, 120_000);
+    expect(r2.status).toBe('error');
+    const s = (await getRun(d, run2.body.runId)).steps.find((x) => x.id === 'use')!;
+    expect(s.status).toBe('error');
+    expect(s.error).toContain('providers.small.maxPromptBytes');
+  }, 240_000);
+});
