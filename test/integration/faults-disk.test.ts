@@ -81,8 +81,8 @@ interface ApiError {
 
 describe.skipIf(skip)('faults: the home (store, spools, logs) on a disk that fills', () => {
   it('refuses new work with 503 naming the cause, a run waiting to start keeps its slot and starts once space returns, a run whose output hit the full disk fails saying so, and the daemon recovers without a restart', async () => {
-    // Retries wait 4 s: task Q's second run is due while the disk is full.
-    const { d, prompt, agentLog } = await daemonOnTmpfs('16m', { maxConcurrent: 4, retry: { base: 4000, cap: 4000, maxAttempts: 3 } });
+    // Retries wait 3 s: task Q's second run is due while the disk is full.
+    const { d, prompt, agentLog } = await daemonOnTmpfs('16m', { maxConcurrent: 4, retry: { base: 3000, cap: 3000, maxAttempts: 3 } });
     const dbPath = join(d.home, 'tetora.db');
     const a = (await d.dispatch({ agent: 'a', prompt: prompt({ sleepMs: 3000, out: 'result of A' }) })).body.id!;
     const q = (await d.dispatch({ agent: 'b', prompt: prompt({ exit: 1, stderr: 'temporarily unavailable' }, { out: 'result of Q' }) })).body.id!;
@@ -102,7 +102,10 @@ describe.skipIf(skip)('faults: the home (store, spools, logs) on a disk that fil
     // A ends on the full disk; Q's retry comes due: neither can be recorded or started until space returns.
     await until(async () => (seen(a, 'end') === 1 ? true : undefined));
     await until(async () => (d.hasLog('cannot start the run yet') || d.hasLog("cannot record the run's result yet") ? true : undefined));
-    await new Promise((r) => setTimeout(r, 4500)); // Q's retry is due meanwhile
+    // Q's retry comes due while the disk is full (its claim or its start must wait).
+    const due = Date.parse(String((await d.task(q)).notBefore));
+    expect(Number.isFinite(due)).toBe(true);
+    await until(async () => (Date.now() > due + 1000 ? true : undefined));
     fill(filler);
     const during = await d.json<{ status: string; store: { ok: boolean; code?: string } }>('/api/health');
     expect(during.body.store).toMatchObject({ ok: false, code: 'TET_ERR_STORE_FULL' });
