@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, writeSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonPool, DaemonHarness } from '../helpers/daemon.js';
 import type { FakeStep, LogLine } from '../helpers/engine-harness.js';
+import { fill, truncateWal, until } from '../helpers/faults.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && process.env.CI !== 'true';
@@ -36,43 +36,6 @@ async function daemonOnTmpfs(size: string, raw: Record<string, unknown> = {}): P
   const agentLog = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine) : []);
   await d.start();
   return { d, outside, prompt, agentLog };
-}
-
-function fill(path: string): void {
-  const fd = openSync(path, 'a');
-  try {
-    for (const size of [1024 * 1024, 4096, 1]) {
-      const buf = Buffer.alloc(size);
-      for (;;) {
-        try {
-          if (writeSync(fd, buf) < size) break;
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function truncateWal(dbPath: string): void {
-  const db = new Database(dbPath);
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-}
-
-async function until<T>(probe: () => Promise<T | undefined>, deadlineMs = 30_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`condition not reached within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 interface ApiError {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { daemonPool, TOKEN, type DaemonHarness } from '../helpers/daemon.js';
 import { FAKE_AGENT } from '../helpers/engine-harness.js';
+import { postRaw } from '../helpers/faults.js';
 import { getRun, writeWorkflow } from '../helpers/workflow.js';
 
 // Issue 14, faults beyond crashes: a prompt of 10 MB through HTTP, the CLI and a workflow step.
@@ -31,29 +31,6 @@ function hugePrompt(d: DaemonHarness, bytes: number): string {
 
 function vmHwm(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-}
-
-/**
- * POSTs `body` (declared whole in Content-Length) and resolves with the answer: the daemon answers 413 from
- * the Content-Length without reading the rest (fetch would fail with EPIPE).
- */
-function postRaw(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-        req.destroy();
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
-    });
-    req.flushHeaders();
-    req.write(body.slice(0, MiB));
-  });
 }
 
 /** Polls the store (not the API, whose answers carry the 10 MB prompt) until `sql` gives a row with a terminal `status`. */
@@ -90,7 +67,7 @@ describe('faults: a prompt of 10 MB', () => {
     expect(peak).toBeLessThan(512 * MiB);
 
     const n = taskCount(d);
-    const raw = await postRaw(d.port, '/api/dispatch', JSON.stringify({ agent: 'a', prompt: 'p'.repeat(10 * MiB) }));
+    const raw = await postRaw(d.port, '/api/dispatch', JSON.stringify({ agent: 'a', prompt: 'p'.repeat(10 * MiB) }), TOKEN);
     expect(raw.status).toBe(413);
     const over = JSON.parse(raw.body) as ApiError;
     expect(over.error.code).toBe('TET_ERR_HTTP_BODY_TOO_LARGE');
@@ -107,7 +84,7 @@ describe('faults: a prompt of 10 MB', () => {
 
   it('maxRequestBytes sets the body limit: with 1 MiB, a 2 MB prompt gets 413 naming 1024 KiB and the setting, a 0.5 MB one is accepted', async () => {
     const d = await pool.start(config({ maxRequestBytes: MiB }));
-    const raw = await postRaw(d.port, '/api/dispatch', JSON.stringify({ agent: 'a', prompt: hugePrompt(d, 2_000_000) }));
+    const raw = await postRaw(d.port, '/api/dispatch', JSON.stringify({ agent: 'a', prompt: hugePrompt(d, 2_000_000) }), TOKEN);
     expect(raw.status).toBe(413);
     const over = JSON.parse(raw.body) as ApiError;
     expect(over.error.message).toContain('1024 KiB limit (1048576 bytes: maxRequestBytes in the config');
