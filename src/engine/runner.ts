@@ -368,7 +368,11 @@ async function execute(
             break;
           }
           log.warn({ taskId: task.id, retryInMs: delay, err: blocked }, 'cannot start the run yet: the disk refuses writes; it waits, holding its slot, and starts once the disk takes writes again');
+          // Waiting for the disk is not a silent provider: the no-output watchdog starts again after the wait.
+          if (watchdog) clearTimeout(watchdog);
+          watchdog = undefined;
           await waitForDisk(delay, signal, isStoreUnavailable(err) ? deps.storeRecovered : undefined);
+          feed();
           if (signal.aborted) {
             outcome = { class: 'cancelled', output: '', message: `the run was stopped before it started (it was waiting for the disk: ${blocked})` };
             break;

@@ -97,8 +97,8 @@ describe.skipIf(skip)('faults: the home (store, spools, logs) on a disk that fil
 });
 
 /** A daemon whose runs' spool folder (home/runtime/runs) is a tmpfs of its own; the store stays on the test's disk. */
-async function daemonWithRunsDisk(size: string): Promise<{ d: DaemonHarness; runs: string }> {
-  const d = pool.track(await DaemonHarness.create({}));
+async function daemonWithRunsDisk(size: string, raw: Record<string, unknown> = {}): Promise<{ d: DaemonHarness; runs: string }> {
+  const d = pool.track(await DaemonHarness.create(raw));
   const runs = join(d.home, 'runtime', 'runs');
   mkdirSync(runs, { recursive: true, mode: 0o700 });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', runs]);
@@ -122,6 +122,9 @@ async function refusesThenRecovers(d: DaemonHarness, runs: string, code: string,
   // The accepted task waits, holding its slot; its agent never started.
   expect((await d.task(id)).status).toBe('running');
   expect(d.log().filter((l) => l.taskId === id)).toEqual([]);
+  // A wait longer than the no-output timeout (1 s here: three tries are 1 + 2 s apart) does not end the run.
+  await until(async () => (d.logs.filter((l) => String(l.msg).startsWith('cannot start the run yet')).length >= 3 ? true : undefined));
+  expect((await d.task(id)).status).toBe('running');
   heal();
   const [t] = await d.waitTerminal([id]);
   expect(t).toMatchObject({ status: 'succeeded', output: 'one', attempt: 1, runs: 1 });
@@ -135,14 +138,14 @@ async function refusesThenRecovers(d: DaemonHarness, runs: string, code: string,
 
 describe.skipIf(skip)('faults: the disk of the runs\' spools fills or turns read-only (the store still writable)', () => {
   it('full: the accepted task waits to start, dispatches get 503 TET_ERR_RUNS_DISK_FULL naming the folder, and freeing space lets both go on without a restart', async () => {
-    const { d, runs } = await daemonWithRunsDisk('2m');
+    const { d, runs } = await daemonWithRunsDisk('2m', { noOutputTimeout: '1s' });
     const filler = join(runs, 'filler');
     fill(filler);
     await refusesThenRecovers(d, runs, 'TET_ERR_RUNS_DISK_FULL', /is full .*Free space on it \(see `df -h /, () => rmSync(filler));
   });
 
   it('read-only: the same, with 503 TET_ERR_RUNS_DISK_READONLY, until the disk is remounted read-write', async () => {
-    const { d, runs } = await daemonWithRunsDisk('2m');
+    const { d, runs } = await daemonWithRunsDisk('2m', { noOutputTimeout: '1s' });
     execFileSync('mount', ['-o', 'remount,ro', runs]);
     await refusesThenRecovers(d, runs, 'TET_ERR_RUNS_DISK_READONLY', /is read-only .*Remount it read-write/, () => execFileSync('mount', ['-o', 'remount,rw', runs]));
   });
