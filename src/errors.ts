@@ -110,6 +110,9 @@ export const errorCatalog = {
   TET_ERR_LOG_NOT_FOUND: { status: 404, exit: ExitCode.dataError, summary: 'The daemon has written no log file yet at `$TETORA_HOME/logs/tetora.log`.' },
   TET_ERR_WORKFLOW_FILE_ESCAPE: { status: 409, exit: ExitCode.dataError, summary: 'A file of the workflow folder is a symlink leading outside the folder; it was neither read nor written.' },
   TET_ERR_OUTBOUND_REFUSED: { status: 403, exit: ExitCode.failure, summary: 'A workflow `http` tool call or `notify` webhook was refused before connecting: its URL (or a redirect, or what its host name resolves to) is a link-local, cloud-metadata or otherwise forbidden address.' },
+  TET_ERR_RUNS_DISK_FULL: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is full: runs cannot start and new work is refused until it has room again." },
+  TET_ERR_RUNS_DISK_READONLY: { status: 503, exit: ExitCode.tempFail, summary: "The disk holding the runs' spool folders (runtime/runs in the home) is read-only: runs cannot start and new work is refused until it is writable again." },
+  TET_ERR_PROMPT_TOO_LARGE: { status: 413, exit: ExitCode.usage, summary: "A task's prompt is larger than its provider's maxPromptBytes." },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;

@@ -442,6 +442,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
     drainTimeoutMs: raw.drainTimeout ?? 30_000,
     noOutputTimeoutMs: raw.noOutputTimeout ?? 600_000,
     maxOutputBytes: raw.maxOutputBytes ?? 10 * 1024 * 1024,
+    maxRequestBytes: raw.maxRequestBytes ?? 10 * 1024 * 1024,
     worktreePruneIntervalMs: raw.worktreePruneInterval ?? 3_600_000,
     workflowTriggers: compileTriggers(raw.workflowTriggers ?? [], bad),
     jobsFile: raw.jobsFile ? rel(raw.jobsFile) : join(home, 'jobs.json'),

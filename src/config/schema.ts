@@ -301,6 +301,8 @@ export const configSchema = z.object({
   worktreePruneInterval: duration.optional(),
   /** A task's output is kept in its row up to this many bytes; beyond, the row refers to the run's spool file. */
   maxOutputBytes: positiveInt.optional(),
+  /** The largest HTTP request body (a dispatch with its prompt, a workflow run's input) the API accepts; a restart applies a change. */
+  maxRequestBytes: positiveInt.optional(),
   /** Where the task database lives; default `tetora.db` in the home directory. */
   dbPath: nonEmpty.optional(),
   /** Workflows: the folder of `<name>.json` definitions; default `workflows` in the home directory. */

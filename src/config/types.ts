@@ -132,6 +132,8 @@ export interface ResolvedConfig {
   dailyBudget?: number;
   /** Output kept in the task row; beyond it the row refers to the spool file. @default 10485760 (10 MiB) */
   maxOutputBytes: number;
+  /** The API's request body limit (413 beyond it); read at start. @default 10485760 (10 MiB) */
+  maxRequestBytes?: number;
   /** @default 3600000 */
   worktreePruneIntervalMs: number;
   workflowTriggers: ResolvedTrigger[];

@@ -377,6 +377,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
       ...(process.env.TETORA_DASHBOARD_DIR ? { dashboardDir: process.env.TETORA_DASHBOARD_DIR } : {}),
       // The dashboard's worktree page prunes through the daemon's own manager (its per-repository queue).
       ...(workspaces && 'manager' in workspaces ? { worktrees: (workspaces as DaemonWorkspaces).manager } : {}),
+      ...(config.maxRequestBytes ? { bodyLimit: config.maxRequestBytes } : {}),
     }));
     registerDiscordMetrics(metrics.registry, discordOut);
     try {

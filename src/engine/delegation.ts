@@ -6,7 +6,7 @@ import { composeResult, parseDelegations, planDelegation, refusalNote, type Chil
 import type { NewTask, TaskLink, TaskPatch, TaskRow } from '../store/tasks.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './logger.js';
-import { fullOutput } from './output.js';
+import { fileContains, fullOutput } from './output.js';
 import { buildTask } from './request.js';
 import { isTerminal } from './states.js';
 
@@ -60,6 +60,8 @@ export class Delegation {
     if (task.source === 'route') return false;
     let whole: string;
     try {
+      // An output kept in its spool file (possibly gigabytes) is read whole only when it holds a block.
+      if (result.outputFile && !fileContains(result.outputFile.path, '"_delegate"')) return false;
       whole = result.outputFile ? readFileSync(result.outputFile.path, 'utf8') : result.output;
     } catch (err) {
       log.warn({ taskId: task.id, err: messageOf(err) }, 'cannot read the whole output to look for _delegate blocks; recording the success without delegation');

@@ -21,6 +21,7 @@ import { buildTask, idempotencyMismatch, sameRequest, type EnqueueContext } from
 import { RouteStore } from '../store/routing.js';
 import type { RouteRecord, TierDecision } from '../routing/tiers.js';
 import { startRun, type ActiveRun } from './runner.js';
+import { diskProblem, runsDiskError, type DiskProblem } from './spool-disk.js';
 import { Scheduler } from './scheduler.js';
 import { Delegation } from './delegation.js';
 import { SmartDispatch } from './smart-dispatch.js';
@@ -187,6 +188,13 @@ export class Engine {
           log: this.#log,
           ...(this.opts.workspaces ? { workspaces: this.opts.workspaces } : {}),
           delegation: this.#delegation,
+          runsDisk: {
+            blocked: (p: DiskProblem) => {
+              if (!this.#runsDisk) this.#log.error({ code: p.kind === 'full' ? 'TET_ERR_RUNS_DISK_FULL' : 'TET_ERR_RUNS_DISK_READONLY', reason: p.reason, fix: p.fix }, 'runs cannot start: their disk refuses writes; new tasks are refused and due runs wait until it takes writes again');
+              this.#runsDisk = p;
+            },
+            cleared: () => this.#runsDiskCleared(),
+          },
         };
         return startRun(task, deps, adopt);
       },
@@ -251,6 +259,24 @@ export class Engine {
     for (const a of adopt) this.#scheduler.adopt(a.task, a.run);
     this.#scheduler.start();
     return this.lastReconcile;
+  }
+
+  /** Set while a run cannot start because the spools' disk refuses writes (full, read-only). */
+  #runsDisk: DiskProblem | undefined;
+
+  #runsDiskCleared(): void {
+    if (!this.#runsDisk) return;
+    this.#log.info({ was: this.#runsDisk.reason }, "the runs' disk takes writes again");
+    this.#runsDisk = undefined;
+  }
+
+  /** While runs cannot start for their disk, new work is refused (checked again first: the disk may have room now). */
+  #assertRunsDisk(doing: string): void {
+    if (!this.#runsDisk) return;
+    const p = diskProblem(this.#spoolRoot());
+    if (!p) return this.#runsDiskCleared();
+    this.#runsDisk = p;
+    throw runsDiskError(p, this.#spoolRoot(), doing);
   }
 
   #spoolRoot(): string {
@@ -363,6 +389,7 @@ export class Engine {
         }),
       );
     const count = requests.reduce((n, rows) => n + rows.length, 0);
+    this.#assertRunsDisk(`cannot accept the task${count > 1 ? 's' : ''}`);
     let outcomes: Array<Accepted | TetoraError>;
     try {
       outcomes = write();

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { realpathSync } from 'node:fs';
 import { z } from 'zod';
-import type { ResolvedConfig } from '../config/types.js';
+import type { ResolvedConfig, ResolvedProvider } from '../config/types.js';
 import { TetoraError } from '../errors.js';
 import { assertAllowedDir } from './allowed-dirs.js';
 import { permissionModes, timeoutDuration } from '../config/schema.js';
@@ -223,6 +223,8 @@ export function buildTask(
       { field: 'provider', ...detailValue(provider) },
     );
   }
+  const tooLarge = promptOverLimit(r.prompt, providerCfg, agentName);
+  if (tooLarge) throw new TetoraError('TET_ERR_PROMPT_TOO_LARGE', `${index === undefined ? '' : `tasks[${index}].`}${tooLarge.message}`, { field: 'prompt', bytes: tooLarge.bytes, limitBytes: tooLarge.limit, provider });
   const options: TaskOptions = {};
   if (r.worktree !== undefined) options.worktree = r.worktree;
   if (r.allowedTools) options.allowedTools = r.allowedTools;
@@ -308,4 +310,24 @@ export function taskWorkdir(requested: string | undefined, configured: ReadonlyA
     throw badRequest('workdir', requested, `a folder that does not hold the Tetora home ${held} (it holds config.json with the API token and tetora.db); choose your project's folder, or set it as defaultWorkdir or an agent's workdir in the config if you really mean it`, index);
   }
   return requested;
+}
+
+/**
+ * A prompt larger than its provider takes (`providers.<name>.maxPromptBytes`, UTF-8 bytes; unset or 0: no
+ * limit): the words of the refusal, naming both sizes and the setting. Undefined when it fits. Pure.
+ */
+export function promptOverLimit(prompt: string, provider: Pick<ResolvedProvider, 'name' | 'maxPromptBytes'>, agent?: string): { message: string; bytes: number; limit: number } | undefined {
+  const limit = provider.maxPromptBytes;
+  // A string of n UTF-16 units is at most 3n bytes: most prompts need no count.
+  if (limit === undefined || limit <= 0 || prompt.length * 3 <= limit) return undefined;
+  const bytes = Buffer.byteLength(prompt, 'utf8');
+  if (bytes <= limit) return undefined;
+  return {
+    bytes,
+    limit,
+    message:
+      `prompt is ${bytes.toLocaleString('en-US')} bytes, but provider "${provider.name}"${agent ? ` of agent "${agent}"` : ''} takes at most ${limit.toLocaleString('en-US')} bytes ` +
+      `(providers.${provider.name}.maxPromptBytes); nothing was recorded. Shorten the prompt or put the long input in a file in the workdir, ` +
+      `use an agent whose provider takes more, or raise providers.${provider.name}.maxPromptBytes (0: no limit).`,
+  };
 }

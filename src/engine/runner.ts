@@ -19,6 +19,7 @@ import type { Lease, WorkspaceManager, WorktreeSummary } from './workspace.js';
 import { TASK_MARKER, killMarked, runMarker } from '../util/procgroup.js';
 import { readExitStatus, removeSpool, spoolPath } from '../util/spool.js';
 import { shortenEventData } from './shorten.js';
+import { describeDiskProblem, diskProblem, fsWriteFailure, type DiskProblem } from './spool-disk.js';
 import type { Delegation } from './delegation.js';
 
 export interface RunnerDeps {
@@ -43,6 +44,8 @@ export interface RunnerDeps {
   stopping(): boolean;
   /** Resolves when a failing store takes writes again (or the engine stops): a waiting record is tried at once. */
   storeRecovered?(): Promise<void>;
+  /** The disk of the spools: a run that cannot start on it reports it (dispatches are refused meanwhile); a launch clears it. */
+  runsDisk?: { blocked(p: DiskProblem): void; cleared(): void };
   /** Delegation: a success whose output holds `_delegate` blocks waits for its children instead (see Delegation.succeeded). */
   delegation?: Pick<Delegation, 'succeeded'>;
 }
@@ -312,6 +315,8 @@ async function execute(
       Object.assign(req, was);
     }
     if (history?.length) req.history = history;
+    /** Has the launcher got its go (or is this run adopted)? Until then nothing of the agent ran. */
+    let launched = Boolean(adopt);
     spool = {
       dir: spoolDir,
       marker,
@@ -321,6 +326,8 @@ async function execute(
       launched: (l) => {
         writeChosen(chosen, req, task.provider ? cfg.providers[task.provider] : undefined);
         ledger.store.setRunLaunch(task.id, run, { ...l, spoolDir, deadlineAt });
+        launched = true;
+        deps.runsDisk?.cleared();
       },
       // Never behind what is recorded: a crash during a replay must not make the next one record events twice.
       advanced: (out, err) => ledger.cursor(task.id, run, Math.max(out, adopt?.outOffset ?? 0), Math.max(err, adopt?.errOffset ?? 0)),
@@ -366,9 +373,36 @@ async function execute(
       },
     };
     try {
-      outcome = await adapter.run(req, signal, sink);
-    } catch (err) {
-      outcome = { class: 'permanent', output: '', message: `provider ${adapter.name} failed unexpectedly: ${messageOf(err)}` };
+      for (let delay = 1000; ; delay = Math.min(delay * 2, 10_000)) {
+        try {
+          outcome = await adapter.run(req, signal, sink);
+          break;
+        } catch (err) {
+          // Nothing of the agent ran yet and the run's spool (or its record) cannot be written: a full or
+          // read-only disk. The run waits, holding its slot, and starts once the disk takes writes again.
+          const blocked = launched || signal.aborted ? undefined : startBlocked(err, deps.spoolRoot, deps.runsDisk);
+          if (!blocked) {
+            outcome = { class: 'permanent', output: '', message: `provider ${adapter.name} failed unexpectedly: ${messageOf(err)}` };
+            break;
+          }
+          log.warn({ taskId: task.id, retryInMs: delay, err: blocked }, 'cannot start the run yet: the disk refuses writes; it waits, holding its slot, and starts once the disk takes writes again');
+          // Waiting for the disk is not a silent provider: the no-output watchdog starts again after the wait.
+          if (watchdog) clearTimeout(watchdog);
+          watchdog = undefined;
+          await waitForDisk(delay, signal, isStoreUnavailable(err) ? deps.storeRecovered : undefined);
+          feed();
+          if (signal.aborted) {
+            outcome = { class: 'cancelled', output: '', message: `the run was stopped before it started (it was waiting for the disk: ${blocked})` };
+            break;
+          }
+        }
+      }
+      // The run ended without its exit status: when the spool's disk is full or read-only, the agent's
+      // output went nowhere either. Its task fails saying so, rather than succeeding with a lost answer.
+      if (launched && !signal.aborted && readExitStatus(spoolDir) === undefined) {
+        const p = diskProblem(spoolDir);
+        if (p) outcome = { class: 'permanent', output: '', message: `the run ended, but its output and exit status could not be written to ${spoolDir}: ${p.reason}, so its result is lost. ${capitalise(p.fix)}, then dispatch the task again` };
+      }
     } finally {
       ran = true;
       if (watchdog) clearTimeout(watchdog);
@@ -418,6 +452,37 @@ async function recordWhenPossible(task: TaskRow, deps: RunnerDeps, write: () => 
       if (deps.stopping()) throw err;
     }
   }
+}
+
+/** Why a run could not start because its disk (spool or store) refuses writes; undefined for any other error. */
+function startBlocked(err: unknown, spoolRoot: string, runsDisk: RunnerDeps['runsDisk']): string | undefined {
+  if (isStoreUnavailable(err)) return storeFailureReason(err);
+  const kind = fsWriteFailure(err);
+  // Another file-system error (a recursive mkdir on a read-only disk says ENOENT): the disk's own state decides.
+  const p = kind ? describeDiskProblem(kind, spoolRoot, messageOf(err)) : typeof (err as { syscall?: unknown }).syscall === 'string' ? diskProblem(spoolRoot) : undefined;
+  if (!p) return undefined;
+  runsDisk?.blocked(p);
+  return `${p.reason}; ${p.fix}`;
+}
+
+/** Sleep `ms`, or less: until the store recovers or the run is aborted. */
+async function waitForDisk(ms: number, signal: AbortSignal, storeRecovered?: () => Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  await Promise.race([
+    new Promise((r) => (timer = setTimeout(r, ms))),
+    new Promise<void>((r) => {
+      onAbort = () => r();
+      signal.addEventListener('abort', onAbort, { once: true });
+    }),
+    ...(storeRecovered ? [storeRecovered()] : []),
+  ]);
+  clearTimeout(timer);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+}
+
+function capitalise(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /** What a run chose at its start, kept in its spool for a daemon that re-attaches to it. */

@@ -185,7 +185,7 @@ export function buildApp(deps: AppDeps): { app: FastifyInstance; metrics: Metric
     if (isTetoraError(err)) return sendError(reply, err);
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status === 413) {
-      return sendError(reply, new TetoraError('TET_ERR_HTTP_BODY_TOO_LARGE', `the request body is larger than the ${Math.round(bodyLimit / 1024)} KiB limit; send a shorter prompt or put long input in a file in the workdir.`, { limitBytes: bodyLimit }));
+      return sendError(reply, new TetoraError('TET_ERR_HTTP_BODY_TOO_LARGE', `the request body is larger than the ${Math.round(bodyLimit / 1024)} KiB limit (${bodyLimit} bytes: maxRequestBytes in the config, applied at start); send a shorter prompt, put long input in a file in the workdir, or raise maxRequestBytes and restart the daemon.`, { limitBytes: bodyLimit }));
     }
     if (status === 415) {
       const type = req.headers['content-type'] ?? '(none)';

@@ -16,13 +16,14 @@ export interface FakeStep {
   exit?: number;
   stderr?: string;
   resetInMs?: number;
-  grandchild?: boolean;
+  grandchild?: boolean | 'deaf';
   ignoreTerm?: boolean;
   silent?: boolean;
   setsidChild?: boolean;
   killDaemon?: boolean;
   bigOutput?: number;
   lineBytes?: number;
+  inputBytes?: boolean;
 }
 
 export interface LogLine {

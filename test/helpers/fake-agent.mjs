@@ -8,6 +8,8 @@
 // process group and records its pid. "setsidChild" starts `sleep 300` in a session of its own that keeps
 // stdout open. "killDaemon" SIGKILLs the daemon that started this run (the launcher's parent), then this
 // run's own process group. "bigOutput": N bytes of stdout in lines of "lineBytes" (default 1 MiB).
+// "grandchild": "deaf" makes that grandchild ignore SIGTERM as well. "inputBytes": stdout is the byte
+// length of the whole stdin it read (a check that a huge prompt arrived whole).
 // Every run appends {event:'start'|'end', taskId, attempt, pid, ppid, t} to log; a SIGTERM (unless
 // ignoreTerm) appends 'term' and exits 143. With FAKE_AGENT_EARLY_LOG in the environment, an 'exec' line
 // goes there first thing, before stdin is read (an agent that acts before reading its prompt).
@@ -59,7 +61,8 @@ if (step.bigOutput) {
   for (let left = step.bigOutput; left > 0; left -= lineBytes) writeSync(1, line, 0, Math.min(lineBytes, left));
 }
 if (step.grandchild) {
-  const gc = spawn('sleep', ['300'], { stdio: 'ignore' });
+  // "deaf": the grandchild ignores SIGTERM too (an ignored signal stays ignored across exec).
+  const gc = step.grandchild === 'deaf' ? spawn('/bin/sh', ['-c', 'trap "" TERM; exec sleep 300'], { stdio: 'ignore' }) : spawn('sleep', ['300'], { stdio: 'ignore' });
   log('grandchild', { grandchildPid: gc.pid });
 }
 setTimeout(() => {
@@ -67,7 +70,7 @@ setTimeout(() => {
     const reset = step.resetInMs ? ` Reset-At: ${Date.now() + step.resetInMs}` : '';
     process.stderr.write(`${step.stderr ?? ''}${reset}\n`);
   }
-  if (!step.silent) process.stdout.write(step.out ?? `done ${taskId}`);
+  if (!step.silent) process.stdout.write(step.inputBytes ? String(Buffer.byteLength(input)) : (step.out ?? `done ${taskId}`));
   log('end', { exit: step.exit ?? 0 });
   process.exit(step.exit ?? 0);
 }, step.sleepMs ?? 0);

@@ -7,41 +7,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { request } from 'node:http';
 import { buildApp, type RouteEntry } from '../../src/http/app.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { Harness } from '../helpers/engine-harness.js';
 import { DaemonHarness, TOKEN as DAEMON_TOKEN } from '../helpers/daemon.js';
 import { EXEMPT, allDeps as depsWithToken, concrete } from '../helpers/route-table.js';
+import { postRaw } from '../helpers/faults.js';
 
 const TOKEN = 'sec-token-0123456789abcdef0123456789';
 
 const BODY_LIMIT = 4096;
-
-/**
- * POSTs `body` (declared whole in Content-Length) and resolves with the answer as soon as it arrives: the
- * daemon answers 413 from the Content-Length without reading the rest (fetch would fail with EPIPE then).
- */
-function postRaw(port: number, path: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { authorization: `Bearer ${DAEMON_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-        req.destroy();
-      });
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      // The write side breaks once the daemon closed after its answer; the answer settles the promise.
-      if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
-    });
-    // The headers and the first MiB: the daemon decides from Content-Length and answers; the rest is never sent.
-    req.flushHeaders();
-    req.write(body.slice(0, 1024 * 1024));
-  });
-}
 
 let engine: Engine;
 let app: FastifyInstance;
@@ -158,7 +133,7 @@ describe('the real daemon', () => {
   it('refuses a body over its 10 MiB default with 413 on each body-taking family (dispatch, workflow run, board, route, webhook)', async () => {
     const big = JSON.stringify({ agent: 'a', prompt: 'x'.repeat(10 * 1024 * 1024 + 16) });
     for (const path of ['/api/dispatch', '/api/workflows/w1/run', '/api/board', '/api/route', '/api/triggers/webhook/t1']) {
-      const res = await postRaw(d.port, path, big);
+      const res = await postRaw(d.port, path, big, DAEMON_TOKEN);
       expect(res.status, path).toBe(413);
       const body = JSON.parse(res.body) as { error: { code: string; details: { limitBytes: number } } };
       expect(body.error.code, path).toBe('TET_ERR_HTTP_BODY_TOO_LARGE');

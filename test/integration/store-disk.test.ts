@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonPool, DaemonHarness, type TaskJson } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
+import { fill, truncateWal, until } from '../helpers/faults.js';
 
 // Issue 10, items 3 and 4: the store on a small tmpfs that the test fills, or remounts read-only. Mounting
 // needs root; outside CI a non-root run skips (with this message), in CI it never skips.
@@ -35,35 +35,6 @@ function tmpfs(size: string): string {
   return dir;
 }
 
-/** Grow `path` until the disk has no byte left (call again to take space freed since). */
-function fill(path: string): void {
-  const fd = openSync(path, 'a');
-  try {
-    for (const size of [1024 * 1024, 4096, 1]) {
-      const buf = Buffer.alloc(size);
-      for (;;) {
-        try {
-          if (writeSync(fd, buf) < size) break;
-        } catch {
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Checkpoint and truncate the WAL from another connection: the daemon's next write then needs new space. */
-function truncateWal(dbPath: string): void {
-  const db = new Database(dbPath);
-  try {
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-}
-
 interface Health {
   status: string;
   store: { ok: boolean; code?: string; error?: string; fix?: string; since?: number };
@@ -72,16 +43,6 @@ interface Health {
 
 const starts = (d: DaemonHarness, id: string) => d.log().filter((l) => l.taskId === id && l.event === 'start').length;
 const ended = (d: DaemonHarness, id: string) => d.log().some((l) => l.taskId === id && l.event === 'end');
-
-async function until<T>(probe: () => Promise<T | undefined>, deadlineMs = 30_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`condition not reached within ${deadlineMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /**
  * A daemon whose home's store is on a 16 MB tmpfs, running task A ("result of A" after `sleepMs`); the disk
