@@ -127,7 +127,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const minUp = o.minUpMs ?? 300;
   const maxUp = o.maxUpMs ?? 2500;
   const loadMs = o.loadMs ?? [150, 600];
-  const maxOpen = o.maxOpenTasks ?? 24;
+  const maxOpen = o.maxOpenTasks ?? 16;
 
   const d = await DaemonHarness.create({});
   const fake = await FakeDiscord.start({ guilds: [{ id: GUILD, name: 'lab', channels: CHANNELS.map((id, i) => ({ id, name: `c${i}` })) }], heartbeatIntervalMs: 1000 });
@@ -200,7 +200,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       try {
         res = await d.fetch(path, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
       } catch (err) {
-        if (tries >= 40 || stopAll || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') throw err;
+        if (tries >= 100 || stopAll || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') throw err;
         await sleep(200);
       }
     }
@@ -268,7 +268,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   /** One piece of load, chosen at random. */
   const act = async () => {
     n++;
-    const roll = rand();
+    // The first six pieces are one of each kind (so even a short run reaches every source), then at random.
+    const roll = n <= 6 ? [0.1, 0.4, 0.55, 0.7, 0.9, 0.1][n - 1]! : rand();
     const sleepMs = between(50, 900);
     if (roll < 0.3) {
       const wait = rand() < 0.3;
@@ -376,8 +377,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   loops.push(
     (async () => {
       while (!stopAll) {
-        await sleep(1500);
-        if (!loadOn) continue;
+        await sleep(3000);
+        if (!loadOn || openTasks(d) >= maxOpen) continue;
         clock += 60_000;
         writeFileSync(clockFile, String(clock));
         report.cron.slots++;
@@ -582,7 +583,7 @@ function openTasks(d: DaemonHarness): number {
   try {
     return query<{ n: number }>(d, `SELECT count(*) AS n FROM tasks WHERE status NOT IN ('succeeded','failed','cancelled','timed_out')`)[0]?.n ?? 0;
   } catch {
-    return 0; // the store is being created
+    return Infinity; // not readable this moment: no new load until it is
   }
 }
 
