@@ -124,8 +124,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const rand = prng(o.seed);
   const between = (lo: number, hi: number) => Math.floor(lo + rand() * (hi - lo + 1));
   const log = o.progress ?? (() => {});
-  const minUp = o.minUpMs ?? 300;
-  const maxUp = o.maxUpMs ?? 2500;
+  const minUp = o.minUpMs ?? 200;
+  const maxUp = o.maxUpMs ?? 1500;
   const loadMs = o.loadMs ?? [150, 600];
   const maxOpen = o.maxOpenTasks ?? 16;
 
