@@ -56,6 +56,8 @@ export interface ChaosOptions {
   maxOpenTasks?: number;
   /** How long everything may take to finish after the last restart before it counts as a violation. */
   settleMs?: number;
+  /** Stop killing after this many minutes (the report says how many kills were done). */
+  maxMinutes?: number;
   /** Keep the home (store, logs) after the run, for a look. */
   keep?: boolean;
   /** The daemon logs at debug level (into daemon-log.jsonl in the home). */
@@ -74,7 +76,9 @@ export interface KillRecord {
 
 export interface ChaosReport {
   seed: number;
+  /** Kills done (fewer than asked when the time budget ran out). */
   kills: number;
+  killsAsked: number;
   killLog: KillRecord[];
   requests: {
     http: { sent: number; accepted: number; refused: number; keyedRetries: number; waited: number };
@@ -157,7 +161,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     },
     taskBoard: { maxRetries: 2, autoDispatch: { enabled: true, defaultAgent: 'b', interval: '1s', maxConcurrentTasks: 2 } },
   });
-  writeFileSync(join(d.home, 'jobs.json'), JSON.stringify({ jobs: [{ id: 'tick', schedule: '* * * * *', task: { prompt: '@@tag=cron@@@@sleep=150@@ tick', agent: 'a' } }] }));
+  // Two jobs: `tick` skips the minutes that passed while no daemon ran, `tock` fires the latest of them at start.
+  writeFileSync(
+    join(d.home, 'jobs.json'),
+    JSON.stringify({
+      jobs: [
+        { id: 'tick', schedule: '* * * * *', task: { prompt: '@@tag=cron@@@@sleep=150@@ tick', agent: 'a' } },
+        { id: 'tock', schedule: '*/2 * * * *', catchUp: 'last', task: { prompt: '@@tag=cron@@@@sleep=150@@ tock', agent: 'b' } },
+      ],
+    }),
+  );
   writeWorkflow(d, chaosWorkflow());
   const env = { TETORA_TEST_CLOCK: clockFile, TETORA_DISCORD_TEST_FAST_IDENTIFY: '1' };
 
@@ -358,7 +371,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       while (!stopAll) {
         // Back-pressure: new work only while the backlog is small, so the load stays at what the agents
         // get through however long the run (the store is read on its own read-only connection).
-        if (loadOn && openTasks(d) < maxOpen) await act().catch((e: unknown) => violations.push({ check: 'driver', detail: `load: ${String(e)}` }));
+        if (loadOn && openTasks(d) + notTakenIn(d, discordMsgs.length) < maxOpen) await act().catch((e: unknown) => violations.push({ check: 'driver', detail: `load: ${String(e)}` }));
         await sleep(between(loadMs[0], loadMs[1]));
       }
     })(),
@@ -398,7 +411,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await sleep(100);
     }
     loadOn = true;
+    const budgetEnd = o.maxMinutes ? t0 + o.maxMinutes * 60_000 : Infinity;
     for (let k = 1; k <= o.kills; k++) {
+      if (Date.now() > budgetEnd) {
+        log(`time budget of ${o.maxMinutes} min spent after ${k - 1} of ${o.kills} kills; stopping the kills there`);
+        break;
+      }
       // A fifth of the kills hit a daemon that has only just started (reconciling, re-attaching, catching up).
       await sleep(rand() < 0.2 ? between(0, 150) : between(minUp, maxUp));
       const upMs = Date.now() - upSince;
@@ -508,15 +526,21 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     violations.push(...checkBoard(acceptedTickets, tickets, runs));
 
     // Cron.
-    const firings = query<{ id: number; scheduled_at: number; status: string; task_id: string | null; error: string | null }>(d, `SELECT id, scheduled_at, status, task_id, error FROM schedule_firings WHERE schedule = 'job:tick'`);
+    const firings = query<{ id: number; schedule: string; scheduled_at: number; status: string; task_id: string | null; error: string | null }>(d, `SELECT id, schedule, scheduled_at, status, task_id, error FROM schedule_firings`);
     report.cron.firings = firings.length;
-    violations.push(
-      ...checkCron(
-        firings.map((f) => ({ id: f.id, scheduledAt: f.scheduled_at, status: f.status, taskId: f.task_id, error: f.error })),
-        [...tasks.values()].filter((t) => t.source === 'cron').map((t) => t.id),
-      ),
-    );
-    if (report.cron.slots > 3 && firings.length === 0) violations.push({ check: 'cron-once', detail: `the clock passed ${report.cron.slots} minutes but the job never fired` });
+    const cronTasks = new Set([...tasks.values()].filter((t) => t.source === 'cron').map((t) => t.id));
+    for (const job of ['job:tick', 'job:tock']) {
+      const mine = firings.filter((f) => f.schedule === job);
+      violations.push(
+        ...checkCron(
+          mine.map((f) => ({ id: f.id, scheduledAt: f.scheduled_at, status: f.status, taskId: f.task_id, error: f.error })),
+          [],
+        ),
+      );
+    }
+    const fired = new Set(firings.map((f) => f.task_id));
+    for (const id of cronTasks) if (!fired.has(id)) violations.push({ check: 'cron-once', detail: `cron task ${id} belongs to no firing` });
+    if (report.cron.slots > 3 && !firings.some((f) => f.schedule === 'job:tock')) violations.push({ check: 'cron-once', detail: `the clock passed ${report.cron.slots} minutes but the catch-up job never fired` });
 
     // The store itself: stop the daemon cleanly first, then look at the file alone.
     d.kill('SIGTERM');
@@ -541,6 +565,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     return {
       seed: o.seed,
       kills: killLog.length,
+      killsAsked: o.kills,
       killLog,
       requests: report,
       tasks: { total: tasks.size, byStatus, agentRuns: runs.length, reattachedOrRerun: [...perTask.values()].filter((x) => x > 1).length },
@@ -551,7 +576,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       durationMs: Date.now() - t0,
       settledMs,
       home: o.keep ? d.home : null,
-      replay: `npm run chaos -- --kills ${o.kills} --seed ${o.seed}`,
+      replay: `npm run chaos -- --kills ${o.kills} --seed ${o.seed}${o.maxMinutes ? ` --max-minutes ${o.maxMinutes}` : ''}`,
     };
   } finally {
     stopAll = true;
@@ -577,6 +602,15 @@ function unsettled(d: DaemonHarness, pendingKeys: number, discordPosted: number)
   const inbound = query<{ n: number }>(d, `SELECT count(*) AS n FROM discord_inbound WHERE kind = 'task'`)[0]?.n ?? 0;
   if (inbound < discordPosted) open.push(`${discordPosted - inbound} Discord messages not taken in yet`);
   return open;
+}
+
+/** Discord messages posted that the bot has not taken in yet (they become tasks once it does). */
+function notTakenIn(d: DaemonHarness, posted: number): number {
+  try {
+    return Math.max(0, posted - (query<{ n: number }>(d, `SELECT count(*) AS n FROM discord_inbound`)[0]?.n ?? 0));
+  } catch {
+    return Infinity;
+  }
 }
 
 function openTasks(d: DaemonHarness): number {

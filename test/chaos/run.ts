@@ -3,9 +3,10 @@
  * driver.ts and docs/reliability.md). Runs through vite-node (test/chaos/vite.config.ts) on the built
  * dist/ (`npm run chaos` builds first). Exit code 0 without violations, 1 with any, 2 on a usage error.
  */
-import { currentCommit, runChaos, type ChaosReport } from './driver.js';
+import { currentCommit, runChaos } from './driver.js';
+import { formatReport } from './report.js';
 
-const HELP = `Usage: npm run chaos -- [--kills N] [--seed S] [--json] [--keep] [--debug] [--settle SECONDS]
+const HELP = `Usage: npm run chaos -- [--kills N] [--seed S] [--json] [--keep] [--debug] [--settle SECONDS] [--max-minutes M]
 
 Runs the real daemon under a mixed load (HTTP dispatches with and without ?wait and idempotency keys,
 Discord messages through a fake Discord with 429s and 5xx, workflow runs with parallel, delay and approval
@@ -19,12 +20,14 @@ Discord and the fake agents' logs. Every violation is printed with the seed that
   --keep            keep the temporary home (store, logs, daemon-log.jsonl) and print its path
   --debug           the daemon logs at debug level (into daemon-log.jsonl)
   --settle SECONDS  how long the work may take to finish after the last restart (default 120)
+  --max-minutes M   stop killing after M minutes even if fewer than N kills were done (the report says
+                    how many); the settle phase and the checks follow as usual
   --help            this text
 
 Exit code: 0 no violation, 1 violations, 2 usage error.`;
 
-function parse(argv: string[]): { kills: number; seed: number; json: boolean; keep: boolean; debug: boolean; settleMs: number } | string {
-  const o = { kills: 20, seed: Date.now() % 1_000_000, json: false, keep: false, debug: false, settleMs: 120_000 };
+function parse(argv: string[]): { kills: number; seed: number; json: boolean; keep: boolean; debug: boolean; settleMs: number; maxMinutes: number } | string {
+  const o = { kills: 20, seed: Date.now() % 1_000_000, json: false, keep: false, debug: false, settleMs: 120_000, maxMinutes: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const num = (name: string, min: number): number | string => {
@@ -37,38 +40,16 @@ function parse(argv: string[]): { kills: number; seed: number; json: boolean; ke
     else if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--debug') o.debug = true;
-    else if (a === '--kills' || a === '--seed' || a === '--settle') {
+    else if (a === '--kills' || a === '--seed' || a === '--settle' || a === '--max-minutes') {
       const v = num(a, a === '--seed' ? 0 : 1);
       if (typeof v === 'string') return v;
       if (a === '--kills') o.kills = v;
       else if (a === '--seed') o.seed = v;
+      else if (a === '--max-minutes') o.maxMinutes = v;
       else o.settleMs = v * 1000;
     } else return `unknown option ${a} (see --help)`;
   }
   return o;
-}
-
-export function formatReport(r: ChaosReport, commit: string): string {
-  const q = r.requests;
-  const lines = [
-    `chaos: seed ${r.seed}, commit ${commit}, ${r.kills} kills in ${(r.durationMs / 1000).toFixed(1)} s (settled ${(r.settledMs / 1000).toFixed(1)} s after the last restart)`,
-    `  HTTP dispatches: ${q.http.sent} sent, ${q.http.accepted} accepted, ${q.http.refused} refused or unanswered, ${q.http.keyedRetries} keyed re-sends, ${q.http.waited} answered by ?wait`,
-    `  Discord: ${q.discord.posted} messages, ${q.discord.replied} replied (${r.replies.sent} replies, ${r.replies.chunks} chunks), ${q.discord.scriptedFaults} scripted 429/5xx`,
-    `  workflows: ${q.workflows.started} runs started, ${q.workflows.refused} refused or unanswered, ${q.workflows.approvals} approvals; runs ${JSON.stringify(r.runs.byStatus)}`,
-    `  cron: ${q.cron.slots} minutes on the test clock, ${q.cron.firings} firings`,
-    `  board: ${q.board.tickets} tickets, ${q.board.refused} refused or unanswered`,
-    `  worktrees: ${q.worktrees.tasks} tasks, ${q.worktrees.holdingWork} left work, ${q.worktrees.kept} of those kept`,
-    `  tasks: ${r.tasks.total} ${JSON.stringify(r.tasks.byStatus)}; ${r.tasks.agentRuns} agent runs, ${r.tasks.reattachedOrRerun} tasks with more than one agent process`,
-    `  store: integrity_check ${r.integrity.integrityCheck}, ${r.integrity.foreignKeyViolations} foreign key violations`,
-    `  kills (ms since start / ms up): ${r.killLog.map((k) => `${k.at}/${k.upMs}`).join(' ')}`,
-  ];
-  if (r.home) lines.push(`  home kept: ${r.home}`);
-  if (r.violations.length === 0) lines.push('violations: 0');
-  else {
-    lines.push(`violations: ${r.violations.length} (replay: ${r.replay})`);
-    for (const v of r.violations) lines.push(`  [${v.check}] ${v.detail} (seed ${r.seed})`);
-  }
-  return lines.join('\n');
 }
 
 async function main(): Promise<number> {
@@ -83,7 +64,7 @@ async function main(): Promise<number> {
   }
   const commit = currentCommit();
   process.stderr.write(`chaos: ${o.kills} kills, seed ${o.seed} (replay: npm run chaos -- --kills ${o.kills} --seed ${o.seed})\n`);
-  const report = await runChaos({ kills: o.kills, seed: o.seed, keep: o.keep, debugLog: o.debug, settleMs: o.settleMs, progress: (l) => process.stderr.write(`chaos: ${l}\n`) });
+  const report = await runChaos({ kills: o.kills, seed: o.seed, keep: o.keep, debugLog: o.debug, settleMs: o.settleMs, ...(o.maxMinutes ? { maxMinutes: o.maxMinutes } : {}), progress: (l) => process.stderr.write(`chaos: ${l}\n`) });
   if (o.json) process.stdout.write(`${JSON.stringify({ ...report, commit }, null, 2)}\n`);
   else process.stdout.write(`${formatReport(report, commit)}\n`);
   return report.violations.length ? 1 : 0;
