@@ -296,7 +296,7 @@ export function checkBoard(accepted: string[], tickets: Map<string, TicketFact>,
       if (!d) continue;
       const depEnds = agent.filter((r) => r.tag === d.tag).map((r) => r.end ?? Infinity);
       const depLast = depEnds.length ? Math.max(...depEnds) : Infinity;
-      if (Number.isFinite(first) && first < depLast && t.status !== 'failed') {
+      if (Number.isFinite(first) && first < depLast) {
         out.push({ check: 'ticket-dependencies', detail: `ticket ${t.id} (${t.tag}) started at ${first}, before its dependency ${dep} (${d.tag}, ${d.status}) had finished its run${depLast === Infinity ? 's (never ran)' : ` at ${depLast}`}` });
       }
     }

@@ -279,10 +279,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
 
   /** One piece of load, chosen at random. */
-  const act = async () => {
+  const act = async (forced?: number) => {
     n++;
     // The first six pieces are one of each kind (so even a short run reaches every source), then at random.
-    const roll = n <= 6 ? [0.1, 0.4, 0.55, 0.7, 0.9, 0.1][n - 1]! : rand();
+    const roll = forced ?? (n <= 6 ? [0.1, 0.4, 0.55, 0.7, 0.9, 0.1][n - 1]! : rand());
     const sleepMs = between(50, 900);
     if (roll < 0.3) {
       const wait = rand() < 0.3;
@@ -359,7 +359,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const start = async () => {
     flushLogs();
-    await d.start({ env: { ...env, ...(o.debugLog ? { TETORA_LOG_LEVEL: 'debug' } : {}) } });
+    const listening = d.start({ env: { ...env, ...(o.debugLog ? { TETORA_LOG_LEVEL: 'debug' } : {}) } });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, rej) => {
+      timer = setTimeout(() => rej(new Error(`the daemon did not listen within 180 s of its start (seed ${o.seed}, after ${killLog.length} kills): ${d.logs.map((l) => String(l.msg)).slice(-10).join(' | ')}`)), 180_000);
+    });
+    try {
+      await Promise.race([listening, late]);
+    } catch (err) {
+      throw new Error(`restart after ${killLog.length} kills failed (seed ${o.seed}; a violation of its own): ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
     up = true;
     upSince = Date.now();
   };
@@ -429,6 +440,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await start();
     }
     loadOn = false;
+    // Every kind of request must have been taken at least once (a short run's few were maybe all lost in
+    // flight to a kill): what has none gets one now, from the last daemon, which is not killed.
+    const kinds: Array<[number, () => boolean]> = [
+      [0.1, () => report.http.accepted > 0],
+      [0.4, () => discordMsgs.length > 0],
+      [0.55, () => acceptedRuns.length > 0],
+      [0.7, () => acceptedTickets.length > 0],
+      [0.9, () => acceptedTasks.some((a) => a.what.startsWith('worktree'))],
+    ];
+    await Promise.all([...inflight]);
+    for (const [roll, done] of kinds) if (!done()) await act(roll);
     log('kills done; letting everything finish');
     const settleStart = Date.now();
     let lastNote = settleStart;
@@ -576,7 +598,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       durationMs: Date.now() - t0,
       settledMs,
       home: o.keep ? d.home : null,
-      replay: `npm run chaos -- --kills ${o.kills} --seed ${o.seed}${o.maxMinutes ? ` --max-minutes ${o.maxMinutes}` : ''}`,
+      replay: `npm run chaos -- --kills ${o.kills} --seed ${o.seed} --up-ms ${minUp},${maxUp}${o.maxMinutes ? ` --max-minutes ${o.maxMinutes}` : ''}`,
     };
   } finally {
     stopAll = true;

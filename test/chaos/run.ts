@@ -6,7 +6,7 @@
 import { currentCommit, runChaos } from './driver.js';
 import { formatReport } from './report.js';
 
-const HELP = `Usage: npm run chaos -- [--kills N] [--seed S] [--json] [--keep] [--debug] [--settle SECONDS] [--max-minutes M]
+const HELP = `Usage: npm run chaos -- [--kills N] [--seed S] [--json] [--keep] [--debug] [--settle SECONDS] [--up-ms LO,HI] [--max-minutes M]
 
 Runs the real daemon under a mixed load (HTTP dispatches with and without ?wait and idempotency keys,
 Discord messages through a fake Discord with 429s and 5xx, workflow runs with parallel, delay and approval
@@ -20,14 +20,16 @@ Discord and the fake agents' logs. Every violation is printed with the seed that
   --keep            keep the temporary home (store, logs, daemon-log.jsonl) and print its path
   --debug           the daemon logs at debug level (into daemon-log.jsonl)
   --settle SECONDS  how long the work may take to finish after the last restart (default 120)
+  --up-ms LO,HI     how long the daemon runs between two kills, drawn between LO and HI ms after it
+                    listens (default 200,1500; a fifth of the kills land within 150 ms instead)
   --max-minutes M   stop killing after M minutes even if fewer than N kills were done (the report says
                     how many); the settle phase and the checks follow as usual
   --help            this text
 
 Exit code: 0 no violation, 1 violations, 2 usage error.`;
 
-function parse(argv: string[]): { kills: number; seed: number; json: boolean; keep: boolean; debug: boolean; settleMs: number; maxMinutes: number } | string {
-  const o = { kills: 20, seed: Date.now() % 1_000_000, json: false, keep: false, debug: false, settleMs: 120_000, maxMinutes: 0 };
+function parse(argv: string[]): { kills: number; seed: number; json: boolean; keep: boolean; debug: boolean; settleMs: number; maxMinutes: number; up: [number, number] } | string {
+  const o = { kills: 20, seed: Date.now() % 1_000_000, json: false, keep: false, debug: false, settleMs: 120_000, maxMinutes: 0, up: [200, 1500] as [number, number] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const num = (name: string, min: number): number | string => {
@@ -40,6 +42,11 @@ function parse(argv: string[]): { kills: number; seed: number; json: boolean; ke
     else if (a === '--json') o.json = true;
     else if (a === '--keep') o.keep = true;
     else if (a === '--debug') o.debug = true;
+    else if (a === '--up-ms') {
+      const m = /^(\d+),(\d+)$/.exec(argv[++i] ?? '');
+      if (!m || Number(m[1]) > Number(m[2])) return `--up-ms needs LO,HI in milliseconds with LO <= HI (got ${argv[i] ?? 'nothing'})`;
+      o.up = [Number(m[1]), Number(m[2])];
+    }
     else if (a === '--kills' || a === '--seed' || a === '--settle' || a === '--max-minutes') {
       const v = num(a, a === '--seed' ? 0 : 1);
       if (typeof v === 'string') return v;
@@ -64,7 +71,7 @@ async function main(): Promise<number> {
   }
   const commit = currentCommit();
   process.stderr.write(`chaos: ${o.kills} kills, seed ${o.seed} (replay: npm run chaos -- --kills ${o.kills} --seed ${o.seed})\n`);
-  const report = await runChaos({ kills: o.kills, seed: o.seed, keep: o.keep, debugLog: o.debug, settleMs: o.settleMs, ...(o.maxMinutes ? { maxMinutes: o.maxMinutes } : {}), progress: (l) => process.stderr.write(`chaos: ${l}\n`) });
+  const report = await runChaos({ kills: o.kills, seed: o.seed, keep: o.keep, debugLog: o.debug, settleMs: o.settleMs, minUpMs: o.up[0], maxUpMs: o.up[1], ...(o.maxMinutes ? { maxMinutes: o.maxMinutes } : {}), progress: (l) => process.stderr.write(`chaos: ${l}\n`) });
   if (o.json) process.stdout.write(`${JSON.stringify({ ...report, commit }, null, 2)}\n`);
   else process.stdout.write(`${formatReport(report, commit)}\n`);
   return report.violations.length ? 1 : 0;
