@@ -46,7 +46,18 @@ export async function createOrReuse(ctx: ManagerContext, task: WorkspaceTask, in
     }
     const held = lockVerdict(row.lease, row.path, ctx.liveness);
     const takingOver = held.state === 'live' && task.takeOverFrom !== undefined && held.lease.taskId === task.id && held.lease.instanceId === task.takeOverFrom;
-    if (held.state === 'live' && !takingOver && (held.lease.pid !== ctx.pid || (held.lease.host && held.lease.host !== ctx.host))) {
+    // A fresh heartbeat keeps a lease live for prune (conservative), but for this same task, the holder's
+    // process being gone on this host with no agent of the task running means its daemon died (SIGKILL
+    // after the lease, before the agent started): the re-queued task takes its worktree back at once.
+    const orphaned =
+      held.state === 'live' &&
+      held.lease.taskId === task.id &&
+      (!held.lease.host || held.lease.host === ctx.host) &&
+      held.lease.pid > 0 &&
+      held.lease.pid !== ctx.pid &&
+      !ctx.liveness.pidAlive(held.lease.pid) &&
+      !(ctx.liveness.agentAlive?.(task.id) ?? false);
+    if (held.state === 'live' && !takingOver && !orphaned && (held.lease.pid !== ctx.pid || (held.lease.host && held.lease.host !== ctx.host))) {
       throw new TetoraError(
         'TET_ERR_WORKTREE_LOCKED',
         `the worktree ${row.path} of task ${task.id} is held by another live session (${held.detail}): another Tetora process runs this task. Stop that process, or wait until its heartbeat is older than ${formatAge(ctx.liveness.windowMs)}, then retry.`,
