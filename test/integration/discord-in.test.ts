@@ -425,6 +425,25 @@ describe('Discord inbound', () => {
     expect(metrics).toMatch(/tetora_discord_commands_total\{command="chat"\} 2/);
   });
 
+  it('a message handled live before its channel\'s catch-up ran does not make the catch-up skip what was posted while the daemon was down (found by npm run chaos)', async () => {
+    const { fake, d } = await boot();
+    await connected(d);
+    await caughtUp(d);
+    d.kill('SIGTERM');
+    await d.exited();
+    const missed = fake.post(C1, { content: d.prompt({ out: 'missed' }), author: alice });
+    // At the next READY the daemon first registers its slash commands: held here, so the catch-up waits
+    // behind it while a new message arrives live and is handled, moving the channel's cursor.
+    fake.script({ method: 'PUT', path: /\/commands$/ }, [{ hold: true }]);
+    await d.start({ env: ENV });
+    await vi.waitFor(() => expect(fake.held.length).toBe(1), wait);
+    const live = fake.post(C1, { content: d.prompt({ out: 'live' }), author: alice });
+    await vi.waitFor(() => expect(tasksOf(d, live.id)).toHaveLength(1), wait);
+    fake.release();
+    await vi.waitFor(() => expect(tasksOf(d, missed.id)).toHaveLength(1), wait);
+    expect(tasksOf(d, live.id)).toHaveLength(1);
+  });
+
   it('op 9 (not resumable): discord.js identifies again, the READY catch-up answers what was missed once and nothing twice', async () => {
     const { fake, d } = await boot();
     await connected(d);

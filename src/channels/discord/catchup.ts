@@ -29,6 +29,8 @@ export interface CatchUpDeps {
   store: DiscordStore;
   log: Logger;
   now(): number;
+  /** The cursors taken at READY, before any live message could move them (a channel not in it: the store's). */
+  cursors?: ReadonlyMap<string, string | null>;
   /** Hands a fetched message to the intake; resolves once it is handled. */
   handle(m: Message): Promise<unknown>;
 }
@@ -44,7 +46,7 @@ export async function catchUp(client: Client<true>, channels: string[], d: Catch
         d.log.warn({ channelId: id }, 'discord: a watched channel is not a text channel the bot can read; skipped by the catch-up');
         continue;
       }
-      const cursor = d.store.channel(id)?.lastMessageId ?? null;
+      const cursor = d.cursors?.has(id) ? (d.cursors.get(id) ?? null) : (d.store.channel(id)?.lastMessageId ?? null);
       if (!cursor) {
         // Never seen: start from now (its newest message, or this moment), without answering history.
         const latest = await ch.messages.fetch({ limit: 1 });

@@ -81,6 +81,12 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
   const interactionDeps = { engine, store, intake, log, config: () => config, now, ...(o.decideGate ? { decideGate: o.decideGate } : {}) };
 
   const onReady = async (client: Client<true>) => {
+    // The catch-up reads each channel after its cursor AS IT IS AT READY, taken before anything awaits: a
+    // message handled live meanwhile (during the command registration below, or another channel's fetch)
+    // moves its channel's cursor past what was posted while the daemon was away, which the catch-up must
+    // still read (found by the chaos suite). A message both fetched and live makes one task (the intake).
+    const channels = catchUpChannels(dc());
+    const cursors = new Map(channels.map((id) => [id, store.channel(id)?.lastMessageId ?? null] as const));
     botId = client.user.id;
     const guildId = dc().guildId;
     if (guildId) {
@@ -91,7 +97,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
         log.warn({ guildId, err: messageOf(err) }, 'discord: could not register the slash commands (the bot needs the applications.commands scope in that guild); ! commands still work');
       }
     }
-    const r = await catchUp(client, catchUpChannels(dc()), { store, log, now, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup') });
+    const r = await catchUp(client, channels, { store, log, now, cursors, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup') });
     if (r.handled || r.started.length) log.info({ handled: r.handled, newChannels: r.started }, 'discord: catch-up done');
   };
 
