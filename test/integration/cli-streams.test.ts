@@ -18,7 +18,7 @@ const HEAP_MB = 40;
 /** How much resident memory the CLI may reach while its reader holds back (node itself takes about 50-70 MB). */
 const MAX_RSS_KB = 150 * 1024;
 /** How long the reader holds back before it reads. */
-const HOLD_MS = 4000;
+const HOLD_MS = 8000;
 
 let d: DaemonHarness;
 let id: string;
