@@ -42,7 +42,7 @@ describe('a live SSE client that falls behind', () => {
     const chunks: Buffer[] = [];
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((r) => socket.once('connect', () => r()));
-    socket.write(`GET /api/tasks/${task.id}/events HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.write(`GET /api/tasks/${task.id}/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     await new Promise<void>((r) => socket.once('data', (b: Buffer) => (chunks.push(b), r())));
     socket.pause();
     // 16 MiB of live events to a client that does not read: beyond the kernel's socket buffers and the bound.
