@@ -8,7 +8,7 @@
  * test/integration/chaos.test.ts call `runChaos`.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { statusNonce } from '../../src/channels/discord/nonce.js';
@@ -139,7 +139,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const agentLog = join(d.home, 'chaos-agents.jsonl');
   const clockFile = join(d.home, 'test-clock');
   let clock = CLOCK_START;
-  writeFileSync(clockFile, String(clock));
+  // Written whole (a temporary file renamed over it): a daemon starting while the clock moves must never
+  // read it empty (a 500-kill run once did, at kill 241, and the daemon refused to start).
+  const setClock = (ms: number) => {
+    writeFileSync(`${clockFile}.tmp`, String(ms));
+    renameSync(`${clockFile}.tmp`, clockFile);
+  };
+  setClock(clock);
   const base = JSON.parse(readFileSync(d.configPath, 'utf8')) as Record<string, unknown>;
   d.writeConfig({
     ...base,
@@ -404,7 +410,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         await sleep(3000);
         if (!loadOn || openTasks(d) >= maxOpen) continue;
         clock += 60_000;
-        writeFileSync(clockFile, String(clock));
+        setClock(clock);
         report.cron.slots++;
       }
     })(),
