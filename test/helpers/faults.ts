@@ -1,6 +1,42 @@
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmdirSync, writeSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import Database from 'better-sqlite3';
+
+/**
+ * tmpfs mounts made by a test file (root only), unmounted after each test (lazily if still busy). Call it
+ * before daemonPool(): afterEach hooks run in reverse, so the daemons are gone before the unmount.
+ * `over(dir, size)` mounts over an existing folder; `fresh(size)` mounts a new temporary folder, removed
+ * after its unmount.
+ */
+export function tmpfsMounts(): { over(dir: string, size: string): void; fresh(size: string): string } {
+  const mounts: Array<{ dir: string; remove: boolean }> = [];
+  afterEach(() => {
+    for (const { dir, remove } of mounts.splice(0)) {
+      try {
+        execFileSync('umount', [dir]);
+      } catch {
+        execFileSync('umount', ['-l', dir]);
+      }
+      if (remove) rmdirSync(dir);
+    }
+  });
+  const mount = (dir: string, size: string, remove: boolean) => {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
+    mounts.push({ dir, remove });
+  };
+  return {
+    over: (dir, size) => mount(dir, size, false),
+    fresh: (size) => {
+      const dir = mkdtempSync(join(tmpdir(), 'tetora-disk-'));
+      mount(dir, size, true);
+      return dir;
+    },
+  };
+}
 
 /** Grow `path` until the disk has no byte left (call again to take space freed since). */
 export function fill(path: string): void {

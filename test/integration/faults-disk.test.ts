@@ -2,33 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { daemonPool, DaemonHarness } from '../helpers/daemon.js';
 import type { FakeStep, LogLine } from '../helpers/engine-harness.js';
-import { fill, truncateWal, until } from '../helpers/faults.js';
+import { fill, tmpfsMounts, truncateWal, until } from '../helpers/faults.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = !isRoot && process.env.CI !== 'true';
 if (skip) console.warn('faults-disk tests skipped: they mount a tmpfs over the home and need root (they never skip with CI=true)');
 
-const mounts: string[] = [];
-afterEach(() => {
-  for (const dir of mounts.splice(0)) {
-    try {
-      execFileSync('umount', [dir]);
-    } catch {
-      execFileSync('umount', ['-l', dir]);
-    }
-  }
-});
+const disks = tmpfsMounts();
 const pool = daemonPool();
 
 /** A daemon whose whole home (config, tetora.db, runtime/runs spools, logs) is on a tmpfs of `size`. The fake agents log elsewhere. */
 async function daemonOnTmpfs(size: string, raw: Record<string, unknown> = {}): Promise<{ d: DaemonHarness; outside: string; prompt: (...s: FakeStep[]) => string; agentLog: () => LogLine[] }> {
   const d = pool.track(await DaemonHarness.create(raw));
   const config = readFileSync(d.configPath, 'utf8');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', d.home]);
-  mounts.push(d.home);
+  disks.over(d.home, size);
   d.writeConfig(JSON.parse(config) as Record<string, unknown>);
   const outside = mkdtempSync(join(tmpdir(), 'tetora-faults-agent-'));
   const logPath = join(outside, 'agent-log.jsonl');
@@ -101,8 +91,7 @@ async function daemonWithRunsDisk(size: string, raw: Record<string, unknown> = {
   const d = pool.track(await DaemonHarness.create(raw));
   const runs = join(d.home, 'runtime', 'runs');
   mkdirSync(runs, { recursive: true, mode: 0o700 });
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', runs]);
-  mounts.push(runs);
+  disks.over(runs, size);
   await d.start();
   return { d, runs };
 }

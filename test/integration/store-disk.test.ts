@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { daemonPool, DaemonHarness, type TaskJson } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
-import { fill, truncateWal, until } from '../helpers/faults.js';
+import { fill, tmpfsMounts, truncateWal, until } from '../helpers/faults.js';
 
 // Issue 10, items 3 and 4: the store on a small tmpfs that the test fills, or remounts read-only. Mounting
 // needs root; outside CI a non-root run skips (with this message), in CI it never skips.
@@ -14,26 +13,10 @@ const inCi = process.env.CI === 'true';
 const skip = !isRoot && !inCi;
 if (skip) console.warn('store-disk tests skipped: they mount a tmpfs and need root (they never skip with CI=true)');
 
-const mounts: string[] = [];
-// Registered before daemonPool(): hooks run in reverse, so the daemons are gone before the unmount.
-afterEach(() => {
-  for (const dir of mounts.splice(0)) {
-    try {
-      execFileSync('umount', [dir]);
-    } catch {
-      execFileSync('umount', ['-l', dir]);
-    }
-    rmdirSync(dir);
-  }
-});
+const disks = tmpfsMounts();
 const pool = daemonPool();
 
-function tmpfs(size: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tetora-disk-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]);
-  mounts.push(dir);
-  return dir;
-}
+const tmpfs = (size: string): string => disks.fresh(size);
 
 interface Health {
   status: string;
