@@ -122,13 +122,24 @@ export class GitWorktreeManager implements WorkspaceManager {
     await this.#pruning?.catch(() => undefined);
   }
 
-  /** Prune every `intervalMs` (config.worktreePruneIntervalMs) until the returned function is called. */
+  /**
+   * Prune every `intervalMs` (config.worktreePruneIntervalMs) until the returned function is called. A tick
+   * that comes while the previous tick's pass still runs is skipped: a pass longer than the interval (many
+   * worktrees to remove) is reported once, not once per tick that joined it.
+   */
   startPruneTimer(intervalMs: number, onReport?: (r: PruneReport) => void): () => void {
+    let busy = false;
     const timer = setInterval(() => {
-      this.prune().then(
-        (r) => onReport?.(r),
-        (err) => this.ctx.warn(`scheduled worktree prune failed: ${messageOf(err)}`),
-      );
+      if (busy) return;
+      busy = true;
+      this.prune()
+        .then(
+          (r) => onReport?.(r),
+          (err) => this.ctx.warn(`scheduled worktree prune failed: ${messageOf(err)}`),
+        )
+        .finally(() => {
+          busy = false;
+        });
     }, intervalMs);
     timer.unref();
     return () => clearInterval(timer);
