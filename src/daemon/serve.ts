@@ -16,7 +16,8 @@ import { WorkflowRunner } from '../workflows/runner.js';
 import { clockFromEnv } from '../schedules/clock.js';
 import { ScheduleService } from '../schedules/service.js';
 import type { WorkflowEvent, WorkflowEventSource, WorkflowStartMeta, WorkflowStarter } from '../schedules/types.js';
-import { discordStatus, startDiscord, type DiscordHandle } from '../channels/discord/index.js';
+import { discordStatus, startDiscordLazily } from '../channels/discord/bot.js';
+import type { DiscordHandle } from '../channels/discord/index.js';
 import { createDiscordDelivery, registerDiscordMetrics } from '../channels/discord/delivery.js';
 import { discordNotifier } from '../channels/discord/notify.js';
 import { BoardService } from '../board/service.js';
@@ -321,7 +322,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   /** Discord follows the reloaded config: started, reloaded (no reconnect unless the token changed) or stopped. */
   const reloadDiscord = () => {
     if (config.discord?.enabled && discord) discord.reload(config);
-    else if (config.discord?.enabled) discord = startDiscord({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
+    else if (config.discord?.enabled) discord = startDiscordLazily({ engine, config, log, ...(metrics ? { registry: metrics.registry } : {}), onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
     else if (discord) {
       const d = discord;
       discord = undefined;
@@ -402,7 +403,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
   log.info({ url: `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`, instance: engine.instanceId, config: config.configPath, db: config.dbPath }, 'tetora listening');
   // A line for scripts and tests that start the daemon on port 0.
   if (process.env.TETORA_ANNOUNCE === '1') process.stdout.write(`LISTENING ${port}\n`);
-  if (config.discord?.enabled) discord = startDiscord({ engine, config, log, registry: metrics.registry, onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
+  if (config.discord?.enabled) discord = startDiscordLazily({ engine, config, log, registry: metrics.registry, onOutbox: (ch: string) => discordOut.wake(ch), decideGate });
   if (pendingReload) reload();
   if (pendingDrain) void drain(pendingDrain);
 

@@ -45,18 +45,6 @@ export interface DiscordHandle {
   idle(): Promise<void>;
 }
 
-/** The status when no bot runs in this daemon (disabled). */
-export function discordStatus(engine: Engine, config: ResolvedConfig, handle: DiscordHandle | undefined): DiscordStatusInfo {
-  if (handle) return handle.status();
-  let outbox = { pending: 0, dead: 0 };
-  try {
-    outbox = new DiscordStore(engine.db).outboxCounts();
-  } catch {
-    /* the store cannot be read: health says so */
-  }
-  return statusInfo(config.discord, undefined, false, outbox);
-}
-
 function metricsOn(registry: Registry | undefined): IntakeMetrics | undefined {
   if (!registry) return undefined;
   // A reload that turns the bot off and on again finds its counters registered: they go on counting.
