@@ -444,6 +444,27 @@ describe('Discord inbound', () => {
     expect(tasksOf(d, live.id)).toHaveLength(1);
   });
 
+  it('after a SIGKILL the restarted daemon takes the dead one\'s gateway lease at once, not when it expires, and answers what was missed', async () => {
+    const { fake, d } = await boot();
+    await connected(d);
+    await caughtUp(d);
+    const lease = () => d.query<{ owner: string; expires_at: number; acquired_at: number }>(`SELECT owner, expires_at, acquired_at FROM leases WHERE duty = 'discord:gateway'`)[0];
+    const before = lease();
+    expect(before).toBeDefined();
+    d.kill('SIGKILL');
+    await d.exited();
+    const old = lease();
+    expect(old?.owner).toBe(before?.owner);
+    const missed = fake.post(C1, { content: d.prompt({ out: 'missed' }), author: alice });
+    await d.start({ env: ENV });
+    await connected(d);
+    const now = lease();
+    expect(now?.owner).not.toBe(old?.owner);
+    // Taken before the dead daemon's lease would have expired (30 s after its last renewal).
+    expect(now!.acquired_at).toBeLessThan(old!.expires_at);
+    await vi.waitFor(() => expect(tasksOf(d, missed.id)).toHaveLength(1), wait);
+  });
+
   it('op 9 (not resumable): discord.js identifies again, the READY catch-up answers what was missed once and nothing twice', async () => {
     const { fake, d } = await boot();
     await connected(d);

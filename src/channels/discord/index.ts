@@ -124,6 +124,9 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
       await g?.stop();
     },
   });
+  // A gateway lease left by a crashed daemon of this host (engine.start() recorded it stopped) would hold the
+  // bot offline until it expires (30 s); its process is gone, and so is its connection.
+  new LeaseStore(engine.db).releaseStopped(GATEWAY_DUTY);
   keeper.start();
   const offStale = watchStaleSessions(engine, log);
   log.info({ channels: dc().channelIds.length, mentionChannels: dc().mentionChannelIds.length, apiBaseUrl: dc().apiBaseUrl }, 'discord: starting');
