@@ -478,7 +478,7 @@ function compile(raw: RawConfig, file: string, env: Record<string, string>, bad:
   if (raw.smartDispatch !== undefined) config.smartDispatch = resolveSmartDispatch(raw.smartDispatch, agents, raw.defaultAgent, bad, warn);
   if (raw.dailyBudget !== undefined) config.dailyBudget = raw.dailyBudget;
   if (raw.upgrade !== undefined) config.upgrade = { ...raw.upgrade };
-  if (raw.outboundHttp !== undefined) config.outboundHttp = { allow: raw.outboundHttp.allow ?? [], blockPrivateNetworks: raw.outboundHttp.blockPrivateNetworks ?? false };
+  if (raw.outboundHttp !== undefined) config.outboundHttp = { allow: raw.outboundHttp.allow ?? [], blockPrivateNetworks: raw.outboundHttp.blockPrivateNetworks ?? false, ...(raw.outboundHttp.maxResponseBytes !== undefined ? { maxResponseBytes: raw.outboundHttp.maxResponseBytes } : {}) };
   return config;
 }
 

@@ -262,6 +262,7 @@ const outboundHttpSchema = z.object({
     )
     .optional(),
   blockPrivateNetworks: z.boolean({ message: 'true or false' }).optional(),
+  maxResponseBytes: z.number({ message: 'a number of bytes' }).int({ message: 'a whole number of bytes' }).positive({ message: 'a number of bytes above 0' }).optional(),
 });
 
 export const configSchema = z.object({

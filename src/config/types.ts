@@ -156,7 +156,7 @@ export interface ResolvedConfig {
   /** The daemon's log file `<home>/logs/tetora.log`. @default {enabled: true, maxSizeBytes: 10 MiB, maxFiles: 5} */
   logFile: { enabled: boolean; path: string; maxSizeBytes: number; maxFiles: number };
   /** Where workflow `http` tool calls and `notify` webhooks may connect (src/outbound/); absent: the defaults (allow nothing extra, private networks allowed). */
-  outboundHttp?: { allow: string[]; blockPrivateNetworks: boolean };
+  outboundHttp?: { allow: string[]; blockPrivateNetworks: boolean; maxResponseBytes?: number };
 }
 
 /** `agentComm`: delegation through `_delegate` blocks (see src/agents/delegate.ts). */

@@ -237,18 +237,23 @@ export function parseAllowEntry(text: string): AllowEntry | { error: string } {
 export interface OutboundPolicy {
   allow: readonly AllowEntry[];
   blockPrivateNetworks: boolean;
+  /** The most an answer's body may hold, decoded (gzip, deflate, br): a larger one fails the call. */
+  maxResponseBytes: number;
 }
 
-export const DEFAULT_POLICY: OutboundPolicy = { allow: [], blockPrivateNetworks: false };
+/** `outboundHttp.maxResponseBytes` when unset: 10 MiB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+export const DEFAULT_POLICY: OutboundPolicy = { allow: [], blockPrivateNetworks: false, maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES };
 
 /** The policy of the config's `outboundHttp` block (entries are validated by the schema; a bad one is skipped here). */
-export function outboundPolicy(cfg: { allow?: readonly string[]; blockPrivateNetworks?: boolean } | undefined): OutboundPolicy {
+export function outboundPolicy(cfg: { allow?: readonly string[]; blockPrivateNetworks?: boolean; maxResponseBytes?: number } | undefined): OutboundPolicy {
   const allow: AllowEntry[] = [];
   for (const t of cfg?.allow ?? []) {
     const e = parseAllowEntry(t);
     if (!('error' in e)) allow.push(e);
   }
-  return { allow, blockPrivateNetworks: cfg?.blockPrivateNetworks ?? false };
+  return { allow, blockPrivateNetworks: cfg?.blockPrivateNetworks ?? false, maxResponseBytes: cfg?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES };
 }
 
 function hostAllowed(host: string, allow: readonly AllowEntry[]): AllowEntry | undefined {

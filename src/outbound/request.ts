@@ -4,7 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { TetoraError } from '../errors.js';
-import { checkDestination, refusalDetail, type OutboundPolicy, type Refusal } from './address.js';
+import { checkDestination, DEFAULT_MAX_RESPONSE_BYTES, refusalDetail, type OutboundPolicy, type Refusal } from './address.js';
 
 /**
  * Outbound HTTP to user-given URLs (workflow `http` tool calls, `notify` webhooks), guarded against
@@ -40,6 +40,16 @@ export interface OutboundResult {
   error?: string;
   /** Set when the destination was refused by the guard (nothing was sent; retrying cannot help). */
   refused?: Refusal;
+}
+
+/** Thrown inside a request when the answer's body (decoded) outgrows `policy.maxResponseBytes`. */
+class ResponseTooLarge extends Error {
+  constructor(
+    readonly status: number,
+    readonly limit: number,
+  ) {
+    super(`the answer is larger than ${limit} bytes`);
+  }
 }
 
 /** Thrown inside a request when the guard refuses a destination. */
@@ -89,6 +99,14 @@ export async function outboundRequest(req: OutboundRequest): Promise<OutboundRes
       if (res.status >= 400) return { ok: false, status: res.status, body: res.body, error: `${req.method} ${req.url} answered ${res.status}${res.body ? `: ${res.body.slice(0, 300)}` : ''}` };
       return { ok: true, status: res.status, body: res.body };
     } catch (err) {
+      if (err instanceof ResponseTooLarge) {
+        return {
+          ok: false,
+          status: err.status,
+          body: '',
+          error: fail(`it answered ${err.status} with a body larger than ${err.limit} bytes (decoded), the limit of outboundHttp.maxResponseBytes in the config (default ${DEFAULT_MAX_RESPONSE_BYTES}); raise it if this answer is expected`),
+        };
+      }
       if (err instanceof OutboundRefused) {
         const at = hops.length ? `${req.method} ${req.url} redirects to ${hops.at(-1)}, which was refused` : `${req.method} ${req.url} was refused`;
         return { ok: false, body: '', error: `${at} (${err.code}): ${err.message}`, refused: err.refusal };
@@ -134,9 +152,21 @@ function once(url: URL, method: string, headers: Record<string, string>, body: s
     // agent: false gives every request its own socket, so no pooled connection skips the checks.
     const r = send(url, { method, headers: hdrs, signal, lookup: lookup as never, agent: false }, (res) => {
       const chunks: Buffer[] = [];
+      let size = 0;
       const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
       const stream: Readable = enc === 'gzip' || enc === 'x-gzip' ? res.pipe(createGunzip()) : enc === 'deflate' ? res.pipe(createInflate()) : enc === 'br' ? res.pipe(createBrotliDecompress()) : res;
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > policy.maxResponseBytes) {
+          // Counted after decoding, so a small compressed bomb stops here too; nothing more is read.
+          chunks.length = 0;
+          reject(new ResponseTooLarge(res.statusCode ?? 0, policy.maxResponseBytes));
+          stream.destroy();
+          res.destroy();
+          return;
+        }
+        chunks.push(c);
+      });
       stream.once('error', reject);
       res.once('error', reject);
       // An answer cut off (the timeout, a cancel, the server) ends in 'error' on the response (Node's "aborted").

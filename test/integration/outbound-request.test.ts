@@ -42,6 +42,16 @@ beforeAll(async () => {
       } else if (req.url === '/cut') {
         res.writeHead(200, { 'content-length': '100' });
         res.write('partial', () => res.destroy());
+      } else if (req.url === '/big') {
+        // 3 MiB, in 64 KiB writes.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const piece = 'x'.repeat(64 * 1024);
+        for (let i = 0; i < 48; i++) res.write(piece);
+        res.end();
+      } else if (req.url === '/bomb') {
+        // 50 MiB of zeros in about 50 KB of gzip.
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        res.end(gzipSync(Buffer.alloc(50 * 1024 * 1024)));
       } else if (req.url === '/gzip') {
         res.writeHead(200, { 'content-encoding': 'gzip' });
         res.end(gzipSync('unzipped'));
@@ -175,6 +185,28 @@ describe('outbound guard', () => {
     const cut = await call(`http://127.0.0.1:${port}/cut`);
     expect(cut.ok).toBe(false);
     expect(cut.error).toMatch(new RegExp(`^GET http://127.0.0.1:${port}/cut failed: `));
+  });
+
+  it('an answer over outboundHttp.maxResponseBytes (counted decoded: a gzip bomb too) fails the call naming the setting; a webhook is not retried for it', async () => {
+    const small = outboundPolicy({ maxResponseBytes: 1024 * 1024 });
+    const big = await httpCall({ method: 'GET', url: `http://127.0.0.1:${port}/big`, timeoutMs: 10_000, signal: new AbortController().signal, policy: small });
+    expect(big.ok).toBe(false);
+    expect(big.status).toBe(200);
+    expect(big.body).toBe('');
+    expect(big.error).toContain(`GET http://127.0.0.1:${port}/big failed: it answered 200 with a body larger than 1048576 bytes (decoded)`);
+    expect(big.error).toContain('outboundHttp.maxResponseBytes');
+    // The default (10 MiB) lets the 3 MiB through whole.
+    const whole = await httpCall({ method: 'GET', url: `http://127.0.0.1:${port}/big`, timeoutMs: 10_000, signal: new AbortController().signal, policy: outboundPolicy(undefined) });
+    expect(whole.ok).toBe(true);
+    expect(whole.body.length).toBe(3 * 1024 * 1024);
+    const bomb = await httpCall({ method: 'GET', url: `http://127.0.0.1:${port}/bomb`, timeoutMs: 10_000, signal: new AbortController().signal, policy: outboundPolicy(undefined) });
+    expect(bomb.ok).toBe(false);
+    expect(bomb.error).toContain('larger than 10485760 bytes (decoded)');
+    const before = hits.length;
+    const hook = await postWebhook(`http://127.0.0.1:${port}/big`, { x: 1 }, { tries: 3, baseMs: 1, signal: new AbortController().signal, policy: small });
+    expect(hook.ok).toBe(false);
+    expect(hook.tries).toBe(1);
+    expect(hits.length - before).toBe(1);
   });
 
   it('a refused webhook is not retried; a failing allowed one is', async () => {

@@ -190,6 +190,18 @@ describe('outboundHttp in the config', () => {
     expect(r.success).toBe(true);
   });
 
+  it('maxResponseBytes: a whole number of bytes above 0, else refused naming its path; 10 MiB when unset', () => {
+    expect(configSchema.safeParse({ outboundHttp: { maxResponseBytes: 1024 } }).success).toBe(true);
+    for (const bad of [0, -1, 1.5, '10MB']) {
+      const r = configSchema.safeParse({ outboundHttp: { maxResponseBytes: bad } });
+      expect(r.success).toBe(false);
+      expect(r.error!.issues[0]!.path).toEqual(['outboundHttp', 'maxResponseBytes']);
+      expect(r.error!.issues[0]!.message).toMatch(/bytes/);
+    }
+    expect(outboundPolicy(undefined).maxResponseBytes).toBe(10 * 1024 * 1024);
+    expect(outboundPolicy({ maxResponseBytes: 5 }).maxResponseBytes).toBe(5);
+  });
+
   it('refuses a bad entry naming its path and what is expected', () => {
     for (const bad of ['10.0.0.0/33', 'not a host', 'http://x/', '1.2.3.4/x', '*']) {
       const r = configSchema.safeParse({ outboundHttp: { allow: ['ok.example', bad] } });
