@@ -167,12 +167,13 @@ function once(url: URL, method: string, headers: Record<string, string>, body: s
         }
         chunks.push(c);
       });
-      stream.once('error', reject);
-      res.once('error', reject);
+      // `on`, not `once`: destroying a body that outgrew its cap may make these emit more than one error.
+      stream.on('error', reject);
+      res.on('error', reject);
       // An answer cut off (the timeout, a cancel, the server) ends in 'error' on the response (Node's "aborted").
       stream.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
     });
-    r.once('error', reject);
+    r.on('error', reject);
     r.end(body);
   });
 }
