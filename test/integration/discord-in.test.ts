@@ -444,6 +444,28 @@ describe('Discord inbound', () => {
     expect(tasksOf(d, live.id)).toHaveLength(1);
   });
 
+  it('a message handled live before the catch-up ended, then a SIGKILL: the next start still answers what was posted while the daemon was down (found by npm run chaos)', async () => {
+    const { fake, d } = await boot();
+    await connected(d);
+    await caughtUp(d);
+    d.kill('SIGTERM');
+    await d.exited();
+    const missed = fake.post(C1, { content: d.prompt({ out: 'missed' }), author: alice });
+    // The catch-up waits behind the held slash-command registration; a live message is handled meanwhile,
+    // then the daemon dies before the catch-up ran.
+    fake.script({ method: 'PUT', path: /\/commands$/ }, [{ hold: true }]);
+    await d.start({ env: ENV });
+    await vi.waitFor(() => expect(fake.held.length).toBe(1), wait);
+    const live = fake.post(C1, { content: d.prompt({ out: 'live' }), author: alice });
+    await vi.waitFor(() => expect(tasksOf(d, live.id)).toHaveLength(1), wait);
+    d.kill('SIGKILL');
+    await d.exited();
+    fake.release();
+    await d.start({ env: ENV });
+    await vi.waitFor(() => expect(tasksOf(d, missed.id)).toHaveLength(1), wait);
+    expect(tasksOf(d, live.id)).toHaveLength(1);
+  });
+
   it('after a SIGKILL the restarted daemon takes the dead one\'s gateway lease at once, not when it expires, and answers what was missed', async () => {
     const { fake, d } = await boot();
     await connected(d);

@@ -33,6 +33,8 @@ export interface CatchUpDeps {
   cursors?: ReadonlyMap<string, string | null>;
   /** Hands a fetched message to the intake; resolves once it is handled. */
   handle(m: Message): Promise<unknown>;
+  /** A channel's catch-up has finished (not called when it failed: the next connect tries again). */
+  done?(channelId: string): void;
 }
 
 /** Catch up the given channels; one channel's failure (no access, deleted) is logged and the others go on. */
@@ -44,6 +46,7 @@ export async function catchUp(client: Client<true>, channels: string[], d: Catch
       const ch = await client.channels.fetch(id);
       if (!ch || !ch.isTextBased() || !('messages' in ch)) {
         d.log.warn({ channelId: id }, 'discord: a watched channel is not a text channel the bot can read; skipped by the catch-up');
+        d.done?.(id);
         continue;
       }
       const cursor = d.cursors?.has(id) ? (d.cursors.get(id) ?? null) : (d.store.channel(id)?.lastMessageId ?? null);
@@ -52,6 +55,7 @@ export async function catchUp(client: Client<true>, channels: string[], d: Catch
         const latest = await ch.messages.fetch({ limit: 1 });
         d.store.markSeen(id, latest.first()?.id ?? snowflakeAt(d.now()), d.now());
         started.push(id);
+        d.done?.(id);
         continue;
       }
       const batch = await ch.messages.fetch({ after: cursor, limit: CATCH_UP_LIMIT, cache: false });
@@ -61,6 +65,7 @@ export async function catchUp(client: Client<true>, channels: string[], d: Catch
         await d.handle(m);
         handled++;
       }
+      d.done?.(id);
     } catch (err) {
       d.log.warn({ channelId: id, err: messageOf(err) }, 'discord: catch-up of a channel failed; it is tried again at the next connect');
     }

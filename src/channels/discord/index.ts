@@ -65,7 +65,15 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
   const store = new DiscordStore(engine.db);
   let botId: string | undefined;
   const metrics = metricsOn(o.registry);
-  const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, ...(metrics ? { metrics } : {}), ...(o.onOutbox ? { onOutbox: o.onOutbox } : {}) });
+  // The channels whose catch-up has finished in this gateway session. Until then a live message is handled
+  // but does not move its channel's cursor: a crash before the catch-up ends must not skip what was posted
+  // while the daemon was away (found by npm run chaos once a restarted daemon reconnected at once).
+  const caughtUp = new Set<string>();
+  const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, mayAdvance: (ch, via) => via === 'catchup' || caughtUp.has(ch), ...(metrics ? { metrics } : {}), ...(o.onOutbox ? { onOutbox: o.onOutbox } : {}) });
+  const channelCaughtUp = (id: string) => {
+    caughtUp.add(id);
+    intake.release(id);
+  };
   const interactionDeps = { engine, store, intake, log, config: () => config, now, ...(o.decideGate ? { decideGate: o.decideGate } : {}) };
 
   const onReady = async (client: Client<true>) => {
@@ -75,6 +83,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
     // still read (found by the chaos suite). A message both fetched and live makes one task (the intake).
     const channels = catchUpChannels(dc());
     const cursors = new Map(channels.map((id) => [id, store.channel(id)?.lastMessageId ?? null] as const));
+    caughtUp.clear();
     botId = client.user.id;
     const guildId = dc().guildId;
     if (guildId) {
@@ -85,7 +94,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
         log.warn({ guildId, err: messageOf(err) }, 'discord: could not register the slash commands (the bot needs the applications.commands scope in that guild); ! commands still work');
       }
     }
-    const r = await catchUp(client, channels, { store, log, now, cursors, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup') });
+    const r = await catchUp(client, channels, { store, log, now, cursors, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup'), done: channelCaughtUp });
     if (r.handled || r.started.length) log.info({ handled: r.handled, newChannels: r.started }, 'discord: catch-up done');
   };
 
@@ -150,7 +159,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
       const client = gateway?.client;
       const added = catchUpChannels(after).filter((c) => !catchUpChannels(before).includes(c));
       if (added.length && client?.isReady() && after.botToken === before.botToken) {
-        void catchUp(client, added, { store, log, now, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup') });
+        void catchUp(client, added, { store, log, now, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup'), done: channelCaughtUp });
       }
       log.info({ channels: after.channelIds.length, mentionChannels: after.mentionChannelIds.length, routes: Object.keys(after.routes).length }, 'discord: config reloaded');
     },

@@ -16,7 +16,7 @@ import type { Logger } from '../../engine/logger.js';
 import { isTetoraError, messageOf } from '../../errors.js';
 import type { DiscordStore } from '../../store/discord.js';
 import { runCommand, type CommandOutcome } from './commands.js';
-import { channelMode, chooseAgent, composePrompt, decide, smartDispatched, isTextAttachment, MAX_TEXT_ATTACHMENT, noAgentReply, sessionKeyOf, type InboundAttachment, type InboundMessage } from './inbound.js';
+import { channelMode, chooseAgent, compareSnowflakes, composePrompt, decide, smartDispatched, isTextAttachment, MAX_TEXT_ATTACHMENT, noAgentReply, sessionKeyOf, type InboundAttachment, type InboundMessage } from './inbound.js';
 import { statusNonce } from './nonce.js';
 import type { RouteHints } from '../../routing/tiers.js';
 
@@ -36,6 +36,12 @@ export interface IntakeDeps {
   now?: () => number;
   /** A row was added to a channel's outbox (a command's reply): the deliverer is told (discord-out's wake). */
   onOutbox?: (channelId: string) => void;
+  /**
+   * Whether handling a message of this channel may move its catch-up cursor now. index.ts answers no for a
+   * live message until the channel's catch-up of this gateway session has finished: a crash in between
+   * must leave the cursor before what was posted while the daemon was away. @default always
+   */
+  mayAdvance?: (channelId: string, via: string) => boolean;
   /** Reads an attachment (tests: the fake serves them). @default fetch with a 10 s timeout */
   fetchText?: (a: InboundAttachment) => Promise<string>;
 }
@@ -52,9 +58,28 @@ export type IntakeResult = 'duplicate' | 'ignored' | 'task' | 'command' | 'defer
 export class Intake {
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #now: () => number;
+  /** Per channel, the newest message handled while its cursor could not move (see `mayAdvance`). */
+  readonly #held = new Map<string, string>();
 
   constructor(private readonly d: IntakeDeps) {
     this.#now = d.now ?? Date.now;
+  }
+
+  /** Move a channel's cursor past a handled message, or keep it for `release` while it may not move. */
+  #seen(channelId: string, messageId: string, now: number, via: string): void {
+    if (this.d.mayAdvance?.(channelId, via) ?? true) {
+      this.d.store.markSeen(channelId, messageId, now);
+      return;
+    }
+    const held = this.#held.get(channelId);
+    if (!held || compareSnowflakes(held, messageId) < 0) this.#held.set(channelId, messageId);
+  }
+
+  /** The channel's catch-up has finished: its cursor moves past the live messages handled meanwhile. */
+  release(channelId: string): void {
+    const held = this.#held.get(channelId);
+    this.#held.delete(channelId);
+    if (held) this.d.store.markSeen(channelId, held, this.#now());
   }
 
   /** Handle a message after the earlier ones of its channel. Never throws (failures are logged). */
@@ -93,7 +118,7 @@ export class Intake {
     if (decision.kind === 'ignore') {
       this.d.metrics?.inbound.inc({ outcome: 'ignored' });
       // The cursor of a watched channel moves past what it does not answer, so the catch-up skips it.
-      if (watched && !m.isDM) store.markSeen(m.channelId, m.id, now);
+      if (watched && !m.isDM) this.#seen(m.channelId, m.id, now, via);
       log.debug({ messageId: m.id, channelId: m.channelId, reason: decision.reason }, 'discord: message ignored');
       return 'ignored';
     }
@@ -122,7 +147,7 @@ export class Intake {
       engine.atomically(() => {
         if (!store.recordInbound({ ...base, kind: 'command' })) return;
         store.addOutbox({ key: `command:${m.id}`, channelId: m.channelId, kind: 'command', replyTo: m.id, body, at: now });
-        if (watched && !m.isDM) store.markSeen(m.channelId, m.id, now);
+        if (watched && !m.isDM) this.#seen(m.channelId, m.id, now, via);
       });
       this.d.onOutbox?.(m.channelId);
       this.d.metrics?.inbound.inc({ outcome: 'command' });
@@ -161,7 +186,7 @@ export class Intake {
         taskId = task.id;
         if (!store.recordInbound({ ...base, kind: 'task', taskId: task.id })) return;
         if (dc?.showProgress) store.addStatus({ taskId: task.id, channelId: src.channelId, replyTo, nonce: statusNonce(task.id), at: now });
-        if (watched) store.markSeen(src.channelId, src.id, now);
+        if (watched) this.#seen(src.channelId, src.id, now, via);
       });
     } catch (err) {
       if (!isTetoraError(err) || err.code === 'TET_ERR_ENGINE_STOPPED' || err.status === 503) throw err;
@@ -169,7 +194,7 @@ export class Intake {
       engine.atomically(() => {
         if (!store.recordInbound({ ...base, kind: 'command' })) return;
         if (!src.interactionId) store.addOutbox({ key: `command:${src.id}`, channelId: src.channelId, kind: 'command', replyTo, body, at: now });
-        if (watched) store.markSeen(src.channelId, src.id, now);
+        if (watched) this.#seen(src.channelId, src.id, now, via);
       });
       if (!src.interactionId) this.d.onOutbox?.(src.channelId);
       log.warn({ messageId: src.id, code: err.code, err: err.message }, 'discord: message refused by the engine; the user was told');
