@@ -425,39 +425,35 @@ describe('Discord inbound', () => {
     expect(metrics).toMatch(/tetora_discord_commands_total\{command="chat"\} 2/);
   });
 
-  it('a message handled live before its channel\'s catch-up ran does not make the catch-up skip what was posted while the daemon was down (found by npm run chaos)', async () => {
+  /**
+   * A message posted while the daemon was stopped, then a start whose catch-up waits behind the held
+   * slash-command registration (the daemon registers them first at READY), and a live message handled
+   * meanwhile, which moved the channel's cursor before the fix.
+   */
+  async function liveBeforeCatchUp() {
     const { fake, d } = await boot();
     await connected(d);
     await caughtUp(d);
     d.kill('SIGTERM');
     await d.exited();
     const missed = fake.post(C1, { content: d.prompt({ out: 'missed' }), author: alice });
-    // At the next READY the daemon first registers its slash commands: held here, so the catch-up waits
-    // behind it while a new message arrives live and is handled, moving the channel's cursor.
     fake.script({ method: 'PUT', path: /\/commands$/ }, [{ hold: true }]);
     await d.start({ env: ENV });
     await vi.waitFor(() => expect(fake.held.length).toBe(1), wait);
     const live = fake.post(C1, { content: d.prompt({ out: 'live' }), author: alice });
     await vi.waitFor(() => expect(tasksOf(d, live.id)).toHaveLength(1), wait);
+    return { fake, d, missed, live };
+  }
+
+  it('a message handled live before its channel\'s catch-up ran does not make the catch-up skip what was posted while the daemon was down (found by npm run chaos)', async () => {
+    const { fake, d, missed, live } = await liveBeforeCatchUp();
     fake.release();
     await vi.waitFor(() => expect(tasksOf(d, missed.id)).toHaveLength(1), wait);
     expect(tasksOf(d, live.id)).toHaveLength(1);
   });
 
   it('a message handled live before the catch-up ended, then a SIGKILL: the next start still answers what was posted while the daemon was down (found by npm run chaos)', async () => {
-    const { fake, d } = await boot();
-    await connected(d);
-    await caughtUp(d);
-    d.kill('SIGTERM');
-    await d.exited();
-    const missed = fake.post(C1, { content: d.prompt({ out: 'missed' }), author: alice });
-    // The catch-up waits behind the held slash-command registration; a live message is handled meanwhile,
-    // then the daemon dies before the catch-up ran.
-    fake.script({ method: 'PUT', path: /\/commands$/ }, [{ hold: true }]);
-    await d.start({ env: ENV });
-    await vi.waitFor(() => expect(fake.held.length).toBe(1), wait);
-    const live = fake.post(C1, { content: d.prompt({ out: 'live' }), author: alice });
-    await vi.waitFor(() => expect(tasksOf(d, live.id)).toHaveLength(1), wait);
+    const { fake, d, missed, live } = await liveBeforeCatchUp();
     d.kill('SIGKILL');
     await d.exited();
     fake.release();
