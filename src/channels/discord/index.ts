@@ -5,7 +5,7 @@
  * `discord status`. The outbound side (outbox delivery, status messages) is `startDiscordDelivery`.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { Client, Interaction } from 'discord.js';
+import type { Client, Interaction, Message } from 'discord.js';
 import { Routes } from 'discord.js';
 import type { DiscordConfig, ResolvedConfig } from '../../config/types.js';
 import type { Engine } from '../../engine/engine.js';
@@ -70,10 +70,17 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
   // while the daemon was away (found by npm run chaos once a restarted daemon reconnected at once).
   const caughtUp = new Set<string>();
   const intake = new Intake({ engine, store, config: () => config, log, botId: () => botId, now, mayAdvance: (ch, via) => via === 'catchup' || caughtUp.has(ch), ...(metrics ? { metrics } : {}), ...(o.onOutbox ? { onOutbox: o.onOutbox } : {}) });
-  const channelCaughtUp = (id: string) => {
-    caughtUp.add(id);
-    intake.release(id);
-  };
+  /** What a catch-up of `client`'s session needs: the intake, and the end of each channel's catch-up. */
+  const catchUpDeps = (client: Client<true>) => ({
+    store,
+    log,
+    now,
+    handle: (m: Message) => intake.handle(fromMessage(m, client.user.id), 'catchup'),
+    done: (id: string) => {
+      caughtUp.add(id);
+      intake.release(id);
+    },
+  });
   const interactionDeps = { engine, store, intake, log, config: () => config, now, ...(o.decideGate ? { decideGate: o.decideGate } : {}) };
 
   const onReady = async (client: Client<true>) => {
@@ -94,7 +101,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
         log.warn({ guildId, err: messageOf(err) }, 'discord: could not register the slash commands (the bot needs the applications.commands scope in that guild); ! commands still work');
       }
     }
-    const r = await catchUp(client, channels, { store, log, now, cursors, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup'), done: channelCaughtUp });
+    const r = await catchUp(client, channels, { ...catchUpDeps(client), cursors });
     if (r.handled || r.started.length) log.info({ handled: r.handled, newChannels: r.started }, 'discord: catch-up done');
   };
 
@@ -159,7 +166,7 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
       const client = gateway?.client;
       const added = catchUpChannels(after).filter((c) => !catchUpChannels(before).includes(c));
       if (added.length && client?.isReady() && after.botToken === before.botToken) {
-        void catchUp(client, added, { store, log, now, handle: (m) => intake.handle(fromMessage(m, client.user.id), 'catchup'), done: channelCaughtUp });
+        void catchUp(client, added, catchUpDeps(client));
       }
       log.info({ channels: after.channelIds.length, mentionChannels: after.mentionChannelIds.length, routes: Object.keys(after.routes).length }, 'discord: config reloaded');
     },
