@@ -31,6 +31,11 @@ export interface OutboundRequest {
   lookup?: LookupAll;
   /** @default 10 */
   maxRedirects?: number;
+  /**
+   * What the error of a too-large answer says the limit is, when the caller sets `policy.maxResponseBytes`
+   * itself. @default "the limit of outboundHttp.maxResponseBytes in the config (…); raise it if …"
+   */
+  limitNote?: string;
 }
 
 export interface OutboundResult {
@@ -104,7 +109,7 @@ export async function outboundRequest(req: OutboundRequest): Promise<OutboundRes
           ok: false,
           status: err.status,
           body: '',
-          error: fail(`it answered ${err.status} with a body larger than ${err.limit} bytes (decoded), the limit of outboundHttp.maxResponseBytes in the config (default ${DEFAULT_MAX_RESPONSE_BYTES}); raise it if this answer is expected`),
+          error: fail(`it answered ${err.status} with a body larger than ${err.limit} bytes (decoded), ${req.limitNote ?? `the limit of outboundHttp.maxResponseBytes in the config (default ${DEFAULT_MAX_RESPONSE_BYTES}); raise it if this answer is expected`}`),
         };
       }
       if (err instanceof OutboundRefused) {

@@ -342,7 +342,7 @@ describe('Discord inbound', () => {
     expect(fake.gateway.identifies).toBe(1);
     expect(fake.gateway.resumes).toBe(0);
   });
-  it('a thread inherits its parent (route and watch) with a session of its own; DMs with allowDMs; text attachments are read into the prompt', async () => {
+  it('a thread inherits its parent (route and watch) with a session of its own; DMs with allowDMs; text attachments are read into the prompt, never from a metadata address', async () => {
     const THREAD = '300000000000000009';
     const DM = '400000000000000001';
     const fake = await FakeDiscord.start({
@@ -362,6 +362,7 @@ describe('Discord inbound', () => {
       attachments: [
         { filename: 'notes.txt', content: 'the notes\nline two', contentType: 'text/plain' },
         { filename: 'pic.png', content: Buffer.from([1, 2, 3]), contentType: 'image/png' },
+        { filename: 'creds.txt', content: 'x', contentType: 'text/plain', url: 'http://169.254.169.254/latest/meta-data/iam/' },
       ],
     });
     await vi.waitFor(() => expect(discordTasks(d)).toHaveLength(3), wait);
@@ -374,6 +375,8 @@ describe('Discord inbound', () => {
     const [tf] = tasksOf(d, withFiles.id);
     expect(tf!.prompt).toContain('--- attachment notes.txt ---\nthe notes\nline two\n--- end of notes.txt ---');
     expect(tf!.prompt).toMatch(/Attachments \(not included\):\n- pic\.png \(image\/png, 3 bytes\): http:\/\/127\.0\.0\.1:\d+\//);
+    // An attachment URL goes through the outbound guard: a cloud metadata address is never asked.
+    expect(tf!.prompt).toMatch(/- creds\.txt: http:\/\/169\.254\.169\.254\/\S+ \(could not be read: .*TET_ERR_OUTBOUND_REFUSED.*cloud metadata/);
     await d.waitTerminal([tt!.id, td!.id]);
     expect((await d.task(tt!.id)).output).toBe('thread');
     expect((await d.task(td!.id)).output).toBe('dm');

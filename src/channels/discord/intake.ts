@@ -19,6 +19,8 @@ import { runCommand, type CommandOutcome } from './commands.js';
 import { channelMode, chooseAgent, compareSnowflakes, composePrompt, decide, smartDispatched, isTextAttachment, MAX_TEXT_ATTACHMENT, noAgentReply, sessionKeyOf, type InboundAttachment, type InboundMessage } from './inbound.js';
 import { statusNonce } from './nonce.js';
 import type { RouteHints } from '../../routing/tiers.js';
+import { outboundPolicy, type OutboundPolicy } from '../../outbound/address.js';
+import { outboundRequest } from '../../outbound/request.js';
 
 export interface IntakeMetrics {
   inbound: Counter<'outcome'>;
@@ -42,8 +44,8 @@ export interface IntakeDeps {
    * must leave the cursor before what was posted while the daemon was away. @default always
    */
   mayAdvance?: (channelId: string, via: string) => boolean;
-  /** Reads an attachment (tests: the fake serves them). @default fetch with a 10 s timeout */
-  fetchText?: (a: InboundAttachment) => Promise<string>;
+  /** Reads an attachment under the config's `outboundHttp` policy. @default fetchText (10 s, at most 1 MB) */
+  fetchText?: (a: InboundAttachment, policy: OutboundPolicy) => Promise<string>;
 }
 
 /** What a task comes from: a message, or a slash command (then `interactionId`: no message to reply to). */
@@ -209,10 +211,11 @@ export class Intake {
   /** Text attachments (text/*, ≤ 1 MB) read; failures say why (the prompt lists them instead). */
   async #readAttachments(list: InboundAttachment[]): Promise<Map<string, { text: string } | { error: string }>> {
     const out = new Map<string, { text: string } | { error: string }>();
+    const policy = outboundPolicy(this.d.config().outboundHttp);
     for (const a of list) {
       if (!isTextAttachment(a)) continue;
       try {
-        out.set(a.url, { text: await (this.d.fetchText ?? fetchText)(a) });
+        out.set(a.url, { text: await (this.d.fetchText ?? fetchText)(a, policy) });
       } catch (err) {
         out.set(a.url, { error: messageOf(err) });
       }
@@ -221,11 +224,20 @@ export class Intake {
   }
 }
 
-/** GET an attachment's URL as UTF-8 text (10 s, at most 1 MB). */
-export async function fetchText(a: InboundAttachment): Promise<string> {
-  const res = await fetch(a.url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  const buf = Buffer.from(await res.arrayBuffer());
-  if (buf.length > MAX_TEXT_ATTACHMENT) throw new Error(`larger than ${MAX_TEXT_ATTACHMENT} bytes`);
-  return buf.toString('utf8');
+/**
+ * GET an attachment's URL as UTF-8 text (10 s, at most 1 MB whatever the size Discord declared). The URL
+ * comes from the message, so it goes through the outbound guard like any user-given URL: the config's
+ * `outboundHttp` decides where it may connect (never link-local or cloud-metadata addresses).
+ */
+export async function fetchText(a: InboundAttachment, policy: OutboundPolicy): Promise<string> {
+  const res = await outboundRequest({
+    method: 'GET',
+    url: a.url,
+    timeoutMs: 10_000,
+    signal: new AbortController().signal,
+    // The config's maxResponseBytes applies too when it is the smaller (then its own error names it).
+    ...(policy.maxResponseBytes > MAX_TEXT_ATTACHMENT ? { policy: { ...policy, maxResponseBytes: MAX_TEXT_ATTACHMENT }, limitNote: 'the most of a text attachment read into a prompt' } : { policy }),
+  });
+  if (!res.ok) throw new Error(res.error ?? `HTTP ${res.status}`);
+  return res.body;
 }

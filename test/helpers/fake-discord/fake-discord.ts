@@ -67,7 +67,8 @@ export interface PostOptions {
   author: FakeUserSpec;
   /** Adds the bot to `mentions` and, unless `content` has it, prefixes `<@botId> `. */
   mentionsBot?: boolean;
-  attachments?: { filename: string; content: string | Buffer; contentType?: string }[];
+  /** `url` makes the attachment point elsewhere (the fake does not serve it), as a hostile message could. */
+  attachments?: { filename: string; content: string | Buffer; contentType?: string; url?: string }[];
   replyTo?: string;
 }
 
@@ -195,9 +196,10 @@ export class FakeDiscord {
       if (!content.includes(`<@${this.bot.id}>`)) content = `<@${this.bot.id}> ${content}`;
       mentions.push(apiUser(this.bot));
     }
-    const attachments = (options.attachments ?? []).map((a) =>
-      this.#storeFile(channelId, a.filename, a.contentType ?? guessType(a.filename), Buffer.from(a.content)),
-    );
+    const attachments = (options.attachments ?? []).map((a) => {
+      const record = this.#storeFile(channelId, a.filename, a.contentType ?? guessType(a.filename), Buffer.from(a.content));
+      return a.url ? { ...record, url: a.url } : record;
+    });
     const body: Record<string, unknown> = { content };
     if (options.replyTo) body.message_reference = { message_id: options.replyTo };
     return this.#createMessage(channel.id, options.author, body, attachments, { mentions });
