@@ -15,8 +15,11 @@ export interface DutyOptions {
   log: Logger;
   /** The duty is ours: start doing it. */
   onGain(): void | Promise<void>;
-  /** The duty is no longer ours (lost, or stop()): stop doing it. */
-  onLose(reason: string): void | Promise<void>;
+  /**
+   * The duty is no longer ours: stop doing it. `stopping` is true for a clean stop (`stop()`, the daemon
+   * shutting down), which is routine; false when the lease was lost while the daemon runs, worth a warning.
+   */
+  onLose(reason: string, stopping: boolean): void | Promise<void>;
 }
 
 /**
@@ -81,7 +84,7 @@ export class DutyKeeper {
         return;
       }
       this.#held = false;
-      await this.#o.onLose('its lease expired or another daemon took it over');
+      await this.#o.onLose('its lease expired or another daemon took it over', false);
       return;
     }
     let taken = false;
@@ -104,7 +107,7 @@ export class DutyKeeper {
     if (!this.#held) return;
     this.#held = false;
     try {
-      await this.#o.onLose('the daemon is stopping');
+      await this.#o.onLose('the daemon is stopping', true);
     } finally {
       try {
         this.#o.leases.release(this.#o.duty, this.#o.owner);

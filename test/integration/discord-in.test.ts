@@ -151,6 +151,9 @@ describe('Discord inbound', () => {
     await d.waitTerminal(tasksOf(d, live.id).map((t) => t.id));
     d.kill('SIGTERM');
     await d.exited();
+    // A clean stop is routine: the bot says it disconnects, without the warning of a duty lost while running.
+    expect(d.hasLog('discord: disconnecting from the gateway')).toBe(true);
+    expect(d.logs.filter((l) => Number(l.level) >= 40 && String(l.msg).startsWith('discord:')).map((l) => l.msg)).toEqual([]);
     const missed1 = fake.post(C1, { content: d.prompt({ out: 'missed 1' }), author: alice });
     const ignored = fake.post(C3, { content: 'no mention', author: alice });
     const missed2 = fake.post(C3, { content: d.prompt({ out: 'missed 2' }), author: alice, mentionsBot: true });

@@ -55,7 +55,7 @@ describe('store: leases of singleton duties', () => {
       new DutyKeeper({
         duty: 'board:scan', owner, leases: l, ttlMs: 1000, everyMs: 10, now: () => now, log: silentLogger,
         onGain: () => void log.push(`${owner} gained`),
-        onLose: (why) => void log.push(`${owner} lost: ${why}`),
+        onLose: (why, stopping) => void log.push(`${owner} lost${stopping ? ' (stopping)' : ''}: ${why}`),
       });
     const a = keeper('A');
     const b = keeper('B');
@@ -66,7 +66,7 @@ describe('store: leases of singleton duties', () => {
     expect(b.held).toBe(false);
     await a.stop();
     await waitUntil(() => b.held);
-    expect(log).toEqual(['A gained', 'A lost: the daemon is stopping', 'B gained']);
+    expect(log).toEqual(['A gained', 'A lost (stopping): the daemon is stopping', 'B gained']);
     // B's lease lapses behind its back (its clock jumps past the expiry and C takes the row): B learns at its next renewal.
     now = 5000;
     expect(l.acquire('board:scan', 'C', 1000, now)).toBe(true);

@@ -86,8 +86,9 @@ export function createDiscordDelivery(engine: Engine, opts: { config: () => Disc
       deliverer.start();
       if (cfg().showProgress) status.start();
     },
-    onLose: async (reason) => {
-      opts.log.warn({ reason }, 'discord: stopped delivering the outbox');
+    onLose: async (reason, stopping) => {
+      if (stopping) opts.log.info({ reason }, 'discord: stopped delivering the outbox');
+      else opts.log.warn({ reason }, 'discord: stopped delivering the outbox');
       status.stop();
       await deliverer.stop();
     },

@@ -133,8 +133,9 @@ export function startDiscord(o: StartDiscordOptions): DiscordHandle {
       gateway = makeGateway();
       gateway.start();
     },
-    onLose: async (reason) => {
-      log.warn({ reason }, 'discord: the gateway duty was lost; disconnecting');
+    onLose: async (reason, stopping) => {
+      if (stopping) log.info({ reason }, 'discord: disconnecting from the gateway');
+      else log.warn({ reason }, 'discord: the gateway duty was lost; disconnecting');
       const g = gateway;
       gateway = undefined;
       await g?.stop();
