@@ -15,6 +15,7 @@ import { handoffPrompt } from '../agents/handoff.js';
 import { STEP_DEFAULTS, WORKFLOW_NAME, assertRunnable, evalCondition, findWorkflow, joinParallelOutputs, renderDeep, renderTemplate, type LoadedWorkflow, type StepDef, type TemplateContext, type TemplateOptions, type WorkflowDef } from './index.js';
 import { runCommand } from './steps/command.js';
 import { httpCall, postWebhook } from './steps/http.js';
+import { stepEnv, stepIdempotencyKey, withIdempotencyKey } from './steps/keys.js';
 import { outboundPolicy } from '../outbound/address.js';
 import { assertAllowedDir } from '../engine/allowed-dirs.js';
 
@@ -735,6 +736,9 @@ export class WorkflowRunner {
     const cwd = run.worktreePath ?? run.workdir ?? config.home;
     const stepTimeout = def.timeout ? parseDuration(renderTemplate(def.timeout, ctx, opts)) : undefined;
     const workflow = this.#def(run).def.name;
+    // One key per run, step and attempt, the same when the step runs again after a crash: receivers can dedupe.
+    const key = stepIdempotencyKey(run.id, step.stepId, step.attempt);
+    const env = stepEnv({ runId: run.id, stepId: step.stepId, attempt: step.attempt, workflow });
     switch (def.type) {
       case 'notify': {
         const text = renderTemplate(def.notifyMsg ?? '', ctx, opts);
@@ -744,7 +748,7 @@ export class WorkflowRunner {
           return { status: 'success', output: text, note: 'logged' };
         }
         if (/^https?:\/\//i.test(to)) {
-          const res = await postWebhook(to, { text, workflow, runId: run.id, step: step.stepId }, { signal, policy: outboundPolicy(config.outboundHttp), ...(this.#opts.webhookBaseMs !== undefined ? { baseMs: this.#opts.webhookBaseMs } : {}) });
+          const res = await postWebhook(to, { text, workflow, runId: run.id, step: step.stepId }, { signal, idempotencyKey: key, policy: outboundPolicy(config.outboundHttp), ...(this.#opts.webhookBaseMs !== undefined ? { baseMs: this.#opts.webhookBaseMs } : {}) });
           if (!res.ok) return { status: 'error', error: `notify ${to}: ${res.error ?? 'failed'} (after ${res.tries} ${res.tries === 1 ? 'try' : 'tries'})` };
           return { status: 'success', output: text, note: `posted to ${to} (${res.tries} ${res.tries === 1 ? 'try' : 'tries'})` };
         }
@@ -767,16 +771,17 @@ export class WorkflowRunner {
           if (!command) return { status: 'error', error: 'tool_call shell needs toolInput.command' };
           const args = Array.isArray(input.args) ? input.args.map(String) : undefined;
           const t = input.timeout !== undefined ? parseDuration(input.timeout as string | number) : stepTimeout;
-          const res = await runCommand({ command, ...(args ? { args } : {}), cwd, timeoutMs: t ?? config.defaultTimeoutMs, signal });
+          const res = await runCommand({ command, ...(args ? { args } : {}), cwd, env, timeoutMs: t ?? config.defaultTimeoutMs, signal });
           return res.ok ? { status: 'success', output: res.output } : { status: res.timedOut ? 'timeout' : 'error', output: res.output, error: res.error ?? 'failed' };
         }
         if (def.toolName === 'http') {
           const method = String(input.method ?? 'GET').toUpperCase();
           const url = String(input.url ?? '');
           if (!url) return { status: 'error', error: 'tool_call http needs toolInput.url' };
-          const headers = input.headers && typeof input.headers === 'object' ? Object.fromEntries(Object.entries(input.headers as Record<string, unknown>).map(([k, v]) => [k, String(v)])) : undefined;
+          const given = input.headers && typeof input.headers === 'object' ? Object.fromEntries(Object.entries(input.headers as Record<string, unknown>).map(([k, v]) => [k, String(v)])) : undefined;
+          const headers = withIdempotencyKey(method, given, key);
           const body = input.body === undefined ? undefined : typeof input.body === 'string' ? input.body : JSON.stringify(input.body);
-          const res = await httpCall({ method, url, ...(headers ? { headers } : {}), ...(body !== undefined ? { body } : {}), timeoutMs: stepTimeout ?? 60_000, signal, policy: outboundPolicy(config.outboundHttp) });
+          const res = await httpCall({ method, url, headers, ...(body !== undefined ? { body } : {}), timeoutMs: stepTimeout ?? 60_000, signal, policy: outboundPolicy(config.outboundHttp) });
           return res.ok ? { status: 'success', output: res.body } : { status: 'error', output: res.body, error: res.error ?? 'failed' };
         }
         return { status: 'error', error: `tool_call toolName "${def.toolName}" is not one this version has (shell, http)` };
@@ -786,7 +791,7 @@ export class WorkflowRunner {
         if (!skill) return { status: 'error', error: `no skill "${def.skill}" in the config's "skills"; add it there ({"command": …, "args": […]}) and reload the daemon` };
         const args = [...skill.args, ...((render(def.skillArgs ?? []) as string[]) ?? [])];
         const t = skill.timeoutMs ?? stepTimeout;
-        const res = await runCommand({ command: skill.command, args: args.length > 0 ? args : [], cwd, timeoutMs: t ?? config.defaultTimeoutMs, signal });
+        const res = await runCommand({ command: skill.command, args: args.length > 0 ? args : [], cwd, env, timeoutMs: t ?? config.defaultTimeoutMs, signal });
         return res.ok ? { status: 'success', output: res.output } : { status: res.timedOut ? 'timeout' : 'error', output: res.output, error: res.error ?? 'failed' };
       }
       default:

@@ -106,7 +106,7 @@ describe('workflow runs survive SIGKILL', () => {
     writeWorkflow(d, {
       name: 'tool-crash',
       steps: [
-        { id: 'slow', type: 'tool_call', toolName: 'shell', toolInput: { command: `echo started >> ${marks}; sleep 1; printf finished` } },
+        { id: 'slow', type: 'tool_call', toolName: 'shell', toolInput: { command: `echo "started $TETORA_IDEMPOTENCY_KEY $TETORA_STEP_ATTEMPT" >> ${marks}; sleep 1; printf finished` } },
         { id: 'after', agent: 'a', prompt: '@@step=after@@after {{steps.slow.output}}', dependsOn: ['slow'] },
       ],
     });
@@ -116,7 +116,9 @@ describe('workflow runs survive SIGKILL', () => {
     const r = await waitRun(d, id);
     expect(r.status, r.error ?? '').toBe('success');
     expect(step(r, 'after').output).toBe('after finished');
-    expect(readFileSync(marks, 'utf8')).toBe('started\nstarted\n');
+    // Both runs of the step get the same key (a command can make its side effect once); a re-run after a
+    // crash is the same attempt (attempts count retries under onError: retry).
+    expect(readFileSync(marks, 'utf8')).toBe(`started tetora-${id}-slow-1 1\nstarted tetora-${id}-slow-1 1\n`);
     expect(count(agentStarts(d), 'after')).toBe(1);
   });
 
@@ -256,11 +258,14 @@ describe('workflow runs cancelled just before a crash', () => {
 describe('workflow runs: errors, retries, resume, cancel, timeout', () => {
   it('retryMax retries a failed step, onError skip goes on, onError stop ends the run in error', async () => {
     const d = await daemon();
+    const marks = join(d.home, 'marks.txt');
     writeWorkflow(d, {
       name: 'errors',
       steps: [
         { id: 'flaky', agent: 'a', prompt: '@@step=flaky@@@@failRuns=2@@ok at last', retryMax: 2, retryDelay: '50ms' },
-        { id: 'optional', agent: 'a', prompt: '@@step=optional@@@@exit=1@@', onError: 'skip', dependsOn: ['flaky'] },
+        // An in-daemon step failing its first attempt: the retry is a new attempt with a key of its own.
+        { id: 'flakysh', type: 'tool_call', toolName: 'shell', toolInput: { command: `echo "$TETORA_IDEMPOTENCY_KEY $TETORA_STEP_ATTEMPT" >> ${marks}; [ "$TETORA_STEP_ATTEMPT" -ge 2 ]` }, retryMax: 1, retryDelay: '50ms' },
+        { id: 'optional', agent: 'a', prompt: '@@step=optional@@@@exit=1@@', onError: 'skip', dependsOn: ['flaky', 'flakysh'] },
         { id: 'next', agent: 'b', prompt: '@@step=next@@{{steps.flaky.output}} / {{steps.optional.status}}', dependsOn: ['optional'] },
         { id: 'broken', agent: 'b', prompt: '@@step=broken@@@@exit=2@@', dependsOn: ['next'] },
         { id: 'never', agent: 'b', prompt: '@@step=never@@', dependsOn: ['broken'] },
@@ -270,6 +275,8 @@ describe('workflow runs: errors, retries, resume, cancel, timeout', () => {
     const r = await waitRun(d, id);
     expect(r.status).toBe('error');
     expect(step(r, 'flaky')).toMatchObject({ status: 'success', attempt: 3, output: 'ok at last' });
+    expect(step(r, 'flakysh')).toMatchObject({ status: 'success', attempt: 2 });
+    expect(readFileSync(marks, 'utf8')).toBe(`tetora-${id}-flakysh-1 1\ntetora-${id}-flakysh-2 2\n`);
     expect(step(r, 'optional').status).toBe('skipped');
     expect(step(r, 'next').output).toBe('ok at last / skipped');
     expect(step(r, 'broken').status).toBe('error');

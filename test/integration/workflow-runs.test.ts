@@ -106,12 +106,16 @@ describe('workflow runs: every step type', () => {
     expect(step(r, 'tg').note).toMatch(/not sent/);
     expect(step(r, 'dc').note).toMatch(/not sent/);
     expect(step(r, 'hook').status).toBe('success');
-    expect(srv.requests.filter((q) => q.url === '/hook')).toHaveLength(2); // the 503 was retried
+    const hooks = srv.requests.filter((q) => q.url === '/hook');
+    expect(hooks).toHaveLength(2); // the 503 was retried
+    // Every try of the webhook carries the same Idempotency-Key, one per run, step and attempt.
+    expect(hooks.map((q) => q.headers['idempotency-key'])).toEqual([`tetora-${id}-hook-1`, `tetora-${id}-hook-1`]);
     expect(JSON.parse(srv.requests.find((q) => q.url === '/hook')!.body)).toMatchObject({ text: 'hooked world', workflow: 'every-type', runId: id, step: 'hook' });
     expect(step(r, 'sh').output).toBe('x-two');
     expect(step(r, 'sh2').output?.trim()).toBe(d.home);
     expect(step(r, 'web').output).toBe('answer to POST /api/world ünïcödé');
     expect(srv.requests.find((q) => q.url === '/api/world')!.body).toBe('b=one');
+    expect(srv.requests.find((q) => q.url === '/api/world')!.headers['idempotency-key']).toBe(`tetora-${id}-web-1`);
     expect(step(r, 'sk').output).toBe('world|one');
     expect(step(r, 'gate').output).toBe('approved');
     expect(step(r, 'ask').output).toBe('Ada Lovelace');

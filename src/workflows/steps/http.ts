@@ -1,5 +1,6 @@
 import { DEFAULT_POLICY, type OutboundPolicy } from '../../outbound/address.js';
 import { outboundRequest, type LookupAll, type OutboundResult } from '../../outbound/request.js';
+import { IDEMPOTENCY_HEADER } from './keys.js';
 
 export type HttpCallResult = OutboundResult;
 
@@ -20,14 +21,16 @@ export async function httpCall(req: { method: string; url: string; headers?: Rec
 
 /**
  * POST `body` as JSON to a webhook, retried with exponential backoff (`tries` in all) on a network
- * error or a 5xx/429 answer; a refused destination is not retried. Never rejects.
+ * error or a 5xx/429 answer; a refused destination is not retried. Every try carries `idempotencyKey`
+ * (as the Idempotency-Key header) when given. Never rejects.
  */
-export async function postWebhook(url: string, body: unknown, opts: { tries?: number; baseMs?: number; timeoutMs?: number; signal: AbortSignal; sleep?: (ms: number) => Promise<void> } & HttpGuard): Promise<HttpCallResult & { tries: number }> {
+export async function postWebhook(url: string, body: unknown, opts: { tries?: number; baseMs?: number; timeoutMs?: number; signal: AbortSignal; sleep?: (ms: number) => Promise<void>; idempotencyKey?: string } & HttpGuard): Promise<HttpCallResult & { tries: number }> {
   const tries = opts.tries ?? 4;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let last: HttpCallResult = { ok: false, body: '', error: 'not sent' };
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(opts.idempotencyKey ? { [IDEMPOTENCY_HEADER]: opts.idempotencyKey } : {}) };
   for (let i = 1; i <= tries; i++) {
-    last = await httpCall({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.lookup ? { lookup: opts.lookup } : {}) });
+    last = await httpCall({ method: 'POST', url, headers, body: JSON.stringify(body), timeoutMs: opts.timeoutMs ?? 30_000, signal: opts.signal, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.lookup ? { lookup: opts.lookup } : {}) });
     if (last.ok) return { ...last, tries: i };
     const retryable = !last.refused && (last.status === undefined || last.status >= 500 || last.status === 429);
     if (!retryable || opts.signal.aborted || i === tries) return { ...last, tries: i };
