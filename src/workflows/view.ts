@@ -10,6 +10,8 @@ import { flattenSteps } from './plan.js';
 export interface StepView {
   id: string;
   parent: string | null;
+  /** The step's `dependsOn` in the definition the run was started with (not the file as it is now). */
+  dependsOn: string[];
   type: string;
   status: string;
   attempt: number;
@@ -90,6 +92,7 @@ export function runView(r: RunRow, steps: StepRow[], task: (id: string) => TaskR
       return {
         id: s.stepId,
         parent: s.parentId,
+        dependsOn: defs.get(s.stepId)?.dependsOn ?? [],
         type: s.type,
         status: s.status,
         attempt: s.attempt,

@@ -140,6 +140,12 @@ describe.runIf(browserAvailable())('dashboard in Chromium', () => {
     await shown(node('gate', 'waiting'));
     await shown(node('draft', 'success'));
     await shown(node('publish', 'pending'));
+    // The arrows come from the definition the run started with: rewriting the file changes nothing.
+    writeWorkflow(d, { name: 'ship', steps: [{ id: 'other', agent: 'a', prompt: 'other' }] });
+    await go(`/dashboard/runs/${runId}`);
+    // (attached, not visible: a straight vertical arrow has no width, which playwright counts as hidden)
+    for (const e of ['draft>check', 'check>gate', 'gate>publish']) await page.locator(`svg.dag path.edge[data-edge="${e}"]`).waitFor({ state: 'attached' });
+    expect(await page.locator('svg.dag path.edge').count()).toBe(3);
     await shown(page.getByText('Ship it?'));
     // A step with a task links to it.
     await shown(page.locator('svg.dag a[href^="/dashboard/tasks/"]'));

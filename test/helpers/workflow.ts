@@ -45,7 +45,7 @@ export interface RunJson {
   resumedFrom: string | null;
   resumedAs: string | null;
   totalCostUsd: number;
-  steps: Array<{ id: string; parent: string | null; type: string; status: string; attempt: number; taskId: string | null; output: string | null; outputFile: string | null; error: string | null; note: string | null; carried: boolean; agent: string | null }>;
+  steps: Array<{ id: string; parent: string | null; dependsOn: string[]; type: string; status: string; attempt: number; taskId: string | null; output: string | null; outputFile: string | null; error: string | null; note: string | null; carried: boolean; agent: string | null }>;
 }
 
 export function writeWorkflow(d: DaemonHarness, def: Record<string, unknown>, file = `${String(def.name)}.json`): void {

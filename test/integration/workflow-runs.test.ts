@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { daemonPool, readSse } from '../helpers/daemon.js';
-import { agentStarts, startRun, step, waitRun, workflowDaemon, writeWorkflow } from '../helpers/workflow.js';
+import { agentStarts, getRun, startRun, step, waitRun, workflowDaemon, writeWorkflow } from '../helpers/workflow.js';
 
 const pool = daemonPool();
 
@@ -128,6 +128,12 @@ describe('workflow runs: every step type', () => {
     // Dispatch steps are engine tasks linked to their run and step.
     const task = await d.task(step(r, 'yes').taskId!);
     expect(task).toMatchObject({ status: 'succeeded', agent: 'b' });
+    // Each step's dependsOn comes from the definition the run started with, even after the file changed.
+    writeWorkflow(d, { name: 'every-type', steps: [{ id: 'gate', agent: 'a', prompt: 'rewritten' }] });
+    const later = await getRun(d, id);
+    expect(step(later, 'gate').dependsOn).toEqual(['log', 'tg', 'dc', 'hook', 'sh', 'sh2', 'web', 'sk']);
+    expect(step(later, 'p2')).toMatchObject({ parent: 'par', dependsOn: [] });
+    expect(step(later, 'par').dependsOn).toEqual(['join']);
     // SSE: the run's events replay from the start, and from Last-Event-ID.
     const res = await d.fetch(`/api/workflow-runs/${id}/events`);
     const events = await readSse(res);

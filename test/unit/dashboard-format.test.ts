@@ -102,26 +102,23 @@ describe('workflow DAG layering', () => {
     ]);
   });
 
-  it('joins the definition (with nested parallel steps) and the run rows', () => {
-    const nodes = runDagNodes(
-      [
-        { id: 'fan', type: 'parallel', parallel: [{ id: 'p1' }, { id: 'p2' }] },
-        { id: 'gate', type: 'human', dependsOn: ['fan'] },
-      ],
-      [
-        { id: 'fan', parent: null },
-        { id: 'p1', parent: 'fan' },
-        { id: 'extra', parent: null },
-      ],
-    );
+  it('draws a run from its step rows: their dependsOn (from the run\'s own definition) and parallel sub-steps under their parent', () => {
+    const nodes = runDagNodes([
+      { id: 'fan', parent: null, dependsOn: [] },
+      { id: 'p1', parent: 'fan', dependsOn: [] },
+      { id: 'p2', parent: 'fan', dependsOn: ['p1'] },
+      { id: 'gate', parent: null, dependsOn: ['fan'] },
+      { id: 'extra', parent: null },
+      { id: 'gate', parent: null, dependsOn: ['extra'] }, // a repeated row counts once
+    ]);
     expect(nodes).toEqual([
       { id: 'fan', dependsOn: [] },
       { id: 'p1', dependsOn: ['fan'] },
-      { id: 'p2', dependsOn: ['fan'] },
+      { id: 'p2', dependsOn: ['fan', 'p1'] },
       { id: 'gate', dependsOn: ['fan'] },
       { id: 'extra', dependsOn: [] },
     ]);
-    expect(layerDag(nodes).layers).toEqual([['fan', 'extra'], ['p1', 'p2', 'gate']]);
+    expect(layerDag(nodes).layers).toEqual([['fan', 'extra'], ['p1', 'gate'], ['p2']]);
   });
 });
 

@@ -175,30 +175,18 @@ export function layerDag(nodes: DagNode[]): DagLayout {
 }
 
 /**
- * The DAG of a workflow run: its definition's steps (with `dependsOn`, nested `parallel` steps depending
- * on their parent) joined with the run's step rows (which add steps the definition no longer has).
+ * The DAG of a workflow run, from its step rows as the API gives them: each step's `dependsOn` comes from
+ * the definition the run was started with (so editing or deleting the workflow file later changes
+ * nothing), and a sub-step of a `parallel` step depends on its parent.
  */
-export function runDagNodes(defSteps: unknown, runSteps: Array<{ id: string; parent: string | null }>): DagNode[] {
+export function runDagNodes(runSteps: Array<{ id: string; parent: string | null; dependsOn?: string[] }>): DagNode[] {
   const out: DagNode[] = [];
   const seen = new Set<string>();
-  const walk = (steps: unknown, parent: string | null) => {
-    if (!Array.isArray(steps)) return;
-    for (const s of steps) {
-      if (!s || typeof s !== 'object') continue;
-      const o = s as { id?: unknown; dependsOn?: unknown; parallel?: unknown; steps?: unknown };
-      if (typeof o.id !== 'string' || seen.has(o.id)) continue;
-      seen.add(o.id);
-      const deps = Array.isArray(o.dependsOn) ? o.dependsOn.filter((d): d is string => typeof d === 'string') : [];
-      out.push({ id: o.id, dependsOn: parent ? [parent, ...deps] : deps });
-      walk(o.parallel, o.id);
-      walk(o.steps, o.id);
-    }
-  };
-  walk(defSteps, null);
   for (const s of runSteps) {
     if (seen.has(s.id)) continue;
     seen.add(s.id);
-    out.push({ id: s.id, dependsOn: s.parent ? [s.parent] : [] });
+    const deps = s.dependsOn ?? [];
+    out.push({ id: s.id, dependsOn: s.parent ? [s.parent, ...deps] : deps });
   }
   return out;
 }

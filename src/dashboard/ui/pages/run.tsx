@@ -9,6 +9,8 @@ import { useStream } from '../sse.js';
 interface StepView {
   id: string;
   parent: string | null;
+  /** From the definition the run was started with. */
+  dependsOn: string[];
   type: string;
   status: string;
   attempt: number;
@@ -73,7 +75,7 @@ function Dag({ layout, steps }: { layout: DagLayout; steps: Map<string, StepView
           const x2 = b.x + NODE_W / 2;
           const y2 = b.y;
           const my = (y1 + y2) / 2;
-          return <path key={`${e.from}>${e.to}`} class="edge" d={`M ${x1} ${y1} C ${x1} ${my}, ${x2} ${my}, ${x2} ${y2 - 2}`} marker-end="url(#arrow)" />;
+          return <path key={`${e.from}>${e.to}`} class="edge" data-edge={`${e.from}>${e.to}`} d={`M ${x1} ${y1} C ${x1} ${my}, ${x2} ${my}, ${x2} ${y2 - 2}`} marker-end="url(#arrow)" />;
         })}
         {[...layout.pos.keys()].map((id) => {
           const s = steps.get(id);
@@ -129,7 +131,6 @@ function Decide({ run, step, reload }: { run: string; step: StepView; reload: ()
 
 export function RunPage({ id }: { id: string }): JSX.Element {
   const [run, setRun] = useState<RunView | undefined>(undefined);
-  const [defSteps, setDefSteps] = useState<unknown>(undefined);
   const [error, setError] = useState<unknown>(undefined);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const load = () =>
@@ -147,14 +148,6 @@ export function RunPage({ id }: { id: string }): JSX.Element {
       if (timer.current) clearTimeout(timer.current);
     };
   }, [id]);
-  const workflow = run?.workflow;
-  useEffect(() => {
-    if (!workflow) return;
-    api<{ workflow: { steps?: unknown } }>(`/api/workflows/${encodeURIComponent(workflow)}`).then(
-      (w) => setDefSteps(w.workflow.steps ?? []),
-      () => setDefSteps([]),
-    );
-  }, [workflow]);
   const stream = useStream(
     `/api/workflow-runs/${encodeURIComponent(id)}/events`,
     () => {
@@ -170,7 +163,7 @@ export function RunPage({ id }: { id: string }): JSX.Element {
     if (stream === 'ended') void load();
   }, [stream]);
   const steps = run?.steps ?? [];
-  const layout = useMemo(() => layerDag(runDagNodes(defSteps, steps)), [defSteps, steps]);
+  const layout = useMemo(() => layerDag(runDagNodes(steps)), [steps]);
   const byId = useMemo(() => new Map(steps.map((s) => [s.id, s])), [steps]);
   if (!run) return error ? <ErrorBox error={error} title={`Run ${id}`} /> : <Loading what="the run" />;
   const ended = !['running'].includes(run.status);
