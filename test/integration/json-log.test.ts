@@ -1,5 +1,5 @@
 /** `serve --log-format json`: every stderr line is JSON, with many SSE and ?wait clients (issue 10 item 18). */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { daemonPool } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/engine-harness.js';
 
@@ -12,9 +12,11 @@ describe('the JSON log', () => {
     expect(streams.every((s) => s.status === 200)).toBe(true);
     const waits = Array.from({ length: 12 }, () => d.fetch('/api/dispatch?wait=true', { method: 'POST', body: JSON.stringify({ agent: 'a', prompt: d.prompt({ sleepMs: 30_000 }) }) }));
     await waitUntil(() => d.log().filter((l) => l.event === 'start').length === 2);
+    // Every ?wait request accepted before the stop (a request still in flight at SIGTERM gets a 503 draining).
+    await vi.waitFor(async () => expect((await d.json<{ tasks: unknown[] }>('/api/tasks?limit=50')).body.tasks).toHaveLength(12), { timeout: 30_000, interval: 50 });
     d.kill('SIGTERM');
     const answers = await Promise.all(waits);
-    expect(answers.every((a) => a.status === 202)).toBe(true);
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: 12 }, () => 202));
     expect(await d.exited()).toBe(0);
     // The harness keeps a line that is not JSON as { msg: line }: pino's lines always carry a level.
     const plain = d.logs.filter((l) => typeof l.level !== 'number');
